@@ -1,0 +1,278 @@
+"""The kit's pytest plugin: profiles, requirement markers, applicability, verdicts, traces, Allure.
+
+- ``--profile PATH`` picks the implementation under test (default: the bundled GP-SE emulator).
+- ``@pytest.mark.requirement("ID", ...)`` names what a test verifies; an unknown ID is a usage error.
+- A test whose requirements all do not apply to the profile is skipped as "not applicable: <reason>".
+- The ``card`` fixture gives a traced :class:`CardSession` on a freshly reset card; its redacted APDU
+  trace is attached to the Allure result and written to ``--trace-dir``.
+- At the end: verdict counts, and the requirements that apply to this profile but have no test.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from . import __version__
+from .errors import KitError, TransportError
+from .verdict import NOT_APPLICABLE_PREFIX, Verdict, verdict_of
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_PROFILE = REPO / "profiles" / "emulator-gpse.yaml"
+
+requirements_key = pytest.StashKey[list[str]]()
+verdict_key = pytest.StashKey[Verdict]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("jpkikit", "JPKI conformance kit")
+    group.addoption("--profile", metavar="PATH", help="profile of the implementation under test")
+    group.addoption("--trace-dir", metavar="DIR", help="write each test's redacted APDU trace here")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "requirement(*ids): requirement IDs (catalogue) this test verifies")
+    config.pluginmanager.register(KitSession(config), "jpkikit-session")
+
+
+class KitSession:
+    """Per-run state: profile, catalogue, the open link, verdicts."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self._profile: Any = None
+        self._catalogue: Any = None
+        self.link: Any = None
+        self.verdicts: dict[str, Verdict] = {}
+        self.tested: set[str] = set()
+        self.used = False
+
+    # -- lazily loaded, so the kit's own unit tests run without any profile -------------------------------
+
+    @property
+    def profile(self) -> Any:
+        if self._profile is None:
+            from .spec.profile import load_profile
+
+            path = self.config.getoption("profile") or DEFAULT_PROFILE
+            try:
+                self._profile = load_profile(path)
+            except KitError as exc:
+                raise pytest.UsageError(f"profile: {exc}") from None
+        return self._profile
+
+    @property
+    def catalogue(self) -> Any:
+        if self._catalogue is None:
+            from .spec.catalogue import load_catalogue
+
+            try:
+                self._catalogue = load_catalogue()
+            except KitError as exc:
+                raise pytest.UsageError(f"requirement catalogue: {exc}") from None
+        return self._catalogue
+
+    # -- collection: requirement IDs and applicability ---------------------------------------------------
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        unknown: list[str] = []
+        for item in items:
+            ids = [i for m in item.iter_markers("requirement") for i in m.args]
+            if not ids:
+                continue
+            self.used = True
+            item.stash[requirements_key] = ids
+            reasons = []
+            applicable = False
+            for rid in ids:
+                try:
+                    req = self.catalogue.get(rid)
+                except KitError:
+                    unknown.append(f"{item.nodeid}: unknown requirement ID {rid!r}")
+                    continue
+                self.tested.add(rid)
+                verdict = self.catalogue.applicability(req, self.profile)
+                applicable |= verdict.applicable
+                if not verdict.applicable:
+                    reasons.append(f"{rid}: {verdict.reason}")
+            item.user_properties.append(("requirements", " ".join(ids)))
+            if not applicable and reasons:
+                item.add_marker(pytest.mark.skip(reason=NOT_APPLICABLE_PREFIX + "; ".join(reasons)))
+        if unknown:
+            raise pytest.UsageError("tests name requirements the catalogue lacks:\n  " + "\n  ".join(unknown))
+
+    # -- verdicts -------------------------------------------------------------------------------------
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+        outcome = yield
+        report: pytest.TestReport = outcome.get_result()
+        if requirements_key not in item.stash:
+            return
+        reason = ""
+        if report.skipped and isinstance(report.longrepr, tuple):
+            reason = str(report.longrepr[2]).removeprefix("Skipped: ")
+        exc = call.excinfo.value if call.excinfo else None
+        verdict = verdict_of(report.outcome, report.when, exc, reason)
+        worst = max(item.stash.get(verdict_key, Verdict.PASS), verdict, key=_RANK.__getitem__)
+        item.stash[verdict_key] = worst
+        if report.when == "teardown":  # runs for every test, skipped ones included
+            self.verdicts[item.nodeid] = worst
+            report.user_properties.append(("verdict", str(worst)))
+
+    # -- the end of the run ---------------------------------------------------------------------------
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.link is not None:
+            try:
+                self.link.close()
+            except KitError:
+                pass
+        alluredir = getattr(self.config.option, "allure_report_dir", None)
+        if self.used and alluredir:
+            write_allure_environment(Path(alluredir), self.profile)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if not self.used:
+            return
+        tr = terminalreporter
+        identity = self.profile.identity()
+        tr.section("jpkikit verdicts")
+        tr.write_line(f"implementation: {identity['name']} ({identity['class']})")
+        tr.write_line(f"profile: {identity['profile']}")
+        counts = Counter(self.verdicts.values())
+        tr.write_line(", ".join(f"{counts.get(v, 0)} {v}" for v in Verdict))
+        missing = [
+            req
+            for req in self.catalogue
+            if req.id not in self.tested
+            and self.catalogue.applicability(req, self.profile).applicable
+            and not getattr(req, "waiver", None)
+        ]
+        if missing:
+            tr.write_line(f"requirements that apply to this profile but have no test ({len(missing)}):")
+            for req in missing:
+                tr.write_line(f"  {req.id}  {req.title}")
+        else:
+            tr.write_line("requirement coverage: every applicable requirement has a test")
+
+
+_RANK = {
+    Verdict.PASS: 0,
+    Verdict.NOT_APPLICABLE: 1,
+    Verdict.FAIL: 3,
+    Verdict.INCONCLUSIVE: 2,
+    Verdict.KIT_ERROR: 4,
+}
+
+
+def write_allure_environment(alluredir: Path, profile: Any) -> None:
+    """Allure's environment widget reads ``environment.properties`` from the results directory."""
+    alluredir.mkdir(parents=True, exist_ok=True)
+    identity = profile.identity()
+    lines = {
+        "implementation.name": identity["name"],
+        "implementation.vendor": identity["vendor"],
+        "implementation.version": identity["version"],
+        "implementation.class": identity["class"],
+        "profile": identity["profile"],
+        "profile.sha256": identity["sha256"],
+        "kit.version": __version__,
+    }
+    text = "".join(f"{k}={_escape(str(v))}\n" for k, v in lines.items())
+    (alluredir / "environment.properties").write_text(text, encoding="utf-8")
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").encode("unicode_escape").decode("ascii")
+
+
+# -- fixtures -------------------------------------------------------------------------------------------
+
+
+def _kit(request: pytest.FixtureRequest) -> KitSession:
+    return request.config.pluginmanager.get_plugin("jpkikit-session")
+
+
+@pytest.fixture(scope="session")
+def profile(request: pytest.FixtureRequest) -> Any:
+    """The loaded profile of the implementation under test."""
+    return _kit(request).profile
+
+
+@pytest.fixture(scope="session")
+def catalogue(request: pytest.FixtureRequest) -> Any:
+    return _kit(request).catalogue
+
+
+@pytest.fixture(autouse=True)
+def _requirement_labels(request: pytest.FixtureRequest) -> None:
+    """Allure labels from the requirements a test names: area (epic/feature), ID (story), statement."""
+    ids = request.node.stash.get(requirements_key, None)
+    if not ids:
+        return
+    import allure
+
+    kit = _kit(request)
+    for rid in ids:
+        req = kit.catalogue.get(rid)
+        allure.dynamic.label("requirement", rid)
+        allure.dynamic.epic("JPKI smartphone profile")
+        allure.dynamic.feature(req.area)
+        allure.dynamic.story(f"{rid} {req.title}")
+    statements = "\n\n".join(f"**{rid}**: {kit.catalogue.get(rid).statement}" for rid in ids)
+    allure.dynamic.description(statements)
+
+
+@pytest.fixture
+def card(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A traced card session on the implementation under test, warm-reset before the test."""
+    from .connect import open_link
+    from .session import CardSession
+
+    kit = _kit(request)
+    if kit.link is None:
+        kit.link = CardSession(open_link(kit.profile))
+    session = kit.link
+    session.tracer.restart()
+    try:
+        session.reset()
+    except TransportError:
+        # The link broke in an earlier test (device gone, timeout): reopen once, then give up clearly.
+        try:
+            session.close()
+        except KitError:
+            pass
+        kit.link = session = CardSession(open_link(kit.profile))
+        session.reset()
+    try:
+        yield session
+    finally:
+        trace = session.tracer.restart()
+        _publish_trace(request, trace)
+        if any(e.error for e in trace.exchanges):
+            try:
+                session.close()
+            except KitError:
+                pass
+            kit.link = None
+
+
+def _publish_trace(request: pytest.FixtureRequest, trace: Any) -> None:
+    import allure
+
+    text = trace.text()
+    allure.attach(text, name="APDU trace (redacted)", attachment_type=allure.attachment_type.TEXT)
+    trace_dir = request.config.getoption("trace_dir")
+    if trace_dir:
+        name = hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:12]
+        directory = Path(trace_dir)
+        directory.mkdir(parents=True, exist_ok=True)
+        safe = request.node.name.replace("/", "_")[:60]
+        trace.save(directory / f"{safe}-{name}.json")

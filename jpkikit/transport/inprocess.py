@@ -1,0 +1,39 @@
+"""The in-process transport: APDUs go straight to a simulated card object, as bytes."""
+
+from __future__ import annotations
+
+from ..emulator.card import SimulatedCard
+from ..errors import CardAbsent
+from .base import Transport
+
+
+class InProcessTransport(Transport):
+    def __init__(self, card: SimulatedCard, description: str = "in-process emulator") -> None:
+        self.card = card
+        self.description = description
+        self._atr = card.power_on()
+        self._closed = False
+
+    def transmit(self, command: bytes) -> bytes:
+        if self._closed:
+            raise CardAbsent(f"{self.description}: transport is closed")
+        return self.card.process(bytes(command))
+
+    def reset(self, cold: bool = False) -> bytes:
+        if self._closed:
+            raise CardAbsent(f"{self.description}: transport is closed")
+        if cold:
+            self.card.power_off()
+            self._atr = self.card.power_on()
+        else:
+            self._atr = self.card.reset()
+        return self._atr
+
+    @property
+    def atr(self) -> bytes:
+        return self._atr
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self.card.power_off()

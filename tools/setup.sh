@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# One-time (and idempotent) set-up of the kit on a Debian/Ubuntu machine:
+#   - system packages: pcscd, the vsmartcard-vpcd virtual reader driver, OpenSC, pcsc-tools,
+#     and what the pyscard build needs (swig, libpcsclite-dev, a C compiler, Python headers);
+#   - a virtual environment in .venv with the kit (editable), its test extras and tox.
+# Re-running it is fast: it installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(pcscd vsmartcard-vpcd opensc pcsc-tools libpcsclite-dev swig gcc python3-venv python3-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# python3-venv/-dev only matter when python3 is Debian's own; skip them when this python has venv+headers.
+if python3 -c 'import venv, sysconfig, os; assert os.path.exists(sysconfig.get_paths()["include"] + "/Python.h")' 2>/dev/null; then
+  missing=("${missing[@]/python3-venv}"); missing=("${missing[@]/python3-dev}")
+fi
+read -r -a missing <<<"${missing[*]}"
+if ((${#missing[@]})); then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "setup: installing ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+stamp=.venv/.jpkikit-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e '.[test]' tox
+  touch "$stamp"
+fi
+echo "setup: ready (.venv/bin/jpkikit, .venv/bin/tox)"
