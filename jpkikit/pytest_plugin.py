@@ -19,13 +19,16 @@ from typing import Any
 import pytest
 
 from . import __version__
-from .errors import KitError, TransportError
+from .errors import DeviceUnreachable, KitError, ReaderNotFound, TransportError
 from .verdict import NOT_APPLICABLE_PREFIX, Verdict, verdict_of
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_PROFILE = REPO / "profiles" / "emulator-gpse.yaml"
 
+TRACE_ATTACHMENT = "APDU trace (redacted)"
+
 requirements_key = pytest.StashKey[list[str]]()
+session_key = pytest.StashKey[Any]()
 verdict_key = pytest.StashKey[Verdict]()
 
 
@@ -51,6 +54,7 @@ class KitSession:
         self.verdicts: dict[str, Verdict] = {}
         self.tested: set[str] = set()
         self.used = False
+        self.opened_once = False
 
     # -- lazily loaded, so the kit's own unit tests run without any profile -------------------------------
 
@@ -106,6 +110,35 @@ class KitSession:
                 item.add_marker(pytest.mark.skip(reason=NOT_APPLICABLE_PREFIX + "; ".join(reasons)))
         if unknown:
             raise pytest.UsageError("tests name requirements the catalogue lacks:\n  " + "\n  ".join(unknown))
+
+    # -- Allure: labels before the test body, the APDU trace after it ----------------------------------
+    # (inside allure-pytest's own call wrapper, so both land on the test result, not on a fixture)
+
+    @pytest.hookimpl(hookwrapper=True, trylast=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Iterator[None]:
+        ids = item.stash.get(requirements_key, None)
+        if ids and self._allure_on():
+            import allure
+
+            for rid in ids:
+                req = self.catalogue.get(rid)
+                allure.dynamic.label("requirement", rid)
+                allure.dynamic.epic("JPKI smartphone profile")
+                allure.dynamic.feature(req.area)
+                allure.dynamic.story(f"{rid} {req.title}")
+            allure.dynamic.description(
+                "\n\n".join(f"**{rid}**: {self.catalogue.get(rid).statement}" for rid in ids)
+            )
+        yield
+        session = item.stash.get(session_key, None)
+        if session is not None and self._allure_on():
+            import allure
+
+            text = session.tracer.trace.text()
+            allure.attach(text, name=TRACE_ATTACHMENT, attachment_type=allure.attachment_type.TEXT)
+
+    def _allure_on(self) -> bool:
+        return bool(getattr(self.config.option, "allure_report_dir", None))
 
     # -- verdicts -------------------------------------------------------------------------------------
 
@@ -211,25 +244,6 @@ def catalogue(request: pytest.FixtureRequest) -> Any:
     return _kit(request).catalogue
 
 
-@pytest.fixture(autouse=True)
-def _requirement_labels(request: pytest.FixtureRequest) -> None:
-    """Allure labels from the requirements a test names: area (epic/feature), ID (story), statement."""
-    ids = request.node.stash.get(requirements_key, None)
-    if not ids:
-        return
-    import allure
-
-    kit = _kit(request)
-    for rid in ids:
-        req = kit.catalogue.get(rid)
-        allure.dynamic.label("requirement", rid)
-        allure.dynamic.epic("JPKI smartphone profile")
-        allure.dynamic.feature(req.area)
-        allure.dynamic.story(f"{rid} {req.title}")
-    statements = "\n\n".join(f"**{rid}**: {kit.catalogue.get(rid).statement}" for rid in ids)
-    allure.dynamic.description(statements)
-
-
 @pytest.fixture
 def card(request: pytest.FixtureRequest) -> Iterator[Any]:
     """A traced card session on the implementation under test, warm-reset before the test."""
@@ -238,7 +252,13 @@ def card(request: pytest.FixtureRequest) -> Iterator[Any]:
 
     kit = _kit(request)
     if kit.link is None:
-        kit.link = CardSession(open_link(kit.profile))
+        try:
+            kit.link = CardSession(open_link(kit.profile))
+        except (ReaderNotFound, DeviceUnreachable) as exc:
+            if not kit.opened_once:  # a set-up problem, not the device's behaviour: stop the run
+                pytest.exit(f"jpkikit: cannot reach the implementation: {exc}", returncode=2)
+            raise
+        kit.opened_once = True
     session = kit.link
     session.tracer.restart()
     try:
@@ -251,11 +271,12 @@ def card(request: pytest.FixtureRequest) -> Iterator[Any]:
             pass
         kit.link = session = CardSession(open_link(kit.profile))
         session.reset()
+    request.node.stash[session_key] = session
     try:
         yield session
     finally:
         trace = session.tracer.restart()
-        _publish_trace(request, trace)
+        _save_trace(request, trace)
         if any(e.error for e in trace.exchanges):
             try:
                 session.close()
@@ -264,11 +285,7 @@ def card(request: pytest.FixtureRequest) -> Iterator[Any]:
             kit.link = None
 
 
-def _publish_trace(request: pytest.FixtureRequest, trace: Any) -> None:
-    import allure
-
-    text = trace.text()
-    allure.attach(text, name="APDU trace (redacted)", attachment_type=allure.attachment_type.TEXT)
+def _save_trace(request: pytest.FixtureRequest, trace: Any) -> None:
     trace_dir = request.config.getoption("trace_dir")
     if trace_dir:
         name = hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:12]

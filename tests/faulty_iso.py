@@ -92,10 +92,10 @@ class UnknownInsOk(Card):
 
 
 class AnyClass(Card):
-    """Processes CLA FF as if it were 00."""
+    """Processes the reserved CLA 20 as if it were 00."""
 
     def _process(self, raw: bytes) -> ResponseApdu:
-        if raw[:1] == b"\xff":
+        if raw[:1] == b"\x20":
             raw = b"\x00" + raw[1:]
         return super()._process(raw)
 
@@ -134,8 +134,12 @@ class ExtendedAlways(Card):
     """Accepts extended-length APDUs although the personality does not claim them."""
 
     def __init__(self, personality, state_path=None) -> None:  # type: ignore[no-untyped-def]
-        super().__init__(dataclasses.replace(personality, extended_length=True, max_command_data=65535,
-                                             max_response_data=65536), state_path)
+        super().__init__(
+            dataclasses.replace(
+                personality, extended_length=True, max_command_data=65535, max_response_data=65536
+            ),
+            state_path,
+        )
 
 
 def _factory(cls: type[Card]):  # type: ignore[no-untyped-def]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..emulator.card import SimulatedCard
-from ..errors import CardAbsent
+from ..errors import CardAbsent, TransportError
 from .base import Transport
 
 
@@ -17,7 +17,10 @@ class InProcessTransport(Transport):
     def transmit(self, command: bytes) -> bytes:
         if self._closed:
             raise CardAbsent(f"{self.description}: transport is closed")
-        return self.card.process(bytes(command))
+        try:
+            return self.card.process(bytes(command))
+        except Exception as exc:  # a vendor's simulator (a factory) may raise; the bundled one never does
+            raise TransportError(f"{self.description}: the simulated card raised {exc!r}") from exc
 
     def reset(self, cold: bool = False) -> bytes:
         if self._closed:
