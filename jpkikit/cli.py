@@ -50,6 +50,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="where the vpcd driver listens (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=35963, help="vpcd port (default 35963)")
     p.add_argument("--factory", help="serve the card made by module:callable instead of a personality")
+    p.add_argument(
+        "--wait",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="give up if the driver cannot be reached at all within this time (default 10)",
+    )
     p.set_defaults(run=cmd_emulate)
 
     p = sub.add_parser("readers", help="list PC/SC readers and the cards in them")
@@ -96,6 +103,8 @@ def cmd_certify(args: argparse.Namespace) -> int:
         f"--rootdir={REPO}",
         "-p",
         "no:cacheprovider",
+        "-W",  # the CLI imported jpkikit before pytest could mark it for assertion rewriting: harmless
+        "ignore::pytest.PytestAssertRewriteWarning",
         "-q",
         "-rfE",
     ]
@@ -124,7 +133,7 @@ def cmd_emulate(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, stop)
     what = args.factory or args.personality
     logging.getLogger("jpkikit").info("serving %s to vpcd at %s:%d", what, args.host, args.port)
-    server.serve_forever()
+    server.serve_forever(first_connect_within=args.wait)
     return 0
 
 

@@ -20,6 +20,7 @@ import pytest
 
 from . import __version__
 from .errors import DeviceUnreachable, KitError, ReaderNotFound, TransportError
+from .report.allure import requirement_link, write_categories
 from .verdict import NOT_APPLICABLE_PREFIX, Verdict, verdict_of
 
 REPO = Path(__file__).resolve().parent.parent
@@ -126,6 +127,7 @@ class KitSession:
                 allure.dynamic.epic("JPKI smartphone profile")
                 allure.dynamic.feature(req.area)
                 allure.dynamic.story(f"{rid} {req.title}")
+                allure.dynamic.link(**requirement_link(rid))
             allure.dynamic.description(
                 "\n\n".join(f"**{rid}**: {self.catalogue.get(rid).statement}" for rid in ids)
             )
@@ -170,6 +172,7 @@ class KitSession:
         alluredir = getattr(self.config.option, "allure_report_dir", None)
         if self.used and alluredir:
             write_allure_environment(Path(alluredir), self.profile)
+            write_categories(Path(alluredir))
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if not self.used:

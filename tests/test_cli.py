@@ -93,3 +93,10 @@ def test_replay_a_saved_trace(tmp_path: Path) -> None:
     assert (
         differs.returncode == 1 and "DIFF" in differs.stdout and "expected 6A82, got 9000" in differs.stdout
     )
+
+
+def test_emulate_gives_up_clearly_on_an_unreachable_vpcd_port() -> None:
+    proc = jpkikit("emulate", "--port", "1", "--wait", "0.5", timeout=30)
+    assert proc.returncode == 2
+    assert "jpkikit: error: cannot connect to the vpcd driver at 127.0.0.1:1" in proc.stderr
+    no_traceback(proc)

@@ -15,21 +15,33 @@ CASES = [
     # (conformance test, base profile, faulty factory)
     (f"{ISO}/test_select.py::test_select_present_application", "emulator-gpse.yaml", "select_returns_fci"),
     (f"{ISO}/test_select.py::test_select_absent_application", "emulator-gpse.yaml", "select_anything"),
-    (f"{ISO}/test_channels.py::test_open_channels_up_to_the_claimed_number", "emulator-gpse.yaml",
-     "no_channel_limit"),
+    (
+        f"{ISO}/test_channels.py::test_open_channels_up_to_the_claimed_number",
+        "emulator-gpse.yaml",
+        "no_channel_limit",
+    ),
     (f"{ISO}/test_channels.py::test_selection_is_per_channel", "emulator-gpse.yaml", "shared_selection"),
     (f"{ISO}/test_channels.py::test_closed_channel_is_unusable", "emulator-gpse.yaml", "close_ignored"),
     (f"{ISO}/test_channels.py::test_basic_channel_cannot_be_closed", "emulator-sim.yaml", "close_basic"),
-    (f"{ISO}/test_channels.py::test_channel_bits_rejected_without_logical_channels", "emulator-card.yaml",
-     "channel_bits_ignored"),
+    (
+        f"{ISO}/test_channels.py::test_channel_bits_rejected_without_logical_channels",
+        "emulator-card.yaml",
+        "channel_bits_ignored",
+    ),
     (f"{ISO}/test_errors.py::test_unknown_instruction", "emulator-gpse.yaml", "unknown_ins_ok"),
     (f"{ISO}/test_errors.py::test_invalid_class", "emulator-gpse.yaml", "any_class"),
     (f"{ISO}/test_errors.py::test_lc_longer_than_the_data", "emulator-card.yaml", "lenient_length"),
     (f"{ISO}/test_errors.py::test_malformed_apdu_then_recovery", "emulator-gpse.yaml", "malformed_ok"),
-    (f"{ISO}/test_extended_length.py::test_extended_length_accepted", "emulator-gpse.yaml",
-     "no_extended_length"),
-    (f"{ISO}/test_extended_length.py::test_extended_length_rejected_when_not_claimed", "emulator-card.yaml",
-     "extended_always"),
+    (
+        f"{ISO}/test_extended_length.py::test_extended_length_accepted",
+        "emulator-gpse.yaml",
+        "no_extended_length",
+    ),
+    (
+        f"{ISO}/test_extended_length.py::test_extended_length_rejected_when_not_claimed",
+        "emulator-card.yaml",
+        "extended_always",
+    ),
 ]
 
 

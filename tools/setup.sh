@@ -13,7 +13,7 @@ for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 # python3-venv/-dev only matter when python3 is Debian's own; skip them when this python has venv+headers.
-if python3 -c 'import venv, sysconfig, os; assert os.path.exists(sysconfig.get_paths()["include"] + "/Python.h")' 2>/dev/null; then
+if python3 -c 'import venv, ensurepip, sysconfig, os; assert os.path.exists(sysconfig.get_paths()["include"] + "/Python.h")' 2>/dev/null; then
   missing=("${missing[@]/python3-venv}"); missing=("${missing[@]/python3-dev}")
 fi
 read -r -a missing <<<"${missing[*]}"

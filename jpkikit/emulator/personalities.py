@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..handset.seac import ARAM_AID
+from .aram import jpki_rules
 from .gp.constants import ISD_AID
 from .gp.issuance import gp_applets
 from .jpki import JPKI_AID
@@ -13,6 +15,9 @@ CARD_FACE_AIDS = [bytes.fromhex(h) for h in ("D3921000310001010408", "D392100031
 # JPKI applet params of the phone token (jpki-ap.md §11.1): its label, and EF 000A readable only after the
 # auth PIN. The PIN rules are the card's (jpkikit.emulator.jpki.DEFAULT_PIN_RULES; §11.1 says [?]).
 _GPSE_JPKI = {"token_label": "JPKIAPGPSETOKEN", "auth_cert_needs_pin": True}
+
+# The ARA-M with the JPKI app rules (globalplatform.md C.2; system.md §2: the SEI-TSM registers them).
+_ARAM = AppletSpec("aram", ARAM_AID, {"rules": jpki_rules(JPKI_AID)})
 
 
 def _historical(text: str) -> tuple[int, ...]:
@@ -47,7 +52,7 @@ GP_SE = define(
         extended_length=True,
         max_command_data=65535,
         max_response_data=65536,
-        applets=(*gp_applets(JPKI_AID), AppletSpec("jpki", JPKI_AID, dict(_GPSE_JPKI))),
+        applets=(*gp_applets(JPKI_AID), AppletSpec("jpki", JPKI_AID, dict(_GPSE_JPKI)), _ARAM),
         default_aid=ISD_AID,
     )
 )
@@ -63,7 +68,7 @@ SIM = define(
         extended_length=False,
         max_command_data=255,
         max_response_data=256,
-        applets=(*gp_applets(JPKI_AID), AppletSpec("jpki", JPKI_AID, dict(_GPSE_JPKI))),
+        applets=(*gp_applets(JPKI_AID), AppletSpec("jpki", JPKI_AID, dict(_GPSE_JPKI)), _ARAM),
         default_aid=ISD_AID,
     )
 )

@@ -230,6 +230,8 @@ class Jpki:
     sign_pin: PinRules
     auth_cert_needs_pin: bool
     card_aps_present: bool
+    #: Certificate hierarchy the EFs hold (jpki-ap.md §12): production J-LIS or the JPKI-TEST environment.
+    cert_hierarchy: Literal["production", "test"] = "production"
 
 
 @dataclass(frozen=True)
@@ -238,6 +240,8 @@ class Ics:
     iso7816: Iso7816
     jpki: Jpki
     gp: Mapping[str, Any] | None = None  # GlobalPlatform claims, as given (schema: ics.gp)
+    aram: Mapping[str, Any] | None = None  # SE access control claims, as given (schema: ics.aram)
+    handset: Mapping[str, Any] | None = None  # OMAPI / ACE claims, as given (schema: ics.handset)
 
 
 @dataclass(frozen=True)
@@ -288,6 +292,8 @@ class Ixit:
     aids: Aids
     secrets: Mapping[str, Secret]
     gp: Mapping[str, Any] | None = None  # GlobalPlatform IXIT, as given (schema: ixit.gp)
+    aram: Mapping[str, Any] | None = None  # ARA-M AID (schema: ixit.aram)
+    handset: Mapping[str, Any] | None = None  # handset agent / reference handset, app identities
 
     @property
     def runs_kit_emulator(self) -> bool:
@@ -309,6 +315,9 @@ class Profile:
     implementation: Implementation
     ics: Ics
     ixit: Ixit
+
+    def __repr__(self) -> str:  # short: pytest shows fixture values in failure reports
+        return f"Profile({str(self.path)!r}, {self.implementation.name!r})"
 
     def get(self, dotted: str) -> Any:
         """The value at a dotted path, e.g. ``ics.iso7816.extended_length``.
@@ -547,7 +556,10 @@ def _build(doc: dict[str, Any], path: Path, sha256: str, fail: Callable[[str, st
         if keyset["secret"] not in secrets:
             problem = f"names {keyset['secret']!r}, which is not in ixit.secrets"
             raise fail(f"ixit.gp.keysets[{index}].secret", problem)
-    ixit = Ixit(transport, aids, MappingProxyType(secrets), MappingProxyType(gp) if gp is not None else None)
+    extra = {name: MappingProxyType(ixit_doc[name]) for name in ("aram", "handset") if name in ixit_doc}
+    ixit = Ixit(
+        transport, aids, MappingProxyType(secrets), MappingProxyType(gp) if gp is not None else None, **extra
+    )
     return Profile(path, sha256, doc["schema"], implementation, ics, ixit)
 
 
@@ -585,7 +597,8 @@ def _build_ics(doc: dict[str, Any], fail: Callable[[str, str], ProfileError]) ->
         pins[name] = rules
     jpki = Jpki(**{**doc["jpki"], **pins})
     gp = doc.get("gp")
-    return Ics(doc["personality"], iso, jpki, MappingProxyType(gp) if gp is not None else None)
+    extra = {name: MappingProxyType(doc[name]) for name in ("aram", "handset") if name in doc}
+    return Ics(doc["personality"], iso, jpki, MappingProxyType(gp) if gp is not None else None, **extra)
 
 
 def _build_transport(

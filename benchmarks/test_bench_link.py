@@ -1,0 +1,60 @@
+"""Harness overhead per APDU: the raw emulator, the tracer + GET RESPONSE chain, and real PC/SC.
+
+Run: .venv/bin/tox -e bench  (or: pytest benchmarks --benchmark-only)
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from jpkikit.apdu import CommandApdu
+from jpkikit.emulator.jpki import JPKI_AID
+from jpkikit.emulator.personality import get_personality
+from jpkikit.emulator.runtime import Card
+from jpkikit.session import CardSession
+from jpkikit.transport.inprocess import InProcessTransport
+
+SELECT = CommandApdu(0x00, 0xA4, 0x04, 0x0C, JPKI_AID).to_bytes()
+SELECT_EF = bytes.fromhex("00A4020C020006")
+READ = bytes.fromhex("00B0000020")
+
+
+def test_raw_emulator_apdu(benchmark: pytest.FixtureRequest) -> None:
+    card = Card(get_personality("gp-se"))
+    card.power_on()
+    card.process(SELECT)
+    card.process(SELECT_EF)
+    benchmark(card.process, READ)
+
+
+def test_traced_session_apdu(benchmark: pytest.FixtureRequest) -> None:
+    session = CardSession(InProcessTransport(Card(get_personality("gp-se"))))
+    session.transmit(SELECT)
+    session.transmit(SELECT_EF)
+
+    def one() -> None:
+        session.transmit(READ)
+        session.tracer.trace.exchanges.clear()
+
+    benchmark(one)
+
+
+@pytest.mark.pcsc
+def test_pcsc_apdu_through_vpcd(benchmark: pytest.FixtureRequest) -> None:
+    from jpkikit.connect import open_link
+    from jpkikit.pytest_plugin import REPO
+    from jpkikit.spec.profile import load_profile
+
+    link = open_link(load_profile(REPO / "profiles" / "emulator-gpse-pcsc.yaml"))
+    try:
+        session = CardSession(link)
+        session.transmit(SELECT)
+        session.transmit(SELECT_EF)
+
+        def one() -> None:
+            session.transmit(READ)
+            session.tracer.trace.exchanges.clear()
+
+        benchmark(one)
+    finally:
+        link.close()

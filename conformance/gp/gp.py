@@ -1,0 +1,168 @@
+"""Host-side GlobalPlatform helpers for the conformance tests: key sets from the profile (IXIT secrets), an
+SCP03 session over the test's traced card, and the card content management commands (GPCS §11)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from jpkikit.apdu import CommandApdu, ResponseApdu
+from jpkikit.scp03 import Mode, StaticKeys
+from jpkikit.scp03.host import Scp03Layer
+from jpkikit.tlv import Tlv, decode
+
+LEVELS = ("01", "03", "11", "13", "33")
+
+
+@dataclass(frozen=True)
+class KeySet:
+    sd: str
+    kvn: int
+    length: int
+    keys: StaticKeys
+
+
+def gp_ixit(profile: Any) -> Any:
+    if profile.ixit.gp is None:
+        pytest.fail("the profile claims GlobalPlatform (ics.gp) but gives no ixit.gp")
+    return profile.ixit.gp
+
+
+def sd_aid(profile: Any, sd: str = "isd") -> bytes:
+    return bytes.fromhex(gp_ixit(profile)[sd])
+
+
+def keysets(profile: Any, sd: str = "isd") -> list[KeySet]:
+    out = []
+    for ks in gp_ixit(profile)["keysets"]:
+        if ks["sd"] != sd:
+            continue
+        kvn = int(ks["kvn"], 16)
+        value = profile.secret(ks["secret"]).reveal()
+        parts = [bytes.fromhex(p) for p in value.split(":")]
+        keys = StaticKeys(*parts, kvn) if len(parts) == 3 else StaticKeys.single(parts[0], kvn)
+        out.append(KeySet(sd, kvn, ks["length"], keys))
+    return out
+
+
+def keyset(profile: Any, length: int | None = None, sd: str = "isd") -> KeySet:
+    exhaustion = gp_ixit(profile).get("exhaustion_kvn")
+    for ks in keysets(profile, sd):
+        if (length is None or ks.length == length) and ks.kvn != (int(exhaustion, 16) if exhaustion else -1):
+            return ks
+    pytest.fail(f"ixit.gp.keysets has no {sd} key set of {length} bytes although ics.gp claims it")
+
+
+def claimed(profile: Any, name: str) -> list[Any]:
+    return list((profile.ics.gp or {}).get(name, []))
+
+
+def modes(profile: Any) -> list[Mode]:
+    gp = profile.ics.gp or {}
+    return [m for m, flag in ((Mode.S8, gp.get("s8", True)), (Mode.S16, gp.get("s16", False))) if flag]
+
+
+def select_sd(card: Any, profile: Any, sd: str = "isd") -> ResponseApdu:
+    return card.select(sd_aid(profile, sd))
+
+
+def scp(card: Any, profile: Any, ks: KeySet | None = None, sd: str = "isd") -> Scp03Layer:
+    """A (not yet opened) SCP03 layer on the traced link of ``card``, under GET RESPONSE handling."""
+    ks = ks or keyset(profile, sd=sd)
+    return Scp03Layer(card.tracer, ks.keys, sd_aid=sd_aid(profile, sd))
+
+
+def open_session(
+    card: Any, profile: Any, level: int = 0x01, mode: Mode = Mode.S8, sd: str = "isd"
+) -> Scp03Layer:
+    r = select_sd(card, profile, sd)
+    assert r.sw in (0x9000, 0x6283), f"SELECT of the {sd.upper()} answered {r}"  # 6283: card locked (§11.9)
+    layer = scp(card, profile, sd=sd)
+    layer.open(level, mode=mode)
+    return layer
+
+
+# -- card content management commands (GPCS §11) ------------------------------------------------------------
+
+
+def lv(value: bytes) -> bytes:
+    return bytes((len(value),)) + value
+
+
+def get_status(layer: Scp03Layer, p1: int, prefix: bytes = b"") -> list[dict[int, bytes]]:
+    """GET STATUS in the tag-list format (P2=02, then 03 while 6310); each entry as {tag: value}."""
+    entries: list[dict[int, bytes]] = []
+    p2 = 0x02
+    while True:
+        r = layer.send(CommandApdu(0x80, 0xF2, p1, p2, Tlv(0x4F, prefix).encode(), ne=256))
+        if r.sw == 0x6A88 and not entries:
+            return []
+        assert r.sw in (0x9000, 0x6310), f"GET STATUS P1={p1:02X} answered {r}"
+        for e3 in decode(r.data):
+            assert e3.tag == 0xE3, f"GET STATUS entry with tag {e3.tag:X}, E3 expected (GPCS §11.4.3.1)"
+            entries.append({t.tag: t.value for t in decode(e3.value)})
+        if r.sw == 0x9000:
+            return entries
+        p2 = 0x03
+
+
+def status_of(layer: Scp03Layer, aid: bytes, p1: int = 0x40) -> int | None:
+    """Life cycle of ``aid`` from GET STATUS, None when not listed."""
+    for e in get_status(layer, p1):
+        if e.get(0x4F) == aid:
+            return e[0x9F70][0]
+    return None
+
+
+def install_for_load(elf: bytes, sd: bytes = b"") -> CommandApdu:
+    return CommandApdu(0x80, 0xE6, 0x02, 0x00, lv(elf) + lv(sd) + b"\x00\x00\x00", ne=256)
+
+
+def load_blocks(load_file: bytes, size: int = 200) -> list[CommandApdu]:
+    blocks = [load_file[i : i + size] for i in range(0, len(load_file), size)]
+    return [
+        CommandApdu(0x80, 0xE8, 0x80 if n == len(blocks) - 1 else 0x00, n, block, ne=256)
+        for n, block in enumerate(blocks)
+    ]
+
+
+def install_for_install(elf: bytes, module: bytes, aid: bytes, selectable: bool = True) -> CommandApdu:
+    data = lv(elf) + lv(module) + lv(aid) + lv(b"\x00") + lv(b"\xc9\x00") + b"\x00"
+    return CommandApdu(0x80, 0xE6, 0x0C if selectable else 0x04, 0x00, data, ne=256)
+
+
+def install_make_selectable(aid: bytes) -> CommandApdu:
+    return CommandApdu(0x80, 0xE6, 0x08, 0x00, b"\x00\x00" + lv(aid) + lv(b"\x00") + b"\x00\x00", ne=256)
+
+
+def install_for_personalization(aid: bytes) -> CommandApdu:
+    return CommandApdu(0x80, 0xE6, 0x20, 0x00, b"\x00\x00" + lv(aid) + b"\x00\x00\x00", ne=256)
+
+
+def delete(aid: bytes, related: bool = False) -> CommandApdu:
+    return CommandApdu(0x80, 0xE4, 0x00, 0x80 if related else 0x00, Tlv(0x4F, aid).encode(), ne=256)
+
+
+def set_status(p1: int, p2: int, aid: bytes = b"") -> CommandApdu:
+    return CommandApdu(0x80, 0xF0, p1, p2, aid)
+
+
+def package_to_load(profile: Any) -> tuple[bytes, bytes, bytes]:
+    """ELF AID, module AID and the Load File to LOAD (the kit emulator's image unless the IXIT names one)."""
+    pkg = gp_ixit(profile).get("test_package")
+    if pkg is None:
+        pytest.fail("ics.gp.load claims LOAD but ixit.gp.test_package is missing")
+    elf, module = bytes.fromhex(pkg["elf"]), bytes.fromhex(pkg["module"])
+    if pkg.get("load_file"):
+        from pathlib import Path
+
+        path = Path(pkg["load_file"])
+        load_file = (path if path.is_absolute() else Path(profile.path).parent / path).read_bytes()
+    else:
+        from jpkikit.emulator.gp.packages import PACKAGES
+        from jpkikit.emulator.gp.packages import load_file as emulator_load_file
+
+        load_file = emulator_load_file(PACKAGES[elf])
+    return elf, module, load_file

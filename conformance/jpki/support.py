@@ -1,0 +1,123 @@
+"""Host-side helpers for the JPKI conformance tests: PINs and rules from the profile, values derived from
+them, certificate reads, signature checks, restoring the PINs after a test, and fresh emulator cards.
+
+Restoring (jpki-ap.md §6): a right VERIFY resets a PIN's counter, so every test that spends attempts ends
+with one; it never lets a counter reach 0 on the shared card. Blocking cannot be undone over the card
+interface, so the tests that block a PIN (JPKI-PIN-04, the model test JPKI-PIN-09) run on a *fresh* card
+per example when the kit itself runs the implementation in-process (ixit.transport.kind emulator, with the
+profile's personality or factory). On any other implementation (a real device, or the emulator served over
+PC/SC) JPKI-PIN-04 is inconclusive and JPKI-PIN-09 runs in its non-destructive mode: never fewer than one
+try left, no CHANGE, and the counters restored by a right VERIFY after each example.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Callable
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from jpkikit.emulator.build import make_card
+from jpkikit.jpki import PAIRS, JpkiClient, KeyPair
+from jpkikit.pkcs1 import verify_data
+from jpkikit.session import CardSession
+from jpkikit.sw import retries_left
+from jpkikit.transport.inprocess import InProcessTransport
+
+ALPHABETS = {
+    "digits": string.digits,
+    "upper-alnum": string.ascii_uppercase + string.digits,
+    "alnum": string.ascii_letters + string.digits,
+    "printable": "".join(chr(c) for c in range(0x20, 0x7F)),
+}
+#: A character outside each charset, to build a value that breaks the rules (None: no ASCII one exists).
+OUTSIDE = {"digits": "A", "upper-alnum": "a", "alnum": "-", "printable": None}
+
+
+def pin(profile: Any, pair: KeyPair) -> str:
+    """The right PIN for ``pair`` from the IXIT secrets (never print it)."""
+    return profile.secret(f"{pair.name}_pin").reveal()
+
+
+def rules(profile: Any, pair: KeyPair) -> Any:
+    """The claimed PIN rules (ics.jpki.auth_pin / sign_pin): min_length, max_length, charset, tries."""
+    return getattr(profile.ics.jpki, f"{pair.name}_pin")
+
+
+def other_value(value: str, pin_rules: Any, step: int = 1) -> str:
+    """A value of the same length and charset as ``value`` that differs from it (a valid wrong PIN)."""
+    alphabet = ALPHABETS[pin_rules.charset]
+    last = value[-1]
+    index = alphabet.index(last) if last in alphabet else 0
+    return value[:-1] + alphabet[(index + step) % len(alphabet)]
+
+
+def rule_breakers(value: str, pin_rules: Any) -> dict[str, str]:
+    """Values that break the claimed rules in one way each (too short, too long, outside the charset)."""
+    alphabet = ALPHABETS[pin_rules.charset]
+    out: dict[str, str] = {}
+    if pin_rules.min_length > 1:
+        out["shorter than min_length"] = other_value(value, pin_rules)[: pin_rules.min_length - 1]
+    if pin_rules.max_length < 16:
+        out["longer than max_length"] = (value + alphabet * 16)[: pin_rules.max_length + 1]
+    if OUTSIDE[pin_rules.charset]:
+        out[f"outside charset {pin_rules.charset}"] = value[:-1] + OUTSIDE[pin_rules.charset]
+    return out
+
+
+def tries(sw: int) -> int | None:
+    return retries_left(sw)
+
+
+def restore(client: JpkiClient, profile: Any, candidates: dict[str, list[str]] | None = None) -> None:
+    """Best effort, never raising on a bad answer: bring both PINs back to their profile value with the
+    counter at its maximum and nothing verified. ``candidates`` maps a pair name to values a test may have
+    changed the PIN to; the first that verifies is changed back to the profile value."""
+    client.select_ap()
+    for pair in PAIRS:
+        right = pin(profile, pair)
+        if client.verify(pair.pin_ef, right).ok:
+            continue
+        for value in (candidates or {}).get(pair.name, []):
+            if value != right and client.verify(pair.pin_ef, value).ok:
+                client.change(pair.pin_ef, right)
+                client.verify(pair.pin_ef, right)
+                break
+    client.select_ap()
+
+
+def read_certificate(client: JpkiClient, profile: Any, cert_ef: int) -> bytes:
+    """The DER certificate of ``cert_ef``, verifying whatever PIN the claims say guards it."""
+    for pair in PAIRS:
+        client.verify(pair.pin_ef, pin(profile, pair))
+    der, last = client.read_der(cert_ef)
+    assert last.ok, f"reading the certificate in EF {cert_ef:04X} after VERIFY of both PINs answered {last}"
+    return der
+
+
+def public_key(der: bytes) -> rsa.RSAPublicKey:
+    key = x509.load_der_x509_certificate(der).public_key()
+    assert isinstance(key, rsa.RSAPublicKey), "the certificate does not hold an RSA key"
+    return key
+
+
+def signature_problem(key: rsa.RSAPublicKey, data: bytes, signature: bytes) -> str:
+    """'' when ``signature`` is the PKCS#1 v1.5 type-1 signature of exactly ``data`` (jpki-ap.md §7)."""
+    return verify_data(key, data, signature)
+
+
+def fresh_card_factory(profile: Any) -> Callable[[], CardSession] | None:
+    """A maker of sessions on a brand-new card, or None when the kit cannot make one (see module doc)."""
+    transport = profile.ixit.transport
+    if transport.kind != "emulator":
+        return None
+
+    def make() -> CardSession:
+        card = make_card(transport.personality, None, transport.factory)  # no state file: initial data
+        session = CardSession(InProcessTransport(card, "fresh in-process card"))
+        session.reset()
+        return session
+
+    return make

@@ -1,0 +1,144 @@
+"""JPKI-AP files: SELECT EF, READ BINARY, read access per personality, token label (jpki-ap.md §3, §4,
+§10, §11). Which EFs are protected comes from the profile (ics.jpki.auth_cert_needs_pin); PINs from
+ixit.secrets."""
+
+from __future__ import annotations
+
+import pytest
+
+from jpkikit.jpki import (
+    AUTH,
+    EF_AUTH_CA,
+    EF_AUTH_CERT,
+    EF_CERT_STATUS,
+    EF_SIGN_CA,
+    EF_SIGN_CERT,
+    EF_TOKEN_INFO,
+    LABEL_LENGTH,
+    LABELS_BY_PERSONALITY,
+    SIGN,
+    JpkiClient,
+)
+from jpkikit.sw import SW
+
+from .support import pin
+
+ALL_EFS = (0x0001, 0x0002, 0x0006, 0x0008, 0x000A, 0x000B, 0x0017, 0x0018, 0x001A, 0x001B)  # §3
+ABSENT_EF = 0x00FF  # not in the §3 file map
+CERT_EFS = (EF_SIGN_CERT, EF_SIGN_CA, EF_AUTH_CERT, EF_AUTH_CA)
+
+
+def _free_efs(profile) -> list[int]:
+    free = [EF_SIGN_CA, EF_AUTH_CA, EF_TOKEN_INFO, EF_CERT_STATUS]
+    if not profile.ics.jpki.auth_cert_needs_pin:
+        free.append(EF_AUTH_CERT)
+    return free
+
+
+@pytest.mark.requirement("JPKI-EF-01")
+def test_every_ef_can_be_selected(jpki: JpkiClient) -> None:
+    for fid in ALL_EFS:
+        r = jpki.select_ef(fid)
+        assert r.sw == SW.OK and r.data == b"", f"SELECT EF {fid:04X} (00 A4 02 0C) answered {r}"
+    r = jpki.select_ef(ABSENT_EF)
+    assert r.sw == SW.FILE_NOT_FOUND, (
+        f"SELECT of EF {ABSENT_EF:04X}, which the AP does not hold, answered {r}"
+    )
+
+
+@pytest.mark.requirement("JPKI-EF-02")
+def test_free_efs_are_read_without_verify(jpki: JpkiClient, profile) -> None:
+    before = {}
+    for fid in _free_efs(profile):
+        content, last = jpki.read_ef(fid)
+        assert last.ok and content, f"EF {fid:04X} is free (jpki-ap.md §3) but READ BINARY answered {last}"
+        before[fid] = content
+    for pair in (AUTH, SIGN):
+        assert jpki.verify(pair.pin_ef, pin(profile, pair)).ok, f"VERIFY of the {pair.name} PIN failed"
+    for fid, content in before.items():
+        again, last = jpki.read_ef(fid)
+        assert last.ok and again == content, f"EF {fid:04X} reads differently before and after VERIFY"
+
+
+def _protected_read(jpki: JpkiClient, profile, fid: int, guard, other) -> None:
+    r = jpki.select_ef(fid)
+    assert r.ok, f"SELECT EF {fid:04X} answered {r}"
+    r = jpki.read(0, 4)
+    assert r.sw == SW.SECURITY_STATUS_NOT_SATISFIED and not r.data, (
+        f"EF {fid:04X} read without the {guard.name} PIN answered {r}, expected 6982 and no data"
+    )
+    assert jpki.verify(other.pin_ef, pin(profile, other)).ok, f"VERIFY of the {other.name} PIN failed"
+    r = jpki.select_ef(fid)
+    r = jpki.read(0, 4)
+    assert r.sw == SW.SECURITY_STATUS_NOT_SATISFIED, (
+        f"EF {fid:04X} read after VERIFY of the {other.name} PIN only answered {r}, expected 6982"
+    )
+    assert jpki.verify(guard.pin_ef, pin(profile, guard)).ok, f"VERIFY of the {guard.name} PIN failed"
+    der, last = jpki.read_der(fid)
+    assert last.ok and der[:1] == b"\x30", f"EF {fid:04X} after VERIFY of the {guard.name} PIN: {last}"
+
+
+@pytest.mark.requirement("JPKI-EF-03")
+def test_sign_certificate_needs_the_sign_password(jpki: JpkiClient, profile) -> None:
+    _protected_read(jpki, profile, EF_SIGN_CERT, SIGN, AUTH)
+
+
+@pytest.mark.requirement("JPKI-EF-04")
+def test_auth_certificate_needs_the_auth_pin(jpki: JpkiClient, profile) -> None:
+    _protected_read(jpki, profile, EF_AUTH_CERT, AUTH, SIGN)
+
+
+@pytest.mark.requirement("JPKI-EF-05")
+def test_read_binary_takes_a_15_bit_offset(jpki: JpkiClient) -> None:
+    der, last = jpki.read_der(EF_AUTH_CA)  # free everywhere (§3), and longer than 256 bytes
+    assert last.ok, f"reading EF 000B answered {last}"
+    assert len(der) > 0x200, f"EF 000B holds {len(der)} bytes; a certificate is expected to exceed 512"
+    for offset, length in ((0x100, 0x10), (0x101, 0x20), (0x1FF, 1), (len(der) - 7, 7), (0x0FF, 0x100)):
+        r = jpki.read(offset, length)
+        assert r.ok and r.data == der[offset : offset + length], (
+            f"READ BINARY at offset {offset:04X} (P1={offset >> 8:02X} P2={offset & 0xFF:02X}) answered {r}, "
+            f"expected the EF bytes at that offset"
+        )
+
+
+@pytest.mark.requirement("JPKI-EF-06")
+def test_read_at_or_past_the_end_answers_6b00(jpki: JpkiClient) -> None:
+    for fid in (EF_TOKEN_INFO, EF_AUTH_CA):
+        content, last = jpki.read_ef(fid)
+        assert last.ok and content, f"reading EF {fid:04X} answered {last}"
+        for offset in (len(content), len(content) + 0x100, 0x7FFF):
+            r = jpki.read(offset, 1)
+            assert r.sw == SW.WRONG_P1P2 and not r.data, (
+                f"READ BINARY of EF {fid:04X} ({len(content)} bytes) at offset {offset:04X} answered {r}, "
+                "expected 6B00"
+            )
+
+
+@pytest.mark.requirement("JPKI-EF-07")
+def test_certificate_efs_start_with_a_30_82_header(jpki: JpkiClient, profile) -> None:
+    for pair in (AUTH, SIGN):
+        assert jpki.verify(pair.pin_ef, pin(profile, pair)).ok, f"VERIFY of the {pair.name} PIN failed"
+    for fid in CERT_EFS:
+        assert jpki.select_ef(fid).ok
+        head = jpki.read(0, 4)
+        assert head.ok and len(head.data) == 4, f"READ BINARY of 4 bytes of EF {fid:04X} answered {head}"
+        assert head.data[:2] == b"\x30\x82", f"EF {fid:04X} starts {head.data.hex()}, not 30 82 LL LL"
+        der, last = jpki.read_der(fid)
+        announced = ((head.data[2] << 8) | head.data[3]) + 4
+        assert last.ok and len(der) == announced, (
+            f"EF {fid:04X} announces {announced} bytes but {len(der)} could be read ({last})"
+        )
+
+
+@pytest.mark.requirement("JPKI-TOK-01")
+def test_token_label_is_the_claimed_one(jpki: JpkiClient, profile) -> None:
+    claimed = profile.ics.jpki.token_label
+    expected = LABELS_BY_PERSONALITY.get(profile.ics.personality)
+    if expected is not None:
+        assert claimed == expected, (
+            f"the profile claims personality {profile.ics.personality} with label {claimed!r}; "
+            f"jpki-ap.md §10 gives {expected!r}"
+        )
+    label, last = jpki.token_label()
+    assert last.ok, f"reading {LABEL_LENGTH} bytes of EF 0006 answered {last}"
+    assert label == claimed, f"EF 0006 label is {label!r}, the profile claims {claimed!r}"

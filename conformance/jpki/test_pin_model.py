@@ -1,0 +1,195 @@
+"""The PIN state machine as a model-based test (hypothesis RuleBasedStateMachine), jpki-ap.md §4-§6, §8.
+
+The model keeps, per PIN: its value, the tries left, and whether it is verified (True, False, or None when
+the fact sheet leaves it open: after a wrong VERIFY and after CHANGE). Rules send right and wrong VERIFYs,
+retry queries, CHANGE REFERENCE DATA, re-selects and resets, and probe the verified state by signing and by
+reading EF 0001; every answer must be the model's. Try limits and rules come from the profile.
+
+Where the kit builds the implementation itself (ixit.transport.kind emulator), every example runs on a
+fresh card, so sequences may block PINs and change them. Elsewhere (a real device) the machine runs in
+non-destructive mode on the test's card: a wrong VERIFY is skipped when one try is left, CHANGE is not
+used, and each example starts and ends with a right VERIFY of both PINs (see support.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_state_machine_as_test
+
+from jpkikit.jpki import PAIRS, SIGN, JpkiClient, KeyPair
+from jpkikit.pkcs1 import digest_info_of
+from jpkikit.sw import SW
+
+from .support import ALPHABETS, fresh_card_factory, pin, public_key, read_certificate, restore, rules
+from .support import signature_problem as problem_of
+
+PROBE = digest_info_of("sha256", b"jpkikit PIN model probe")
+
+
+@dataclass
+class PinState:
+    value: str
+    tries: int
+    verified: bool | None = False
+
+
+def _values(pin_rules: Any) -> st.SearchStrategy[str]:
+    """Values of valid format, plus lowercase variants where the charset is upper-case (§6)."""
+    alphabet = ALPHABETS[pin_rules.charset]
+    valid = st.text(alphabet, min_size=pin_rules.min_length, max_size=pin_rules.max_length)
+    return valid | valid.map(str.lower) if pin_rules.charset == "upper-alnum" else valid
+
+
+def make_machine(profile: Any, open_session: Any, destructive: bool, keys: dict[str, Any]) -> type:
+    aid = profile.ixit.aids.jpki
+    limits = {p.name: rules(profile, p) for p in PAIRS}
+    pairs = st.sampled_from(PAIRS)
+
+    class PinMachine(RuleBasedStateMachine):
+        @initialize()
+        def start(self) -> None:
+            self.session = open_session()
+            self.jpki = JpkiClient(self.session, aid)
+            if not destructive:
+                restore(self.jpki, profile)  # counters at their maximum on the shared card
+            self.session.reset()
+            assert self.jpki.select_ap().ok, "SELECT of the JPKI application failed"
+            self.model = {p.name: PinState(pin(profile, p), limits[p.name].tries) for p in PAIRS}
+
+        # -- helpers ----------------------------------------------------------------------------------
+
+        def clear_all(self) -> None:
+            for state in self.model.values():
+                state.verified = False
+
+        # -- rules ------------------------------------------------------------------------------------
+
+        @rule(pair=pairs)
+        def verify_right(self, pair: KeyPair) -> None:
+            m = self.model[pair.name]
+            r = self.jpki.verify(pair.pin_ef, m.value)
+            if m.tries == 0:
+                assert r.sw == SW.REFERENCE_DATA_NOT_USABLE, f"{pair.name}: VERIFY when blocked answered {r}"
+                return
+            assert r.sw == SW.OK, f"{pair.name}: right VERIFY with {m.tries} tries left answered {r}"
+            m.tries, m.verified = limits[pair.name].tries, True
+
+        @rule(pair=pairs, data=st.data())
+        def verify_wrong(self, pair: KeyPair, data: st.DataObject) -> None:
+            m = self.model[pair.name]
+            if not destructive and m.tries <= 1:
+                return  # never block the shared device
+            value = data.draw(_values(limits[pair.name]).filter(lambda v, m=m: v != m.value), label="wrong")
+            r = self.jpki.verify(pair.pin_ef, value)
+            if m.tries == 0:
+                assert r.sw == SW.REFERENCE_DATA_NOT_USABLE, f"{pair.name}: VERIFY when blocked answered {r}"
+                return
+            m.tries -= 1
+            assert r.sw == 0x63C0 | m.tries, f"{pair.name}: wrong VERIFY answered {r}, model 63C{m.tries:X}"
+            m.verified = None  # the fact sheet does not say whether a failed VERIFY clears the state
+
+        @rule(pair=pairs)
+        def retry_query(self, pair: KeyPair) -> None:
+            m = self.model[pair.name]
+            r = self.jpki.retry_query(pair.pin_ef)
+            allowed = {0x63C0 | m.tries}
+            if m.verified is not False:
+                allowed.add(SW.OK)  # §14 item 2: some cards answer 9000 once verified
+            assert r.sw in allowed and not r.data, (
+                f"{pair.name}: retry query answered {r}, model 63C{m.tries:X}"
+            )
+
+        @rule(pair=pairs, data=st.data())
+        def change(self, pair: KeyPair, data: st.DataObject) -> None:
+            m = self.model[pair.name]
+            if not destructive or m.verified is None:
+                return
+            pin_rules = limits[pair.name]
+            new = data.draw(
+                st.text(
+                    ALPHABETS[pin_rules.charset], min_size=pin_rules.min_length, max_size=pin_rules.max_length
+                ),
+                label="new",
+            )
+            r = self.jpki.change(pair.pin_ef, new)
+            if not m.verified:
+                assert r.sw != SW.OK, f"{pair.name}: CHANGE without VERIFY (tries {m.tries}) answered {r}"
+                return
+            assert r.sw == SW.OK, f"{pair.name}: CHANGE after VERIFY answered {r}"
+            m.value, m.tries, m.verified = new, pin_rules.tries, None
+
+        @rule()
+        def reselect(self) -> None:
+            assert self.jpki.select_ap().ok, "re-SELECT of the JPKI application failed"
+            self.clear_all()
+
+        @rule()
+        def reset(self) -> None:
+            self.session.reset()
+            assert self.jpki.select_ap().ok, "SELECT after reset failed"
+            self.clear_all()
+
+        @rule(pair=pairs)
+        def sign_probe(self, pair: KeyPair) -> None:
+            m = self.model[pair.name]
+            if m.verified is None:
+                return
+            r = self.jpki.sign(pair.key_ef, PROBE)
+            if m.verified:
+                assert r.ok, f"{pair.name}: signing while verified answered {r}"
+                assert not problem_of(keys[pair.name], PROBE, r.data), f"{pair.name}: bad signature"
+            else:
+                assert r.sw == SW.SECURITY_STATUS_NOT_SATISFIED, (
+                    f"{pair.name}: signing unverified answered {r}"
+                )
+
+        @rule()
+        def read_sign_certificate(self) -> None:
+            m = self.model[SIGN.name]
+            if m.verified is None:
+                return
+            assert self.jpki.select_ef(SIGN.cert_ef).ok
+            r = self.jpki.read(0, 4)
+            expected = SW.OK if m.verified else SW.SECURITY_STATUS_NOT_SATISFIED
+            assert r.sw == expected, f"EF 0001 read answered {r}, the sign PIN verified: {m.verified}"
+
+        @rule(pair=pairs)
+        def verify_then_use(self, pair: KeyPair) -> None:
+            """A client's usual sequence (§7): VERIFY, then sign; the positive probes."""
+            self.verify_right(pair)
+            self.sign_probe(pair)
+            self.read_sign_certificate()
+
+        def teardown(self) -> None:
+            if not hasattr(self, "session"):
+                return
+            if destructive:
+                self.session.close()
+            else:
+                restore(self.jpki, profile)
+
+    return PinMachine
+
+
+@pytest.mark.requirement("JPKI-PIN-09")
+def test_pin_state_machine(jpki: JpkiClient, card, profile) -> None:
+    keys = {p.name: public_key(read_certificate(jpki, profile, p.cert_ef)) for p in PAIRS}
+    fresh = fresh_card_factory(profile)
+    destructive = fresh is not None
+    machine = make_machine(profile, fresh if destructive else (lambda: card), destructive, keys)
+    run_state_machine_as_test(
+        machine,
+        settings=settings(
+            max_examples=60 if destructive else 10,
+            stateful_step_count=30 if destructive else 20,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        ),
+    )

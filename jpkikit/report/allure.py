@@ -1,0 +1,167 @@
+"""Allure integration: the five verdicts as Allure statuses and categories, links to requirement text, and
+the requirements page the links point to.
+
+How allure-pytest records each verdict (status, and the message it keeps), and the category that picks it::
+
+    pass            passed
+    fail            failed   "AssertionError: ..."                          -> "Fail: requirement not met"
+    inconclusive    broken   "jpkikit.errors.DeviceTimeout: ..." (a transport, APDU or TLV error)
+                    skipped  "Skipped: <reason>" (a skip without an applicability reason)
+                                                                            -> "Inconclusive"
+    not applicable  skipped  "Skipped: not applicable: <reason from the ICS>" -> "Not applicable (ICS)"
+    kit error       broken   any other exception; failed "Failed: ..." (pytest.fail) -> "Kit error"
+
+Allure 2 and 3 both read ``categories.json`` from the results directory. Regexes are anchored and mutually
+exclusive, because Allure 2 full-matches (Java) and Allure 3 searches (JavaScript) and puts a result into
+the first matching category only.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from ..errors import ApduError, TlvError, TransportError
+from ..verdict import NOT_APPLICABLE_PREFIX
+
+CATEGORIES_FILE = "categories.json"
+REQUIREMENTS_PAGE = "requirements.html"
+#: Link to the requirement text, relative to the generated report's index.html (tools/allure-report.sh
+#: writes the page next to it).
+LINK_TEMPLATE = REQUIREMENTS_PAGE + "#{id}"
+LINK_TYPE = "requirement"
+
+
+def _subclasses(*roots: type) -> list[str]:
+    names: set[str] = set()
+    todo = list(roots)
+    while todo:
+        cls = todo.pop()
+        names.add(cls.__name__)
+        todo.extend(cls.__subclasses__())
+    return sorted(names)
+
+
+def inconclusive_exceptions() -> list[str]:
+    """Exception class names verdict_of() maps to inconclusive (computed: new subclasses count too)."""
+    return _subclasses(TransportError, ApduError, TlvError)
+
+
+def categories() -> list[dict[str, Any]]:
+    names = "|".join(re.escape(n) for n in inconclusive_exceptions())
+    inconclusive_broken = rf"^([\w.]+\.)?({names})\b[\s\S]*$"
+    na = "^" + re.escape("Skipped: " + NOT_APPLICABLE_PREFIX) + r"[\s\S]*$"
+    return [
+        {
+            "name": "Fail: requirement not met",
+            "matchedStatuses": ["failed"],
+            "messageRegex": r"^AssertionError\b[\s\S]*$",
+        },
+        {
+            "name": "Inconclusive: the device did not answer, or answered bytes that do not parse",
+            "matchedStatuses": ["broken"],
+            "messageRegex": inconclusive_broken,
+        },
+        {
+            "name": "Not applicable (ICS)",
+            "matchedStatuses": ["skipped"],
+            "messageRegex": na,
+        },
+        {
+            "name": "Inconclusive: skipped without an applicability reason",
+            "matchedStatuses": ["skipped"],
+            "messageRegex": "^(?!" + re.escape("Skipped: " + NOT_APPLICABLE_PREFIX) + r")[\s\S]*$",
+        },
+        {
+            "name": "Kit error: the kit itself broke (re-run; report to the kit maintainers)",
+            "matchedStatuses": ["broken"],
+            "messageRegex": rf"^(?!([\w.]+\.)?({names})\b)[\s\S]*$",
+        },
+        {
+            "name": "Kit error: the kit itself broke (re-run; report to the kit maintainers)",
+            "matchedStatuses": ["failed"],
+            "messageRegex": r"^(?!AssertionError\b)[\s\S]*$",
+        },
+    ]
+
+
+def write_categories(alluredir: Path) -> Path:
+    """Write ``categories.json`` into an Allure results directory. The plugin calls this at session end."""
+    alluredir.mkdir(parents=True, exist_ok=True)
+    path = alluredir / CATEGORIES_FILE
+    path.write_text(json.dumps(categories(), indent=1), encoding="utf-8")
+    return path
+
+
+def requirement_link(requirement_id: str) -> dict[str, str]:
+    """Arguments of ``allure.dynamic.link`` for the link from a test to its requirement's text."""
+    url = LINK_TEMPLATE.format(id=requirement_id)
+    return {"url": url, "link_type": LINK_TYPE, "name": f"{requirement_id} (requirement text)"}
+
+
+def requirements_page(catalogue: Any) -> str:
+    """A standalone HTML page with every requirement, one anchor per ID."""
+    rows = []
+    for req in catalogue:
+        sources = "".join(f"<li>{html.escape(s.kind)}: {html.escape(s.ref)}</li>" for s in req.source)
+        cond = f"<p><b>Applies if</b> <code>{html.escape(req.applies_if.text)}</code></p>" if req.applies_if else ""
+        waiver = f"<p><b>Waiver</b>: {html.escape(req.waiver)}</p>" if req.waiver else ""
+        rows.append(
+            f'<section id="{html.escape(req.id)}"><h2>{html.escape(req.id)} {html.escape(req.title)}</h2>'
+            f"<p>{html.escape(req.statement)}</p><p><b>Classes</b>: {html.escape(', '.join(req.classes))}</p>"
+            f"{cond}<ul>{sources}</ul>{waiver}</section>"
+        )
+    return (
+        '<!doctype html><html><head><meta charset="utf-8"><title>jpkikit requirement catalogue</title>'
+        "<style>body{font-family:sans-serif;max-width:60em;margin:auto}section{border-bottom:1px solid #ccc}"
+        ":target{background:#ffd}</style></head><body><h1>jpkikit requirement catalogue</h1>"
+        + "".join(rows)
+        + "</body></html>\n"
+    )
+
+
+def allure_config(results: Path, out: Path, history: Path) -> dict[str, Any]:
+    """The Allure 3 configuration tools/allure-report.sh generates with: report name from the run's
+    implementation, history kept across runs, and the verdict categories (Allure 3 takes them from the
+    configuration; ``categories.json`` in the results is for Allure 2)."""
+    from .results import read_properties
+
+    env_file = results / "environment.properties"
+    env = read_properties(env_file) if env_file.is_file() else {}
+    name = env.get("implementation.name", "unknown implementation")
+    cats_file = results / CATEGORIES_FILE
+    cats = json.loads(cats_file.read_text(encoding="utf-8")) if cats_file.is_file() else categories()
+    return {
+        "name": f"jpkikit certification: {name}",
+        "output": str(out),
+        "historyPath": str(history),
+        "categories": cats,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Helpers of tools/allure-report.sh::
+
+    python -m jpkikit.report.allure requirements OUT.html
+    python -m jpkikit.report.allure config RESULTS_DIR OUT_DIR HISTORY_FILE   (JSON on stdout)
+    """
+    import sys
+
+    from ..spec.catalogue import load_catalogue
+
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) == 2 and args[0] == "requirements":
+        Path(args[1]).write_text(requirements_page(load_catalogue()), encoding="utf-8")
+        return 0
+    if len(args) == 4 and args[0] == "config":
+        print(json.dumps(allure_config(Path(args[1]), Path(args[2]), Path(args[3])), indent=1))
+        return 0
+    print(main.__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,122 @@
+"""Verdict aggregation: per requirement (worst of its tests) and per profile (the certification verdict).
+
+Requirement verdict — the worst verdict of the tests that name the requirement, in this order::
+
+    kit error > fail > inconclusive > pass > not applicable
+
+so one failing test fails the requirement, and a requirement with one passing test and one test that does
+not apply to the profile passes. A requirement no test ran on gets ``untested`` (or ``waived`` when the
+catalogue gives it a waiver); a requirement whose applicability (from the ICS) is false is ``not
+applicable`` whatever its tests did.
+
+Certification verdict of a profile, first rule that holds:
+
+1. ``KIT ERROR``    — an applicable requirement has a kit error: the campaign is invalid, re-run it;
+2. ``FAIL``         — an applicable requirement failed (a waiver never turns a fail into a pass; the failure
+                      is listed as a deviation, with the waiver text the lab may apply at acceptance);
+3. ``INCONCLUSIVE`` — an applicable requirement is inconclusive (the device stopped answering ...);
+4. ``INCOMPLETE``   — an applicable requirement has no passing test and no waiver (untested);
+5. ``PASS``         — otherwise: every applicable requirement passed, or has no test but a written waiver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from ..verdict import Verdict
+
+#: Worst first.
+REQUIREMENT_ORDER: tuple[Verdict, ...] = (
+    Verdict.KIT_ERROR,
+    Verdict.FAIL,
+    Verdict.INCONCLUSIVE,
+    Verdict.PASS,
+    Verdict.NOT_APPLICABLE,
+)
+UNTESTED = "untested"
+WAIVED = "waived"
+
+
+class Certification(StrEnum):
+    KIT_ERROR = "KIT ERROR"
+    FAIL = "FAIL"
+    INCONCLUSIVE = "INCONCLUSIVE"
+    INCOMPLETE = "INCOMPLETE"
+    PASS = "PASS"
+
+
+def worst(verdicts: Iterable[Verdict]) -> Verdict | None:
+    """The worst verdict by :data:`REQUIREMENT_ORDER`; None for no verdicts."""
+    seen = set(verdicts)
+    return next((v for v in REQUIREMENT_ORDER if v in seen), None)
+
+
+@dataclass(frozen=True)
+class TestOutcome:
+    """One test of a run as the results record it."""
+
+    nodeid: str
+    verdict: Verdict
+    requirements: tuple[str, ...]
+    message: str = ""
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class RequirementVerdict:
+    id: str
+    title: str
+    applicable: bool
+    applicability: str  # the reason, from the catalogue and the ICS
+    verdict: str  # a Verdict value, UNTESTED or WAIVED
+    waiver: str | None
+    tests: tuple[TestOutcome, ...] = field(default=())
+
+
+def requirement_verdict(applicable: bool, waiver: str | None, tests: Iterable[TestOutcome]) -> str:
+    """Aggregate the tests of one requirement (see the module docstring)."""
+    if not applicable:
+        return str(Verdict.NOT_APPLICABLE)
+    found = worst(t.verdict for t in tests)
+    if found is None or found is Verdict.NOT_APPLICABLE:
+        # applicable by the profile, but no test of it ran (or every test was skipped as not applicable
+        # through another of its requirements): nothing shows it is met
+        return WAIVED if waiver else UNTESTED
+    return str(found)
+
+
+def aggregate(
+    requirements: Iterable[tuple[str, str, bool, str, str | None]], outcomes: Iterable[TestOutcome]
+) -> list[RequirementVerdict]:
+    """``requirements``: (id, title, applicable, reason, waiver) in catalogue order."""
+    by_requirement: dict[str, list[TestOutcome]] = {}
+    for outcome in outcomes:
+        for rid in outcome.requirements:
+            by_requirement.setdefault(rid, []).append(outcome)
+    out = []
+    for rid, title, applicable, reason, waiver in requirements:
+        tests = tuple(by_requirement.get(rid, ()))
+        verdict = requirement_verdict(applicable, waiver, tests)
+        out.append(RequirementVerdict(rid, title, applicable, reason, verdict, waiver, tests))
+    return out
+
+
+def certification(verdicts: Iterable[RequirementVerdict]) -> tuple[Certification, str]:
+    """The certification verdict of a profile, and the rule that decided it."""
+    counts: dict[str, list[str]] = {}
+    for rv in verdicts:
+        if rv.applicable:
+            counts.setdefault(rv.verdict, []).append(rv.id)
+    rules = (
+        (str(Verdict.KIT_ERROR), Certification.KIT_ERROR, "kit error on"),
+        (str(Verdict.FAIL), Certification.FAIL, "failed:"),
+        (str(Verdict.INCONCLUSIVE), Certification.INCONCLUSIVE, "inconclusive:"),
+        (UNTESTED, Certification.INCOMPLETE, "applicable but untested and not waived:"),
+    )
+    for key, result, words in rules:
+        if counts.get(key):
+            return result, f"{words} {', '.join(counts[key])}"
+    passed, waived = len(counts.get(str(Verdict.PASS), [])), len(counts.get(WAIVED, []))
+    return Certification.PASS, f"{passed} applicable requirements passed, {waived} waived without a test"

@@ -1,0 +1,25 @@
+"""Errors of the SCP03 layer. Messages never contain key material or session keys."""
+
+from __future__ import annotations
+
+from ..errors import KitError
+
+
+class Scp03Error(KitError):
+    """Malformed SCP03 data from a device or a caller (wrong lengths, bad encodings, bad parameters)."""
+
+
+class AuthenticationError(Scp03Error):
+    """Mutual authentication failed: the card cryptogram did not verify, or the card refused ours.
+
+    ``sw`` is the status word the card answered with, when the failure came from the card.
+    """
+
+    def __init__(self, message: str, sw: int | None = None) -> None:
+        super().__init__(message)
+        self.sw = sw
+
+
+class SecureChannelError(Scp03Error):
+    """The established channel failed (bad R-MAC, bad response padding, use after abort). The session is
+    closed when this is raised (Amd D §5.6: any security error ends the session)."""

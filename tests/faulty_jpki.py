@@ -1,0 +1,400 @@
+"""Deliberately non-conforming JPKI applets, one fault each, to show every JPKI conformance test can fail.
+
+Each fault is a JpkiApplet subclass; ``factory(personality, state)`` (for a profile's
+``ixit.transport.factory``) builds the bundled personality with the JPKI applet swapped for it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
+from jpkikit.apdu import CommandApdu, ResponseApdu
+from jpkikit.emulator.applet import Context, register, reply
+from jpkikit.emulator.jpki import (
+    EF_AUTH_CERT,
+    EF_CERT_STATUS,
+    EF_SIGN_CA,
+    EF_SIGN_CERT,
+    EF_TOKEN_INFO,
+    KEY_PIN,
+    PIN_EFS,
+    JpkiApplet,
+    load_key,
+    token_info,
+)
+from jpkikit.emulator.persona import load_persona, read_file
+from jpkikit.emulator.personality import get_personality
+from jpkikit.emulator.runtime import Card
+from jpkikit.sw import SW
+
+FAULTS: dict[str, type[JpkiApplet]] = {}
+
+
+def fault(name: str) -> Callable[[type[JpkiApplet]], type[JpkiApplet]]:
+    def decorate(cls: type[JpkiApplet]) -> type[JpkiApplet]:
+        cls.type_name = f"jpki-faulty-{name}"
+        register(cls)
+        FAULTS[name] = cls
+        return cls
+
+    return decorate
+
+
+def _set_file(data: dict[str, Any], fid: int, content: bytes) -> dict[str, Any]:
+    data["files"][f"{fid:04X}"] = content.hex()
+    return data
+
+
+# -- files ------------------------------------------------------------------------------------------------
+
+
+@fault("missing_ef")
+class MissingEf(JpkiApplet):
+    """EF 0008 is not there."""
+
+    def initial_data(self) -> dict[str, Any]:
+        data = super().initial_data()
+        del data["files"][f"{EF_CERT_STATUS:04X}"]
+        return data
+
+
+@fault("ca_cert_protected")
+class CaCertProtected(JpkiApplet):
+    """The sign CA certificate (EF 0002) needs the sign password."""
+
+    def read_condition(self, fid: int) -> int | None:
+        return 0x001B if fid == EF_SIGN_CA else super().read_condition(fid)
+
+
+@fault("sign_cert_free")
+class SignCertFree(JpkiApplet):
+    """EF 0001 is readable without the sign password."""
+
+    def read_condition(self, fid: int) -> int | None:
+        return None if fid == EF_SIGN_CERT else super().read_condition(fid)
+
+
+@fault("auth_cert_free")
+class AuthCertFree(JpkiApplet):
+    """EF 000A is free although the GP-SE token protects it."""
+
+    def read_condition(self, fid: int) -> int | None:
+        return None if fid == EF_AUTH_CERT else super().read_condition(fid)
+
+
+@fault("any_pin_opens")
+class AnyPinOpens(JpkiApplet):
+    """Any verified PIN opens the protected EFs."""
+
+    def process(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
+        verified = self.verified(ctx)
+        if apdu.ins != 0xB0 or not verified:
+            return super().process(ctx, apdu)
+        before = set(verified)
+        verified.update(PIN_EFS)
+        try:
+            return super().process(ctx, apdu)
+        finally:
+            verified.intersection_update(before)
+
+
+@fault("offset_8bit")
+class Offset8Bit(JpkiApplet):
+    """READ BINARY ignores P1: offsets are taken modulo 256."""
+
+    def process(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
+        if apdu.ins == 0xB0 and not apdu.p1 & 0x80:
+            apdu = dataclasses.replace(apdu, p1=0)
+        return super().process(ctx, apdu)
+
+
+@fault("past_end_ok")
+class PastEndOk(JpkiApplet):
+    """READ BINARY past the end answers 9000 with no data instead of 6B00."""
+
+    def process(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
+        response = super().process(ctx, apdu)
+        return reply() if response.sw == SW.WRONG_P1P2 else response
+
+
+@fault("cert_filler_first")
+class CertFillerFirst(JpkiApplet):
+    """Certificate EFs start with a filler byte before the DER object."""
+
+    def initial_data(self) -> dict[str, Any]:
+        data = super().initial_data()
+        for fid in ("0001", "0002", "000A", "000B"):
+            data["files"][fid] = "00" + data["files"][fid]
+        return data
+
+
+@fault("wrong_label")
+class WrongLabel(JpkiApplet):
+    """The GP-SE token carries the card's label."""
+
+    def initial_data(self) -> dict[str, Any]:
+        return _set_file(super().initial_data(), EF_TOKEN_INFO, token_info("JPKIAPICCTOKEN2"))
+
+
+# -- PINs -------------------------------------------------------------------------------------------------
+
+
+@fault("query_spends")
+class QuerySpends(JpkiApplet):
+    """The case-1 retry query spends an attempt."""
+
+    def process(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
+        response = super().process(ctx, apdu)
+        if apdu.ins == 0x20 and not apdu.data and apdu.ne is None and response.sw >> 4 == 0x63C:
+            record = self.data["pins"].get(f"{ctx.session.get('ef', 0):04X}")
+            if record and record["tries_left"]:
+                record["tries_left"] -= 1
+        return response
+
+
+@fault("query_with_le")
+class QueryWithLe(JpkiApplet):
+    """Answers the retry query also when it carries an Le byte."""
+
+    def process(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
+        if apdu.ins == 0x20 and not apdu.data and apdu.ne is not None:
+            apdu = dataclasses.replace(apdu, ne=None)
+        return super().process(ctx, apdu)
+
+
+@fault("no_decrement")
+class NoDecrement(JpkiApplet):
+    """A wrong VERIFY answers 63Cx but never lowers the counter."""
+
+    def on_wrong_pin(self, record: dict[str, Any]) -> None:
+        pass
+
+
+@fault("no_reset_on_success")
+class NoResetOnSuccess(JpkiApplet):
+    """A right VERIFY does not restore the counter to its maximum."""
+
+    def process(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
+        fid = ctx.session.get("ef")
+        record = self.data["pins"].get(f"{fid:04X}") if isinstance(fid, int) else None
+        before = int(record["tries_left"]) if record else None
+        response = super().process(ctx, apdu)
+        if record is not None and apdu.ins == 0x20 and apdu.data and response.ok:
+            record["tries_left"] = before
+        return response
+
+
+@fault("blocked_6983")
+class Blocked6983(JpkiApplet):
+    """A blocked PIN answers 6983 instead of 6984 (lulitech's reading, jpki-ap.md §5)."""
+
+    def blocked_sw(self) -> int:
+        return SW.AUTH_METHOD_BLOCKED
+
+
+@fault("blocked_accepts_right")
+class BlockedAcceptsRight(JpkiApplet):
+    """A blocked PIN still accepts the right value."""
+
+    def blocked_sw(self) -> int:
+        return SW.OK
+
+
+@fault("lowercase_ok")
+class LowercaseOk(JpkiApplet):
+    """Upper-cases the VERIFY value before comparing, so a lowercase password verifies."""
+
+    def process(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
+        if apdu.ins == 0x20 and apdu.data:
+            apdu = dataclasses.replace(apdu, data=apdu.data.upper())
+        return super().process(ctx, apdu)
+
+
+@fault("state_kept")
+class StateKept(JpkiApplet):
+    """The verified state lives in the applet, not the channel session: re-select and reset keep it, and
+    all channels share it."""
+
+    def verified(self, ctx: Context) -> set[int]:
+        if not hasattr(self, "_sticky"):
+            self._sticky: set[int] = set()
+        return self._sticky
+
+
+@fault("change_without_verify")
+class ChangeWithoutVerify(JpkiApplet):
+    """CHANGE REFERENCE DATA works without a VERIFY."""
+
+    def process(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
+        if apdu.ins == 0x24 and not apdu.cla & 0x80:
+            fid = ctx.session.get("ef")
+            if isinstance(fid, int):
+                self.verified(ctx).add(fid)
+        return super().process(ctx, apdu)
+
+
+@fault("change_ignored")
+class ChangeIgnored(JpkiApplet):
+    """CHANGE REFERENCE DATA answers 9000 but keeps the old value."""
+
+    def process(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
+        if apdu.ins == 0x24 and not apdu.cla & 0x80:
+            fid = ctx.session.get("ef")
+            if isinstance(fid, int) and fid in self.verified(ctx) and apdu.p1 == 0x01:
+                return reply()
+        return super().process(ctx, apdu)
+
+
+@fault("change_any_value")
+class ChangeAnyValue(JpkiApplet):
+    """CHANGE REFERENCE DATA does not check the PIN rules."""
+
+    def rules(self, which: str) -> dict[str, Any]:
+        return {**super().rules(which), "min_length": 1, "max_length": 16, "charset": "printable"}
+
+
+@fault("overlong_spends")
+class OverlongSpends(JpkiApplet):
+    """A VERIFY longer than 16 bytes is compared (and spends an attempt) instead of 6700."""
+
+    def process(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
+        if apdu.ins == 0x20 and len(apdu.data) > 16:
+            apdu = dataclasses.replace(apdu, data=b"\xff" * 16)  # compared, so a wrong value
+        return super().process(ctx, apdu)
+
+
+# -- signatures -------------------------------------------------------------------------------------------
+
+
+@fault("sign_without_pin")
+class SignWithoutPin(JpkiApplet):
+    """Signs without checking the PIN."""
+
+    def process(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
+        verified = self.verified(ctx)
+        if not (apdu.cla & 0x80 and apdu.ins == 0x2A):
+            return super().process(ctx, apdu)
+        before = set(verified)
+        verified.update(PIN_EFS)
+        try:
+            return super().process(ctx, apdu)
+        finally:
+            verified.intersection_update(before)
+
+
+@fault("bare_hash")
+class BareHash(JpkiApplet):
+    """Pads only the hash at the end of the DigestInfo (drops the algorithm identifier)."""
+
+    def sign(self, key: rsa.RSAPrivateKey, data: bytes) -> bytes:
+        return super().sign(key, data[-32:])
+
+
+@fault("no_length_check")
+class NoLengthCheck(JpkiApplet):
+    """Signs any length, padding with fewer than 8 FF bytes (or none) when the data is long."""
+
+    def process(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
+        fid = ctx.session.get("ef")
+        long_or_empty = not apdu.data or len(apdu.data) > 245
+        if apdu.cla & 0x80 and apdu.ins == 0x2A and long_or_empty and KEY_PIN.get(fid) in self.verified(ctx):
+            nums = load_key(self.data["keys"][f"{fid:04X}"]).private_numbers()
+            em = (b"\x00\x01" + b"\xff" * max(0, 253 - len(apdu.data)) + b"\x00" + apdu.data)[:256]
+            signature = pow(int.from_bytes(em, "big"), nums.d, nums.public_numbers.n)
+            return reply(SW.OK, signature.to_bytes(256, "big"))
+        return super().process(ctx, apdu)
+
+
+# -- certificates -----------------------------------------------------------------------------------------
+
+
+Change = Callable[[x509.CertificateBuilder], x509.CertificateBuilder]
+
+
+def _resigned(label: str, change: Change, drop: Any = (), subject: x509.Name | None = None) -> bytes:
+    """The persona certificate ``label`` rebuilt with a change and re-signed by its CA's persona key."""
+    original = x509.load_der_x509_certificate(load_persona().certs[label])
+    ca = serialization.load_pem_private_key(read_file(f"{label.removesuffix('-ca')}-ca-key.pem"), None)
+    assert isinstance(ca, rsa.RSAPrivateKey)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject or original.subject)
+        .issuer_name(original.issuer)
+        .public_key(original.public_key())  # type: ignore[arg-type]
+        .serial_number(original.serial_number)
+        .not_valid_before(original.not_valid_before_utc)
+        .not_valid_after(original.not_valid_after_utc)
+    )
+    for ext in original.extensions:
+        if not isinstance(ext.value, drop):
+            builder = builder.add_extension(ext.value, ext.critical)
+    return change(builder).sign(ca, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+
+
+@fault("root_ku_not_critical")
+class RootKuNotCritical(JpkiApplet):
+    """The auth CA certificate's keyUsage is not critical."""
+
+    def initial_data(self) -> dict[str, Any]:
+        ku = x509.load_der_x509_certificate(
+            load_persona().certs["auth-ca"]
+        ).extensions.get_extension_for_class(x509.KeyUsage)
+        der = _resigned("auth-ca", lambda b: b.add_extension(ku.value, False), x509.KeyUsage)
+        return _set_file(super().initial_data(), 0x000B, der)
+
+
+@fault("auth_cert_personal")
+class AuthCertPersonal(JpkiApplet):
+    """The auth certificate's subject carries a locality (personal data, §12.2)."""
+
+    def initial_data(self) -> dict[str, Any]:
+        subject = x509.Name(
+            [
+                x509.NameAttribute(NameOID.COUNTRY_NAME, "JP"),
+                x509.NameAttribute(NameOID.LOCALITY_NAME, "Chiyoda-ku"),
+                x509.NameAttribute(NameOID.COMMON_NAME, "JKTEST0000AUTH00000001A"),
+            ]
+        )
+        der = _resigned("auth", lambda b: b, subject=subject)
+        return _set_file(super().initial_data(), EF_AUTH_CERT, der)
+
+
+@fault("sign_policy_production")
+class SignPolicyProduction(JpkiApplet):
+    """The JPKI-TEST sign certificate carries the production policy OID."""
+
+    def initial_data(self) -> dict[str, Any]:
+        policy = x509.CertificatePolicies(
+            [x509.PolicyInformation(x509.ObjectIdentifier("1.2.392.200149.8.5.1.1.20"), None)]
+        )
+        der = _resigned("sign", lambda b: b.add_extension(policy, True), x509.CertificatePolicies)
+        return _set_file(super().initial_data(), EF_SIGN_CERT, der)
+
+
+# -- factories ----------------------------------------------------------------------------------------------
+
+
+def _factory(name: str) -> Callable[[str | None, Path | None], Card]:
+    cls = FAULTS[name]
+
+    def make(personality: str | None, state: Path | None) -> Card:
+        base = get_personality(personality or "gp-se")
+        applets = tuple(
+            dataclasses.replace(spec, type_name=cls.type_name) if spec.type_name == "jpki" else spec
+            for spec in base.applets
+        )
+        return Card(dataclasses.replace(base, applets=applets), state)
+
+    make.__doc__ = cls.__doc__
+    return make
+
+
+globals().update({name: _factory(name) for name in FAULTS})

@@ -1,0 +1,67 @@
+"""SCP03 through real PC/SC: the host side (Scp03Layer over PcscTransport) against the emulator's ISD served
+behind pcscd by the vsmartcard-vpcd driver. Skipped, with the reason, only when pcscd or vpcd is missing."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from jpkikit import pcscd
+from jpkikit.apdu import CommandApdu
+from jpkikit.emulator.gp.constants import ISD_AID
+from jpkikit.emulator.gp.issuance import ISD_KEYS
+from jpkikit.emulator.personality import get_personality
+from jpkikit.emulator.runtime import Card
+from jpkikit.scp03 import Mode, StaticKeys
+from jpkikit.scp03.host import Scp03Layer
+from jpkikit.transport.pcsc import PcscTransport, list_readers
+from jpkikit.transport.t0 import GetResponseLayer
+from jpkikit.vpcd import VpcdServer, driver_installed, reader_name, wait_for_card, wait_for_card_removed
+
+PORT = int(os.environ.get("JPKI_TEST_VPCD_PORT", "35963"))
+READER = reader_name(PORT)
+MISSING = [
+    what
+    for what, ok in (
+        ("pcscd (apt-get install pcscd)", pcscd.pcscd_binary() is not None),
+        ("the vpcd driver (apt-get install vsmartcard-vpcd)", driver_installed()),
+    )
+    if not ok
+]
+
+
+@pytest.fixture
+def transport() -> Iterator[PcscTransport]:
+    if MISSING:
+        pytest.skip(f"not installed: {', '.join(MISSING)}")
+    pcscd.ensure_daemon(start=True)
+    info = {i.name: i for i in list_readers(timeout=5)}
+    if READER not in info or info[READER].card_present:
+        pytest.fail(f"{READER!r} is missing or already holds a card (readers: {sorted(info)})")
+    card = Card(get_personality("gp-se"))
+    server = VpcdServer(card, port=PORT, reconnect_interval=0.1, logger=logging.getLogger("test.vpcd"))
+    server.start()
+    try:
+        assert wait_for_card(READER, timeout=5) == card.atr
+        with PcscTransport(READER, timeout=5) as link:
+            yield link  # type: ignore[misc]
+    finally:
+        server.stop()
+        assert server.join(timeout=3), "the vpcd server did not stop"
+        wait_for_card_removed(READER, timeout=5)
+
+
+@pytest.mark.pcsc
+@pytest.mark.parametrize(("kvn", "mode"), [(0x30, Mode.S8), (0x32, Mode.S16)])
+def test_scp03_session_through_pcscd(transport: PcscTransport, kvn: int, mode: Mode) -> None:
+    layer = Scp03Layer(transport, StaticKeys.single(ISD_KEYS[kvn], kvn), sd_aid=ISD_AID)
+    link = GetResponseLayer(layer)
+    assert link.transmit(bytes.fromhex("00A4040C08") + ISD_AID)[-2:] == b"\x90\x00"
+    layer.open(0x33, mode=mode)
+    status = layer.send(CommandApdu(0x80, 0xF2, 0x40, 0x02, b"\x4f\x00", ne=256))
+    assert status.sw == 0x9000 and status.data[:1] == b"\xe3"
+    data = layer.send(CommandApdu(0x80, 0xCA, 0x00, 0x66))  # case 1: data via 61xx, R-MAC over all of it
+    assert data.sw == 0x9000 and data.data[:1] == b"\x66"

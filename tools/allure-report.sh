@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Render a certification run's Allure results as an HTML report with Allure Report 3 (npm package
+# "allure", pure JS: no Java), installed project-locally in tools/allure/ from its package-lock.json.
+#
+#   tools/allure-report.sh RESULTS_DIR OUT_DIR
+#
+# RESULTS_DIR is the allure-results/ directory `jpkikit certify` wrote (results/<profile>/allure-results).
+# History across runs is kept next to it, in results/<profile>/allure-history.jsonl (certify cleans
+# allure-results/ on each run, not its parent). OUT_DIR gets index.html and requirements.html, the
+# requirement catalogue each test links to.
+set -euo pipefail
+if [ $# -ne 2 ]; then
+  echo "usage: $0 RESULTS_DIR OUT_DIR" >&2
+  exit 2
+fi
+here="$(cd "$(dirname "$0")" && pwd)"
+results="$(cd "$1" 2>/dev/null && pwd)" || { echo "allure-report: no such results directory: $1" >&2; exit 2; }
+if ! compgen -G "$results/*-result.json" >/dev/null; then
+  echo "allure-report: $1 holds no Allure results (*-result.json); run jpkikit certify first" >&2
+  exit 2
+fi
+mkdir -p "$2"
+out="$(cd "$2" && pwd)"
+history="$(dirname "$results")/allure-history.jsonl"
+
+allure="$here/allure/node_modules/.bin/allure"
+if [ ! -x "$allure" ]; then
+  command -v npm >/dev/null || { echo "allure-report: npm not found (apt-get install npm)" >&2; exit 2; }
+  npm ci --prefix "$here/allure" --no-audit --no-fund --loglevel=error >/dev/null
+fi
+
+python="${PYTHON:-}"
+if [ -z "$python" ]; then
+  python="$here/../.venv/bin/python"
+  [ -x "$python" ] || python=python3
+fi
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+"$python" -m jpkikit.report.allure config "$results" "$out" "$history" >"$work/allurerc.json"
+(cd "$work" && "$allure" generate --config "$work/allurerc.json" "$results" >"$work/log" 2>&1) || {
+  cat "$work/log" >&2
+  echo "allure-report: allure generate failed" >&2
+  exit 1
+}
+"$python" -m jpkikit.report.allure requirements "$out/requirements.html"
+echo "allure-report: $out/index.html (history: $history)"
