@@ -71,6 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", help="implementation to replay against (default: the bundled emulator)")
     p.add_argument("--sw-only", action="store_true", help="compare status words only, not response data")
     p.set_defaults(run=cmd_replay)
+
+    from .cli_report import register  # coverage, report, probe, keygen, bundle, verify
+
+    register(sub)
     return parser
 
 

@@ -327,6 +327,7 @@ class VpcdServer:
                         f"{exc}; gave up after {first_connect_within:g} s. Is pcscd running with the "
                         f"vsmartcard-vpcd driver ({VPCD_CONFIG}), and is the port right?"
                     ) from None
+                if failures == 1:
                     self.log.warning(
                         "%s; is pcscd running with the vpcd driver (%s)? Retrying every %g s",
                         exc,

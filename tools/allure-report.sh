@@ -23,17 +23,24 @@ mkdir -p "$2"
 out="$(cd "$2" && pwd)"
 history="$(dirname "$results")/allure-history.jsonl"
 
+command -v node >/dev/null || { echo "allure-report: node not found (Allure Report 3 needs Node.js >= 20)" >&2; exit 2; }
+node_major="$(node -p 'process.versions.node.split(".")[0]')"
+if [ "$node_major" -lt 20 ]; then
+  echo "allure-report: Node.js $(node --version) is too old; Allure Report 3 needs Node.js >= 20" >&2
+  exit 2
+fi
 allure="$here/allure/node_modules/.bin/allure"
 if [ ! -x "$allure" ]; then
-  command -v npm >/dev/null || { echo "allure-report: npm not found (apt-get install npm)" >&2; exit 2; }
+  command -v npm >/dev/null || { echo "allure-report: npm not found (install Node.js >= 20 with npm)" >&2; exit 2; }
   npm ci --prefix "$here/allure" --no-audit --no-fund --loglevel=error >/dev/null
 fi
 
+# the Python with jpkikit: $PYTHON, else the active virtualenv (tox), else the checkout's .venv, else python3
 python="${PYTHON:-}"
-if [ -z "$python" ]; then
-  python="$here/../.venv/bin/python"
-  [ -x "$python" ] || python=python3
-fi
+for candidate in "${VIRTUAL_ENV:+$VIRTUAL_ENV/bin/python}" "$here/../.venv/bin/python"; do
+  if [ -z "$python" ] && [ -n "$candidate" ] && [ -x "$candidate" ]; then python="$candidate"; fi
+done
+python="${python:-python3}"
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

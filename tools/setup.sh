@@ -2,12 +2,14 @@
 # One-time (and idempotent) set-up of the kit on a Debian/Ubuntu machine:
 #   - system packages: pcscd, the vsmartcard-vpcd virtual reader driver, OpenSC, pcsc-tools,
 #     and what the pyscard build needs (swig, libpcsclite-dev, a C compiler, Python headers);
-#   - a virtual environment in .venv with the kit (editable), its test extras and tox.
+#   - chromium (headless, to check the rendered HTML report);
+#   - a virtual environment in .venv with the kit (editable), its test extras and tox;
+#   - the Allure report generator in tools/allure (npm ci).
 # Re-running it is fast: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(pcscd vsmartcard-vpcd opensc pcsc-tools libpcsclite-dev swig gcc python3-venv python3-dev)
+packages=(pcscd vsmartcard-vpcd opensc pcsc-tools libpcsclite-dev swig gcc chromium python3-venv python3-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -33,5 +35,14 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -e '.[test]' tox
   touch "$stamp"
+fi
+# The Allure report generator (Allure Report 3, from the npm registry; needs Node.js 20+).
+if command -v npm >/dev/null 2>&1; then
+  if [ ! -f tools/allure/node_modules/.package-lock.json ] ||
+     [ tools/allure/package-lock.json -nt tools/allure/node_modules/.package-lock.json ]; then
+    npm ci --prefix tools/allure --no-audit --no-fund --loglevel=error >/dev/null
+  fi
+else
+  echo "setup: npm not found; HTML reports (tools/allure-report.sh) need Node.js 20+ with npm" >&2
 fi
 echo "setup: ready (.venv/bin/jpkikit, .venv/bin/tox)"

@@ -107,7 +107,11 @@ def requirements_page(catalogue: Any) -> str:
     rows = []
     for req in catalogue:
         sources = "".join(f"<li>{html.escape(s.kind)}: {html.escape(s.ref)}</li>" for s in req.source)
-        cond = f"<p><b>Applies if</b> <code>{html.escape(req.applies_if.text)}</code></p>" if req.applies_if else ""
+        cond = (
+            f"<p><b>Applies if</b> <code>{html.escape(req.applies_if.text)}</code></p>"
+            if req.applies_if
+            else ""
+        )
         waiver = f"<p><b>Waiver</b>: {html.escape(req.waiver)}</p>" if req.waiver else ""
         rows.append(
             f'<section id="{html.escape(req.id)}"><h2>{html.escape(req.id)} {html.escape(req.title)}</h2>'

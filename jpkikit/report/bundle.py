@@ -7,6 +7,7 @@ Layout of the (uncompressed, deterministic) tar::
     results/...        junit.xml, allure-results/*, traces/* (redacted), probe.json, certification.*
     profile.json       Profile.redacted(): the effective profile, secrets replaced by their source
     kit.json           kit version, and the sha256 of every file under vectors/
+    catalogue/*.yaml   the requirement catalogue the certification report was computed with
 
 The bundle ID is the sha256 of the manifest bytes; the signature is Ed25519 over those bytes with the
 lab's key. ``key_id`` is the sha256 of the raw 32-byte public key, so verification can say "signed by
@@ -32,6 +33,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from .. import __version__
 from ..errors import KitError
 from ..spec.profile import Profile
+from ..transport.tracer import decode_command
 
 BUNDLE_FORMAT = "jpkikit-evidence-bundle/1"
 MANIFEST = "manifest.json"
@@ -126,22 +128,48 @@ def vector_digests(vectors_dir: Path) -> dict[str, str]:
 
 
 def _secret_needles(profile: Profile) -> list[tuple[str, bytes]]:
-    """Byte strings whose presence in a member means a secret leaked: the value as text, and the value's
-    bytes in hex (upper and lower case) when it is itself hex (keys)."""
+    """Byte strings whose presence in a member means a lab secret leaked: the value as text, and its hex
+    forms (of the text, and of the value itself when it is hex, i.e. keys). Public test secrets
+    (``test:...``) are not lab secrets, and values shorter than 6 bytes are too short to search for
+    without false alarms (test data counts 00 01 02 ...); the structural trace check covers PINs."""
     needles: list[tuple[str, bytes]] = []
     for name, secret in profile.ixit.secrets.items():
+        if secret.ref == "test":
+            continue
         value = secret.reveal()
-        forms = {value.encode(), value.encode().hex().encode(), value.encode().hex().upper().encode()}
+        raws = [value.encode()]
         for part in value.split(":"):
             try:
-                raw = bytes.fromhex(part)
+                raws.append(bytes.fromhex(part))
             except ValueError:
-                continue
-            forms |= {raw.hex().encode(), raw.hex().upper().encode()}
-        for form in forms:
-            if len(form) >= 8:  # shorter needles (a 4-digit PIN as text) are checked in hex form only
-                needles.append((name, form))
+                pass
+        for raw in raws:
+            if len(raw) >= 6:
+                needles += [(name, raw), (name, raw.hex().encode()), (name, raw.hex().upper().encode())]
     return needles
+
+
+def check_trace_redacted(name: str, data: bytes) -> None:
+    """Every secret-bearing command (VERIFY, PUT KEY, ...) in a saved trace must have its data cut out."""
+    try:
+        doc = json.loads(data)
+        exchanges = doc["exchanges"]
+    except (ValueError, KeyError, TypeError):
+        raise BundleError(f"{name}: not a jpkikit trace; refusing to bundle an unchecked trace") from None
+    for index, exchange in enumerate(exchanges):
+        command = exchange.get("command") or ""
+        if exchange.get("redacted") or not command:
+            continue
+        try:
+            raw = bytes.fromhex(command)
+        except ValueError:
+            raise BundleError(f"{name}: exchange #{index}: command is not hex") from None
+        _, _, redaction = decode_command(raw)
+        if redaction is not None:
+            raise BundleError(
+                f"{name}: exchange #{index} ({exchange.get('name', '?')}) carries {redaction.what} data that "
+                "was not redacted; refusing to bundle it (secrets must never leave the lab)"
+            )
 
 
 def collect_members(results_dir: Path, profile: Profile, vectors_dir: Path) -> dict[str, bytes]:
@@ -150,11 +178,17 @@ def collect_members(results_dir: Path, profile: Profile, vectors_dir: Path) -> d
         for path in sorted(results_dir.glob(pattern)):
             if path.is_file():
                 members["results/" + path.relative_to(results_dir).as_posix()] = path.read_bytes()
+    from ..spec.catalogue import REQUIREMENTS_DIR
+
+    for path in sorted(REQUIREMENTS_DIR.glob("*.yaml")):  # the catalogue the verdicts were computed with
+        members[f"catalogue/{path.name}"] = path.read_bytes()
     members["profile.json"] = (json.dumps(profile.redacted(), indent=1, sort_keys=True) + "\n").encode()
     kit = {"kit_version": __version__, "vectors": vector_digests(vectors_dir)}
     members["kit.json"] = (json.dumps(kit, indent=1, sort_keys=True) + "\n").encode()
     needles = _secret_needles(profile)
     for name, data in members.items():
+        if name.startswith("results/traces/"):
+            check_trace_redacted(name, data)
         for secret, needle in needles:
             if needle in data:
                 raise BundleError(
@@ -235,7 +269,9 @@ def _read_tar(path: Path) -> dict[str, bytes]:
         with tarfile.open(path, "r:") as tar:
             for info in tar:
                 if not info.isfile():
-                    raise BundleError(f"{path}: member {info.name!r} is not a regular file; not a jpkikit bundle")
+                    raise BundleError(
+                        f"{path}: member {info.name!r} is not a regular file; not a jpkikit bundle"
+                    )
                 if info.name in members:
                     raise BundleError(f"{path}: member {info.name!r} appears twice (added after signing)")
                 handle = tar.extractfile(info)

@@ -29,7 +29,14 @@ def resolve_profile(results: RunResults, profile_path: str | Path | None) -> Pro
     path = profile_path or recorded
     if not path:
         raise ResultsError(f"{results.directory}: the run records no profile; give --profile")
-    profile = load_profile(path)
+    try:
+        profile = load_profile(path)
+    except KitError as exc:
+        if profile_path:
+            raise
+        raise ResultsError(
+            f"the profile the run recorded cannot be loaded ({exc}); give it with --profile"
+        ) from None
     expected = results.environment.get("profile.sha256")
     if expected and profile.sha256 != expected:
         raise ResultsError(
@@ -85,11 +92,17 @@ def build_report(
         try:
             probe = json.loads(probe_file.read_text(encoding="utf-8"))
             findings = probe["findings"]
+            if not isinstance(findings, list) or not all(isinstance(f, dict) for f in findings):
+                raise TypeError("findings must be a list of objects")
+            probed = probe["implementation"]["sha256"]
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ResultsError(f"{probe_file}: not a readable probe result: {exc}") from None
-        for finding in findings:
-            if finding.get("status") != "match":
-                observations.append({"kind": f"probe: {finding.get('status')}", **finding})
+        if probed != profile.sha256:
+            raise ResultsError(
+                f"{probe_file}: probes another profile (sha256 {probed[:16]}…); re-run jpkikit probe"
+            )
+    else:
+        findings = []
     identity = profile.identity()
     return {
         "format": FORMAT,
@@ -113,6 +126,10 @@ def build_report(
             for rv in verdicts
         ],
         "deviations": deviations,
+        "declared_vs_observed": [
+            {k: str(f.get(k, "")) for k in ("item", "status", "declared", "observed", "detail")}
+            for f in findings
+        ],
         "observations": observations,
     }
 
@@ -167,9 +184,8 @@ def to_markdown(report: dict[str, Any]) -> str:
     ]
     for r in report["requirements"]:
         tests = "<br>".join(f"{_cell(t['test'])}: {t['verdict']}" for t in r["tests"]) or "—"
-        lines.append(
-            f"| {r['id']} | {_cell(r['title'])} | **{r['verdict']}** | {tests} | {_cell(r['applicability'])} |"
-        )
+        cells = (r["id"], _cell(r["title"]), f"**{r['verdict']}**", tests, _cell(r["applicability"]))
+        lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "## 4. Deviations", ""]
     if not report["deviations"]:
         lines.append("None.")
@@ -179,7 +195,15 @@ def to_markdown(report: dict[str, Any]) -> str:
             lines.append(f"  - {t['test']}: {t['verdict']} — {_cell(t['message'])[:300]}")
         if d["waiver"]:
             lines.append(f"  - waiver available at acceptance: {_cell(d['waiver'])}")
-    lines += ["", "## 5. Observations", ""]
+    lines += ["", "## 5. Declared versus observed (jpkikit probe)", ""]
+    if not report["declared_vs_observed"]:
+        lines.append("Not probed (run jpkikit probe --results RESULTS_DIR).")
+    else:
+        lines += ["| Item | Status | Declared | Observed | Detail |", "|---|---|---|---|---|"]
+        for f in report["declared_vs_observed"]:
+            cells = (f["item"], f"**{f['status']}**", f["declared"], f["observed"], f["detail"])
+            lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    lines += ["", "## 6. Observations", ""]
     if not report["observations"]:
         lines.append("None.")
     for o in report["observations"]:
@@ -204,7 +228,9 @@ def to_html(report: dict[str, Any]) -> str:
         f"<td>{e(r['applicability'])}</td></tr>"
         for r in report["requirements"]
     )
-    claims = "".join(f"<tr><td><code>{e(k)}</code></td><td>{e(v)}</td></tr>" for k, v in _claims_lines(report["claims"]))
+    claims = "".join(
+        f"<tr><td><code>{e(k)}</code></td><td>{e(v)}</td></tr>" for k, v in _claims_lines(report["claims"])
+    )
     devs = "".join(
         f"<li><b>{e(d['requirement'])}</b> {e(d['title'])}: {e(d['verdict'])}<ul>"
         + "".join(f"<li>{e(t['test'])}: {e(t['verdict'])} — {e(t['message'][:300])}</li>" for t in d["tests"])
@@ -213,8 +239,24 @@ def to_html(report: dict[str, Any]) -> str:
         for d in report["deviations"]
     )
     obs = "".join(
-        "<li>" + e(o["kind"]) + ": " + e("; ".join(f"{k}: {v}" for k, v in o.items() if k != "kind")) + "</li>"
+        "<li>"
+        + e(o["kind"])
+        + ": "
+        + e("; ".join(f"{k}: {v}" for k, v in o.items() if k != "kind"))
+        + "</li>"
         for o in report["observations"]
+    )
+    probe = (
+        "<table><tr><th>Item</th><th>Status</th><th>Declared</th><th>Observed</th><th>Detail</th></tr>"
+        + "".join(
+            "<tr>"
+            + "".join(f"<td>{e(f[k])}</td>" for k in ("item", "status", "declared", "observed", "detail"))
+            + "</tr>"
+            for f in report["declared_vs_observed"]
+        )
+        + "</table>"
+        if report["declared_vs_observed"]
+        else "<p>Not probed.</p>"
     )
     ident_rows = "".join(
         f"<tr><th>{e(k)}</th><td>{e(str(v))}</td></tr>"
@@ -237,7 +279,8 @@ def to_html(report: dict[str, Any]) -> str:
         f"<h2>3. Verdicts per requirement</h2><table><tr><th>Requirement</th><th>Title</th><th>Verdict</th>"
         f"<th>Tests</th><th>Applicability</th></tr>{rows}</table>"
         f"<h2>4. Deviations</h2>{'<ul>' + devs + '</ul>' if devs else '<p>None.</p>'}"
-        f"<h2>5. Observations</h2>{'<ul>' + obs + '</ul>' if obs else '<p>None.</p>'}</body></html>\n"
+        f"<h2>5. Declared versus observed (jpkikit probe)</h2>{probe}"
+        f"<h2>6. Observations</h2>{'<ul>' + obs + '</ul>' if obs else '<p>None.</p>'}</body></html>\n"
     )
 
 

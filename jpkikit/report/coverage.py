@@ -20,6 +20,8 @@ from ..spec.catalogue import Catalogue
 
 @dataclass(frozen=True)
 class TestRef:
+    __test__ = False  # not a pytest test class
+
     nodeid: str  # path relative to the suite's parent, ::Class::test
     line: int
     requirements: tuple[str, ...]

@@ -5,6 +5,7 @@ Each item is a :class:`Finding` with a status:
 - ``match``         — observed as declared;
 - ``mismatch``      — observed differently from the profile (the profile or the implementation is wrong);
 - ``not answered``  — the implementation refused or did not answer (the status word or error is recorded);
+                      a problem when the profile declares the item, an observation when it does not;
 - ``observed``      — the profile declares nothing about it; the observed value is recorded as evidence.
 
 Items: ATR (``ics.iso7816.atr``), CPLC (GET DATA 9F7F), card recognition data (GET DATA 66: GP version and
@@ -42,6 +43,13 @@ class Finding:
     declared: str
     observed: str
     detail: str = ""
+
+    @property
+    def problem(self) -> bool:
+        """A mismatch, or no answer about something the profile declares."""
+        return self.status == "mismatch" or (
+            self.status == "not answered" and not self.declared.startswith("nothing")
+        )
 
     def line(self) -> str:
         text = f"{self.status.upper():<12} {self.item}: declared {self.declared}; observed {self.observed}"
@@ -88,11 +96,12 @@ def probe_cplc(card: CardSession, profile: Profile) -> list[Finding]:
     _select_isd(card, profile)
     data, why = _get_data(card, 0x9F, 0x7F)
     if data is None:
-        return [Finding("CPLC (GET DATA 9F7F)", "not answered", "nothing", why)]
+        return [Finding("CPLC (GET DATA 9F7F)", "not answered", "nothing (CPLC is not an ICS claim)", why)]
     value = _tlv_value(data, 0x9F7F)
     detail = "" if len(value) == 42 else f"{len(value)} bytes; CPLC is 42 bytes (OP 2.0.1 §6.12.1)"
     status = "observed" if not detail else "mismatch"
-    return [Finding("CPLC (GET DATA 9F7F)", status, "42 bytes of CPLC", value.hex().upper(), detail)]
+    declared = "nothing (CPLC is not an ICS claim; 42 bytes by format)"
+    return [Finding("CPLC (GET DATA 9F7F)", status, declared, value.hex().upper(), detail)]
 
 
 def parse_recognition(data: bytes) -> dict[str, str]:
@@ -120,20 +129,27 @@ def probe_recognition(card: CardSession, profile: Profile) -> list[Finding]:
     item = "card recognition data (GET DATA 66)"
     data, why = _get_data(card, 0x00, 0x66)
     if data is None:
-        return [Finding(item, "not answered", "GP card recognition data", why)]
+        declared = "GP card recognition data" if profile.ics.gp else "nothing (the profile has no ics.gp)"
+        return [Finding(item, "not answered", declared, why)]
     try:
         parsed = parse_recognition(data)
     except KitError as exc:
         return [Finding(item, "mismatch", "BER-TLV card recognition data", data.hex().upper(), str(exc))]
     gp = profile.ics.gp or {}
-    findings = [Finding("GlobalPlatform version (tag 60)", "observed", "nothing", parsed.get("gp_version", "none"))]
+    findings = [
+        Finding("GlobalPlatform version (tag 60)", "observed", "nothing", parsed.get("gp_version", "none"))
+    ]
     declared_scp03 = gp.get("scp03")
     observed_i = parsed.get("scp03")
     if declared_scp03 is None:
-        findings.append(Finding("SCP03 (tag 64)", "observed", "nothing", f"i={observed_i}" if observed_i else "none"))
+        findings.append(
+            Finding("SCP03 (tag 64)", "observed", "nothing", f"i={observed_i}" if observed_i else "none")
+        )
     elif not declared_scp03:
         status = "match" if observed_i is None else "mismatch"
-        findings.append(Finding("SCP03 (tag 64)", status, "no SCP03", f"i={observed_i}" if observed_i else "none"))
+        findings.append(
+            Finding("SCP03 (tag 64)", status, "no SCP03", f"i={observed_i}" if observed_i else "none")
+        )
     else:
         declared_i = str(gp.get("i", "")).upper() or None
         observed = f"i={observed_i}" if observed_i else "no SCP03 in tag 64"

@@ -47,7 +47,9 @@ def read_results(directory: str | Path, check_version: bool = True) -> RunResult
     junit = root / "junit.xml"
     for needed in (junit, env_file):
         if not needed.is_file():
-            raise ResultsError(f"{root}: not a jpkikit results directory: {needed.relative_to(root)} is missing")
+            raise ResultsError(
+                f"{root}: not a jpkikit results directory: {needed.relative_to(root)} is missing"
+            )
     try:
         environment = read_properties(env_file)
     except (OSError, UnicodeDecodeError) as exc:

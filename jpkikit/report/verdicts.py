@@ -57,6 +57,8 @@ def worst(verdicts: Iterable[Verdict]) -> Verdict | None:
 class TestOutcome:
     """One test of a run as the results record it."""
 
+    __test__ = False  # not a pytest test class
+
     nodeid: str
     verdict: Verdict
     requirements: tuple[str, ...]
