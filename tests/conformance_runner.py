@@ -5,15 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
-import yaml
-
 # Imported here once, so that pytester's in-process runs (which drop modules imported during a run) do
 # not import and assertion-rewrite them again for every run.
 import hypothesis  # noqa: F401  (its pytest plugin imports it at the end of each run)
-import jpkikit.connect  # noqa: F401
-import jpkikit.session  # noqa: F401
-import jpkikit.spec.catalogue  # noqa: F401
+import pytest
+import yaml
+
+import jpkikit.connect
+import jpkikit.session
+import jpkikit.spec.catalogue
 import jpkikit.spec.profile  # noqa: F401
 
 REPO = Path(__file__).resolve().parent.parent
@@ -46,3 +46,25 @@ def run_conformance(pytester: pytest.Pytester, profile: Path, node: str) -> pyte
 
 def outcome(result: pytest.RunResult) -> dict[str, int]:
     return result.parseoutcomes()
+
+
+def assert_fails_on_variant(
+    pytester: pytest.Pytester, tmp_path: Path, node: str, base: str, factory: str
+) -> None:
+    """``node`` passes on the reference emulator (profile ``base``) and fails on the ``factory`` variant."""
+    good = run_conformance(pytester, REPO / "profiles" / base, node)
+    assert outcome(good) == {"passed": 1}, f"{node} must pass on the reference emulator ({base})"
+    bad = run_conformance(pytester, faulty_profile(tmp_path, base, factory), node)
+    assert outcome(bad) == {"failed": 1}, f"{node} did not fail on the faulty variant {factory}"
+
+
+def conformance_test_names(folder: str) -> set[str]:
+    """Every ``folder/test_x.py::test_y`` function in a conformance folder (relative to the repo)."""
+    import ast
+
+    return {
+        f"{folder}/{path.name}::{node.name}"
+        for path in (REPO / folder).glob("test_*.py")
+        for node in ast.parse(path.read_text()).body
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")
+    }

@@ -24,7 +24,7 @@ class CounterApplet(Applet):
     def process(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
         if apdu.ins == 0x01:  # increment, and grow a blob so writes are not trivially small
             self.data["count"] += 1
-            self.data["blob"] = ("%08d" % self.data["count"]) * 200
+            self.data["blob"] = f"{self.data['count']:08d}" * 200
         return reply(data=self.data["count"].to_bytes(4, "big"))
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ import jpkikit.emulator.gp
 import jpkikit.scp03.host  # noqa: F401
 import tests.faulty_gp  # noqa: F401
 
-from .conformance_runner import faulty_profile, outcome, run_conformance
+from .conformance_runner import assert_fails_on_variant, conformance_test_names
 
 pytest_plugins = ["pytester"]
 
@@ -46,18 +45,8 @@ BASE = "emulator-gpse.yaml"
 def test_gp_conformance_test_fails_on_faulty_variant(
     pytester: pytest.Pytester, tmp_path: Path, node: str, fault: str
 ) -> None:
-    good = run_conformance(pytester, Path(__file__).parent.parent / "profiles" / BASE, node)
-    assert outcome(good) == {"passed": 1}, f"{node} must pass on the reference emulator"
-    bad = run_conformance(pytester, faulty_profile(tmp_path, BASE, f"tests.faulty_gp:{fault}"), node)
-    assert outcome(bad) == {"failed": 1}, f"{node} did not fail on the faulty variant {fault}"
+    assert_fails_on_variant(pytester, tmp_path, node, BASE, f"tests.faulty_gp:{fault}")
 
 
 def test_every_gp_conformance_test_has_a_faulty_variant() -> None:
-    root = Path(__file__).parent.parent / GP
-    names = {
-        f"{GP}/{path.name}::{node.name}"
-        for path in root.glob("test_*.py")
-        for node in ast.parse(path.read_text()).body
-        if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")
-    }
-    assert names == {c[0] for c in CASES}
+    assert conformance_test_names(GP) == {c[0] for c in CASES}

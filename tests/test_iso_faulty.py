@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from .conformance_runner import faulty_profile, outcome, run_conformance
+from .conformance_runner import assert_fails_on_variant, conformance_test_names
 
 pytest_plugins = ["pytester"]
 
@@ -49,20 +49,8 @@ CASES = [
 def test_conformance_test_fails_on_faulty_variant(
     pytester: pytest.Pytester, tmp_path: Path, node: str, base: str, fault: str
 ) -> None:
-    good = run_conformance(pytester, (Path(__file__).parent.parent / "profiles" / base), node)
-    assert outcome(good) == {"passed": 1}, f"{node} must pass on the reference emulator ({base})"
-    bad = run_conformance(pytester, faulty_profile(tmp_path, base, f"tests.faulty_iso:{fault}"), node)
-    assert outcome(bad) == {"failed": 1}, f"{node} did not fail on the faulty variant {fault}"
+    assert_fails_on_variant(pytester, tmp_path, node, base, f"tests.faulty_iso:{fault}")
 
 
 def test_every_iso_conformance_test_has_a_faulty_variant() -> None:
-    import ast
-
-    root = Path(__file__).parent.parent / ISO
-    names = {
-        f"{ISO}/{path.name}::{node.name}"
-        for path in root.glob("test_*.py")
-        for node in ast.parse(path.read_text()).body
-        if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")
-    }
-    assert names == {c[0] for c in CASES}
+    assert conformance_test_names(ISO) == {c[0] for c in CASES}

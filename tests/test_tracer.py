@@ -87,7 +87,7 @@ def test_save_load_and_replay(tmp_path: Path) -> None:
 def test_bad_trace_files(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text("nope")
-    with pytest.raises(KitError, match="bad.json: cannot read trace"):
+    with pytest.raises(KitError, match=r"bad\.json: cannot read trace"):
         Trace.load(bad)
     bad.write_text('{"format": "jpkikit-trace/1", "exchanges": [{"x": 1}]}')
     with pytest.raises(KitError, match="malformed trace entry"):

@@ -93,6 +93,9 @@ class AccessControlEnforcer:
     """Reads and caches the ARA-M rules through ``send`` (a raw APDU exchange with the SE, e.g. on a logical
     channel the reader opens for it) and answers access decisions."""
 
+    #: The resolution function (C.6); the kit's faulty variants swap in broken ones.
+    resolver: Callable[[Sequence[seac.Rule], bytes | None, Sequence[bytes]], Access] = staticmethod(resolve)
+
     def __init__(self, send: Callable[[CommandApdu], ResponseApdu], *, uicc: bool = False) -> None:
         self.send = send
         self.uicc = uicc
@@ -125,7 +128,7 @@ class AccessControlEnforcer:
         r = self._get(seac.T_REFRESH)
         if not r.ok:
             return None  # no refresh tag: read the rules every time
-        tlvs = seac._decode(r.data, "Response-Refresh-Tag-DO")
+        tlvs = seac.decode_tlvs(r.data, "Response-Refresh-Tag-DO")
         if len(tlvs) != 1 or tlvs[0].tag != seac.T_REFRESH or len(tlvs[0].value) != 8:
             raise AramFailed("refresh tag is not DF20 with 8 bytes")
         return tlvs[0].value
@@ -162,7 +165,7 @@ class AccessControlEnforcer:
             if self.uicc:
                 return Access("never", reason="no ARA-M on a UICC: deny all")
             return Access("always", nfc=True, reason="no ARA-M on an eSE: full access")
-        return resolve(self.rules or [], aid, hashes)
+        return self.resolver(self.rules or [], aid, hashes)
 
 
 class AramAbsent(Exception):

@@ -247,6 +247,7 @@ class AgentServer(socketserver.ThreadingTCPServer):
     """Serves ``handset`` on ``host:port`` (port 0: any free port; see :attr:`address`)."""
 
     daemon_threads = True
+    block_on_close = False
     allow_reuse_address = True
 
     def __init__(self, handset: ReferenceHandset, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -261,7 +262,9 @@ class AgentServer(socketserver.ThreadingTCPServer):
         return str(host), int(port)
 
     def start(self) -> AgentServer:
-        self._thread = threading.Thread(target=self.serve_forever, name="handset-agent", daemon=True)
+        self._thread = threading.Thread(
+            target=self.serve_forever, kwargs={"poll_interval": 0.02}, name="handset-agent", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -274,3 +277,31 @@ class AgentServer(socketserver.ThreadingTCPServer):
 
 def serve(handset: ReferenceHandset, host: str = "127.0.0.1", port: int = 0) -> AgentServer:
     return AgentServer(handset, host, port).start()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m jpkikit.handset.agent``: serve the reference handset until interrupted."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m jpkikit.handset.agent", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=47820, help="TCP port (0: any free port)")
+    parser.add_argument("--personality", default="gp-se", choices=["gp-se", "sim"])
+    parser.add_argument("--state", help="emulator state file of the handset's SE")
+    args = parser.parse_args(argv)
+    handset = ReferenceHandset.over_emulator(args.personality, args.state)
+    server = AgentServer(handset, args.host, args.port)
+    host, port = server.address
+    print(f"reference handset agent on {host}:{port} (protocol v{p.VERSION})", flush=True)
+    try:
+        server.serve_forever(poll_interval=0.1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        handset.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

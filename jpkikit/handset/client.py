@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import json
 import socket
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,11 +28,20 @@ class HandsetClient:
             ) from None
         self.file = self.sock.makefile("rwb")
         self._ids = itertools.count(1)
+        #: Every exchange with the agent: {"t", "ms", "request", "response"} (evidence for the test report).
+        self.log: list[dict[str, Any]] = []
+        self._start = time.perf_counter()
 
     # -- wire ------------------------------------------------------------------------------------------
 
     def send_raw(self, line: bytes) -> dict[str, Any]:
         """Send one raw line (tests of malformed requests) and return the parsed response."""
+        started = time.perf_counter()
+        entry: dict[str, Any] = {
+            "t": round(started - self._start, 6),
+            "request": line.decode("utf-8", "replace"),
+        }
+        self.log.append(entry)
         try:
             self.file.write(line if line.endswith(b"\n") else line + b"\n")
             self.file.flush()
@@ -40,6 +50,8 @@ class HandsetClient:
             raise DeviceTimeout(f"handset agent at {self.address} did not answer in time") from None
         except OSError as exc:
             raise TransportError(f"handset agent connection failed: {exc}") from None
+        entry["ms"] = round((time.perf_counter() - started) * 1000, 3)
+        entry["response"] = answer.decode("utf-8", "replace").rstrip("\n")
         if not answer:
             raise TransportError("handset agent closed the connection")
         try:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from ..apdu import CommandApdu, ResponseApdu, cla_with_channel
 from ..errors import ApduError, KitError, TransportError
 from ..session import CardSession
-from .ace import Access, AccessControlEnforcer, AramAbsent, AramFailed, resolve
+from .ace import Access, AccessControlEnforcer, AramAbsent, AramFailed
 from .apps import AppIdentity
 from .seac import ARAM_AID
 
@@ -53,6 +53,9 @@ class OmapiIOError(OmapiError):
 class Reader:
     """One SE reader ("eSE1", "SIM1"): the link to the SE, its ACE and the channels in use."""
 
+    #: Classes the reader builds (the kit's faulty variants swap them in).
+    session_class: type[Session]
+
     def __init__(self, name: str, link: CardSession, *, uicc: bool = False, max_channels: int = 4) -> None:
         self.name = name
         self.link = link
@@ -67,7 +70,7 @@ class Reader:
         return True
 
     def open_session(self, app: AppIdentity) -> Session:
-        session = Session(self, app)
+        session = self.session_class(self, app)
         self.sessions.append(session)
         return session
 
@@ -114,11 +117,13 @@ class Reader:
     def _ace_without_link(self, aid: bytes | None, app: AppIdentity) -> Access:
         if self.ace.rules is None or self.ace.error:
             return Access("never", reason="cannot open a channel to read the ARA-M rules")
-        return resolve(self.ace.rules, aid, app.hashes)  # cached rules, refresh tag not re-checked
+        return self.ace.resolver(self.ace.rules, aid, app.hashes)  # cached rules, refresh tag not re-checked
 
 
 class Session:
     """An app's session with one reader; the app identity is fixed for the session."""
+
+    channel_class: type[Channel]
 
     def __init__(self, reader: Reader, app: AppIdentity) -> None:
         self.reader = reader
@@ -167,7 +172,7 @@ class Session:
         if aid is not None:
             response = self._select(0, aid, p2)
             _check_select(response, aid)
-        channel = Channel(self, 0, aid, response, access)
+        channel = self.channel_class(self, 0, aid, response, access)
         self.reader.basic_in_use = True
         self.channels.append(channel)
         return channel
@@ -192,7 +197,7 @@ class Session:
             if response.sw1 not in SELECT_OK_SW1:
                 self.reader.exchange(CommandApdu(0x00, 0x70, 0x80, number))
                 _check_select(response, aid)
-        channel = Channel(self, number, aid, response, access)
+        channel = self.channel_class(self, number, aid, response, access)
         self.reader.logical_in_use.add(number)
         self.channels.append(channel)
         return channel
@@ -272,6 +277,10 @@ class Channel:
             raise IllegalArgumentError(str(exc)) from None
         sent = CommandApdu(cla, apdu.ins, apdu.p1, apdu.p2, apdu.data, apdu.ne, apdu.extended)
         return self.session.reader.exchange(sent).to_bytes()
+
+
+Reader.session_class = Session
+Session.channel_class = Channel
 
 
 class SEService:

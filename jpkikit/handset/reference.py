@@ -26,11 +26,15 @@ from .omapi import Reader, SEService
 
 
 class ReferenceHandset:
+    #: The reader class (the kit's faulty variants swap in broken ones); the agent class that serves it.
+    reader_class: type[Reader] = Reader
+    agent_class: type | None = None
+
     def __init__(self, link: Transport, *, uicc: bool = False, max_channels: int = 4) -> None:
         self.session = CardSession(link)
         self.session.reset()
         name = "SIM1" if uicc else "eSE1"
-        self.reader = Reader(name, self.session, uicc=uicc, max_channels=max_channels)
+        self.reader = self.reader_class(name, self.session, uicc=uicc, max_channels=max_channels)
         self.service = SEService([self.reader])
 
     @classmethod

@@ -128,7 +128,7 @@ class Rule:
 # -- decoding ---------------------------------------------------------------------------------------------
 
 
-def _decode(data: bytes, where: str) -> list[Tlv]:
+def decode_tlvs(data: bytes, where: str) -> list[Tlv]:
     try:
         return decode(data)
     except TlvError as exc:
@@ -139,7 +139,7 @@ def decode_ref(value: bytes) -> RefDo:
     aid: AidRef | None = None
     hash_: bytes | None = None
     pkg: str | None = None
-    for tlv in _decode(value, "REF-DO (E1)"):
+    for tlv in decode_tlvs(value, "REF-DO (E1)"):
         if tlv.tag in (T_AID, T_IMPLICIT) and aid is None:
             if tlv.tag == T_IMPLICIT:
                 if tlv.value:
@@ -169,7 +169,7 @@ def decode_ar(value: bytes) -> ArDo:
     nfc: bool | None = None
     perm: bytes | None = None
     seen: set[int] = set()
-    for tlv in _decode(value, "AR-DO (E3)"):
+    for tlv in decode_tlvs(value, "AR-DO (E3)"):
         if tlv.tag in seen:
             raise SeacError(f"AR-DO (E3) repeats DO {tlv.tag:X}")
         seen.add(tlv.tag)
@@ -199,7 +199,7 @@ def decode_ar(value: bytes) -> ArDo:
 def decode_rule(tlv: Tlv) -> Rule:
     if tlv.tag != T_REF_AR:
         raise SeacError(f"expected REF-AR-DO (E2), got {tlv.tag:X}")
-    inner = _decode(tlv.value, "REF-AR-DO (E2)")
+    inner = decode_tlvs(tlv.value, "REF-AR-DO (E2)")
     if [t.tag for t in inner] != [T_REF, T_AR]:
         raise SeacError("REF-AR-DO (E2) must hold exactly E1 then E3")
     return Rule(decode_ref(inner[0].value), decode_ar(inner[1].value))
@@ -207,7 +207,7 @@ def decode_rule(tlv: Tlv) -> Rule:
 
 def decode_rules(value: bytes) -> list[Rule]:
     """The value of FF40 (concatenated REF-AR-DOs) as rules; empty value = no rules (C.3)."""
-    return [decode_rule(t) for t in _decode(value, "Response-ALL-REF-AR-DO (FF40)")]
+    return [decode_rule(t) for t in decode_tlvs(value, "Response-ALL-REF-AR-DO (FF40)")]
 
 
 def encode_all(rules: list[Rule]) -> bytes:

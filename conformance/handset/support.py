@@ -1,0 +1,120 @@
+"""The handset under test as the tests see it: an agent client (docs/handset-agent-protocol.md), the app
+identities and APDUs of the profile's IXIT, the rules its SE holds (ics.aram.rules) and the test bed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+
+from jpkikit.factory import resolve
+from jpkikit.handset import omapi, seac
+from jpkikit.handset.agent import AgentServer
+from jpkikit.handset.client import HandsetClient, RemoteChannel, RemoteSession
+from jpkikit.handset.reference import ReferenceHandset
+
+SELECT_EF_TOKEN_INFO = bytes.fromhex("00A4020C020006")  # JPKI-AP EF 0006 (jpki-ap.md §3)
+READ_32 = bytes.fromhex("00B0000020")
+
+
+def _hashes(values: Sequence[str]) -> tuple[bytes, ...]:
+    return tuple(bytes.fromhex(v) for v in values)
+
+
+class HandsetUnderTest:
+    def __init__(self, profile: Any, client: HandsetClient) -> None:
+        self.profile = profile
+        self.client = client
+        ixit = profile.ixit.handset
+        self.reader: str = ixit["reader"]
+        apps = ixit["apps"]
+        self.allowed = _hashes(apps["allowed"])
+        self.denied = _hashes(apps["denied"])
+        self.filtered = apps.get("filtered")
+        self.jpki: bytes = profile.ixit.aids.jpki
+        self.absent: bytes = profile.ixit.aids.absent
+        self.aram_aid = bytes.fromhex((profile.ixit.aram or {}).get("aid", seac.ARAM_AID.hex()))
+        self.claims = profile.ics.handset or {}
+        self.rules_changed = False
+
+    # -- sessions -------------------------------------------------------------------------------------
+
+    def session(self, hashes: Sequence[bytes], name: str = "app") -> RemoteSession:
+        return self.client.open_session(self.reader, hashes, name)
+
+    def open(self, hashes: Sequence[bytes], aid: bytes | None = None) -> RemoteChannel | None:
+        return self.session(hashes).open_logical_channel(self.jpki if aid is None else aid, 0x00)
+
+    def can_open(self, hashes: Sequence[bytes], aid: bytes | None = None) -> bool:
+        """True when a channel opens; False on SecurityError. Anything else fails the test."""
+        try:
+            channel = self.open(hashes, aid)
+        except omapi.SecurityError:
+            return False
+        assert channel is not None, "openLogicalChannel returned null although channels are free"
+        channel.close()
+        return True
+
+    # -- test bed ---------------------------------------------------------------------------------------
+
+    def declared_rules(self) -> list[seac.Rule]:
+        return [seac.rule_from_json(dict(r)) for r in (self.profile.ics.aram or {}).get("rules", [])]
+
+    def store_rules(self, rules: Sequence[seac.Rule]) -> None:
+        self.rules_changed = True
+        self.client.store_rules(rules)
+
+    def restore_rules(self) -> None:
+        self.client.store_rules(self.declared_rules())
+        self.rules_changed = False
+
+    @contextmanager
+    def rules(self, rules: Sequence[seac.Rule]) -> Iterator[None]:
+        self.store_rules(rules)
+        try:
+            yield
+        finally:
+            self.restore_rules()
+
+
+def rule(aid: bytes | str, hash_: bytes, apdu: Any = "always") -> seac.Rule:
+    return seac.Rule(seac.RefDo(aid, hash_), seac.ArDo(apdu, None))
+
+
+@contextmanager
+def handset_for(profile: Any) -> Iterator[HandsetUnderTest]:
+    """Connect to the profile's handset agent, or serve the reference handset on 127.0.0.1 first."""
+    ixit = profile.ixit.handset
+    if ixit is None:
+        pytest.fail("a handset profile needs ixit.handset (reader, apps, and agent or reference)")
+    server = reference = None
+    if "agent" in ixit:
+        agent = ixit["agent"]
+        host, port, timeout = agent.get("host", "127.0.0.1"), agent["port"], agent.get("timeout", 30.0)
+    else:
+        ref = ixit.get("reference", {})
+        personality = ref.get("personality", profile.ics.personality)
+        if ref.get("factory"):
+            reference = resolve(ref["factory"])(personality)
+        else:
+            reference = ReferenceHandset.over_emulator(personality)
+        server_class = getattr(reference, "agent_class", None) or AgentServer
+        server = server_class(reference).start()
+        host, port = server.address
+        timeout = 30.0
+    client = HandsetClient(host, port, timeout)
+    hut = HandsetUnderTest(profile, client)
+    try:
+        yield hut
+    finally:
+        try:
+            if hut.rules_changed:
+                hut.restore_rules()
+        finally:
+            client.close()
+            if server is not None:
+                server.stop()
+            if reference is not None:
+                reference.close()

@@ -1,0 +1,63 @@
+"""Every ARA-M conformance test passes on the reference emulator and FAILS on a faulty variant."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+# Imported before any in-process run: pytester drops modules first imported inside a run, and re-importing
+# cryptography's Python layer breaks its Rust bindings (the same reason as in test_gp_faulty.py).
+import jpkikit.emulator.aram
+import jpkikit.handset.seac
+import jpkikit.scp03.host  # noqa: F401
+import tests.faulty_aram  # noqa: F401
+
+from .conformance_runner import REPO, faulty_profile, outcome, run_conformance
+
+pytest_plugins = ["pytester"]
+
+ARAM = "conformance/aram"
+CASES = [
+    # (conformance test, base profile, faulty factory in tests.faulty_aram)
+    (
+        f"{ARAM}/test_get_data.py::test_get_data_all_returns_the_declared_rules",
+        "emulator-gpse.yaml",
+        "missing_rule",
+    ),
+    (f"{ARAM}/test_get_data.py::test_long_rule_set_comes_in_chunks", "emulator-sim.yaml", "no_next"),
+    (f"{ARAM}/test_get_data.py::test_get_data_specific", "emulator-gpse.yaml", "specific_first_rule"),
+    (f"{ARAM}/test_get_data.py::test_refresh_tag_is_stable", "emulator-gpse.yaml", "restless_refresh_tag"),
+    (f"{ARAM}/test_get_data.py::test_config", "emulator-gpse.yaml", "no_config"),
+    (
+        f"{ARAM}/test_store_data.py::test_store_data_adds_and_removes_a_rule",
+        "emulator-gpse.yaml",
+        "stale_refresh_tag",
+    ),
+    (
+        f"{ARAM}/test_store_data.py::test_store_data_needs_the_secure_channel",
+        "emulator-sim.yaml",
+        "store_without_secure_channel",
+    ),
+]
+
+
+@pytest.mark.parametrize(("node", "base", "fault"), CASES, ids=[c[2] for c in CASES])
+def test_conformance_test_fails_on_faulty_variant(
+    pytester: pytest.Pytester, tmp_path: Path, node: str, base: str, fault: str
+) -> None:
+    good = run_conformance(pytester, REPO / "profiles" / base, node)
+    assert outcome(good) == {"passed": 1}, f"{node} must pass on the reference emulator ({base})"
+    bad = run_conformance(pytester, faulty_profile(tmp_path, base, f"tests.faulty_aram:{fault}"), node)
+    assert outcome(bad) == {"failed": 1}, f"{node} did not fail on the faulty variant {fault}"
+
+
+def test_every_aram_conformance_test_has_a_faulty_variant() -> None:
+    names = {
+        f"{ARAM}/{path.name}::{node.name}"
+        for path in (REPO / ARAM).glob("test_*.py")
+        for node in ast.parse(path.read_text()).body
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")
+    }
+    assert names == {c[0] for c in CASES}
