@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ import jpkikit.handset.seac
 import jpkikit.scp03.host  # noqa: F401
 import tests.faulty_aram  # noqa: F401
 
-from .conformance_runner import REPO, faulty_profile, outcome, run_conformance
+from .conformance_runner import assert_fails_on_variant, conformance_test_names
 
 pytest_plugins = ["pytester"]
 
@@ -47,17 +46,8 @@ CASES = [
 def test_conformance_test_fails_on_faulty_variant(
     pytester: pytest.Pytester, tmp_path: Path, node: str, base: str, fault: str
 ) -> None:
-    good = run_conformance(pytester, REPO / "profiles" / base, node)
-    assert outcome(good) == {"passed": 1}, f"{node} must pass on the reference emulator ({base})"
-    bad = run_conformance(pytester, faulty_profile(tmp_path, base, f"tests.faulty_aram:{fault}"), node)
-    assert outcome(bad) == {"failed": 1}, f"{node} did not fail on the faulty variant {fault}"
+    assert_fails_on_variant(pytester, tmp_path, node, base, f"tests.faulty_aram:{fault}")
 
 
 def test_every_aram_conformance_test_has_a_faulty_variant() -> None:
-    names = {
-        f"{ARAM}/{path.name}::{node.name}"
-        for path in (REPO / ARAM).glob("test_*.py")
-        for node in ast.parse(path.read_text()).body
-        if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")
-    }
-    assert names == {c[0] for c in CASES}
+    assert conformance_test_names(ARAM) == {c[0] for c in CASES}

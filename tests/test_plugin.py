@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .conformance_runner import REPO, faulty_profile
+from .conformance_runner import QUIET, REPO, faulty_profile
 
 pytest_plugins = ["pytester"]
 
@@ -17,7 +17,7 @@ CHANNEL_TESTS = REPO / "conformance" / "iso7816" / "test_channels.py"
 
 
 def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_inprocess(*args, "-p", "no:cacheprovider", f"--rootdir={REPO}", "-rs")
+    return pytester.runpytest_inprocess(*args, *QUIET, "-rs")
 
 
 def test_allure_labels_trace_and_environment(pytester: pytest.Pytester, tmp_path: Path) -> None:
