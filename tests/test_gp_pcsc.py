@@ -3,13 +3,10 @@ behind pcscd by the vsmartcard-vpcd driver. Skipped, with the reason, only when 
 
 from __future__ import annotations
 
-import logging
-import os
 from collections.abc import Iterator
 
 import pytest
 
-from jpkikit import pcscd
 from jpkikit.apdu import CommandApdu
 from jpkikit.emulator.gp.constants import ISD_AID
 from jpkikit.emulator.gp.issuance import ISD_KEYS
@@ -17,41 +14,17 @@ from jpkikit.emulator.personality import get_personality
 from jpkikit.emulator.runtime import Card
 from jpkikit.scp03 import Mode, StaticKeys
 from jpkikit.scp03.host import Scp03Layer
-from jpkikit.transport.pcsc import PcscTransport, list_readers
+from jpkikit.transport.pcsc import PcscTransport
 from jpkikit.transport.t0 import GetResponseLayer
-from jpkikit.vpcd import VpcdServer, driver_installed, reader_name, wait_for_card, wait_for_card_removed
 
-PORT = int(os.environ.get("JPKI_TEST_VPCD_PORT", "35963"))
-READER = reader_name(PORT)
-MISSING = [
-    what
-    for what, ok in (
-        ("pcscd (apt-get install pcscd)", pcscd.pcscd_binary() is not None),
-        ("the vpcd driver (apt-get install vsmartcard-vpcd)", driver_installed()),
-    )
-    if not ok
-]
+from .pcsc_support import READER, require_free_slot, served
 
 
 @pytest.fixture
 def transport() -> Iterator[PcscTransport]:
-    if MISSING:
-        pytest.skip(f"not installed: {', '.join(MISSING)}")
-    pcscd.ensure_daemon(start=True)
-    info = {i.name: i for i in list_readers(timeout=5)}
-    if READER not in info or info[READER].card_present:
-        pytest.fail(f"{READER!r} is missing or already holds a card (readers: {sorted(info)})")
-    card = Card(get_personality("gp-se"))
-    server = VpcdServer(card, port=PORT, reconnect_interval=0.1, logger=logging.getLogger("test.vpcd"))
-    server.start()
-    try:
-        assert wait_for_card(READER, timeout=5) == card.atr
-        with PcscTransport(READER, timeout=5) as link:
-            yield link  # type: ignore[misc]
-    finally:
-        server.stop()
-        assert server.join(timeout=3), "the vpcd server did not stop"
-        wait_for_card_removed(READER, timeout=5)
+    require_free_slot()
+    with served(Card(get_personality("gp-se"))), PcscTransport(READER, timeout=5) as link:
+        yield link  # type: ignore[misc]
 
 
 @pytest.mark.pcsc

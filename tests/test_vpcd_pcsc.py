@@ -27,26 +27,15 @@ from jpkikit.errors import CardAbsent, DeviceTimeout, DeviceUnreachable, ReaderN
 from jpkikit.transport.pcsc import PcscTransport, list_readers
 from jpkikit.vpcd import (
     VpcdServer,
-    driver_installed,
     frame,
-    reader_name,
     wait_for_card,
     wait_for_card_removed,
 )
 
-PORT = int(os.environ.get("JPKI_TEST_VPCD_PORT", "35963"))
-READER = reader_name(PORT)  # "Virtual PCD 00 00" for the default port
+from .pcsc_support import READER, require_free_slot, start_server
+
 ATR = bytes.fromhex("3B8A80010031C173C8400000900090")
 TIMEOUT = 1.0  # PcscTransport timeout used here: short, the virtual card answers in microseconds
-
-_MISSING = [
-    what
-    for what, ok in (
-        ("pcscd (apt-get install pcscd)", pcscd.pcscd_binary() is not None),
-        ("the vpcd driver (apt-get install vsmartcard-vpcd)", driver_installed()),
-    )
-    if not ok
-]
 
 
 class EchoCard:
@@ -81,25 +70,12 @@ class EchoCard:
 
 
 def _serve(card: EchoCard) -> VpcdServer:
-    log = logging.getLogger("test.vpcd")
-    server = VpcdServer(card, port=PORT, reconnect_interval=0.1, logger=log, poll_interval=0.05)
-    server.start()
-    return server
+    return start_server(card, poll_interval=0.05)
 
 
 @pytest.fixture(scope="module")
 def daemon() -> None:
-    """pcscd up (started if needed) with a free vpcd slot; skips only when pcscd/vpcd are not installed."""
-    if _MISSING:
-        pytest.skip(f"not installed: {', '.join(_MISSING)}")
-    pcscd.ensure_daemon(start=True)
-    info = {i.name: i for i in list_readers(timeout=5)}
-    if READER not in info:
-        pytest.fail(
-            f"pcscd has no reader {READER!r} (readers: {sorted(info)}); check /etc/reader.conf.d/vpcd"
-        )
-    if info[READER].card_present:
-        pytest.fail(f"{READER!r} already holds a card: another virtual card uses port {PORT}; stop it first")
+    require_free_slot()
 
 
 @pytest.fixture
