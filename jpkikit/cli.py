@@ -51,6 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=35963, help="vpcd port (default 35963)")
     p.add_argument("--factory", help="serve the card made by module:callable instead of a personality")
     p.add_argument(
+        "--testbed",
+        action="store_true",
+        help="honour the kit's factory-reset test command (the kit sets this when it launches the emulator)",
+    )
+    p.add_argument(
         "--wait",
         type=float,
         default=10.0,
@@ -128,6 +133,8 @@ def cmd_emulate(args: argparse.Namespace) -> int:
     from .vpcd import VpcdServer
 
     card = make_card(args.personality, args.state, args.factory)
+    if args.testbed:
+        card.testbed = True  # type: ignore[attr-defined]
     server = VpcdServer(card, host=args.host, port=args.port)
 
     def stop(signum: int, frame: object) -> None:

@@ -20,7 +20,8 @@ class ServedEmulator:
     """``jpkikit emulate`` run as a child process, serving a card to the vpcd driver."""
 
     def __init__(self, serve: Any, reader: str | int, timeout: float) -> None:
-        cmd = [sys.executable, "-m", "jpkikit", "emulate", "--host", serve.host, "--port", str(serve.port)]
+        cmd = [sys.executable, "-m", "jpkikit", "emulate", "--testbed", "--host", serve.host]
+        cmd += ["--port", str(serve.port)]
         for flag, value in (
             ("--personality", serve.personality),
             ("--state", serve.state),

@@ -7,6 +7,7 @@ emulator (which shares the EF numbers). PIN values pass through here to the card
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -24,8 +25,17 @@ EF_AUTH_PIN = 0x0018
 EF_SIGN_KEY = 0x001A
 EF_SIGN_PIN = 0x001B
 
+#: Largest READ BINARY offset: 15 bits (§4).
+MAX_OFFSET = 0x7FFF
 #: Length of the token label at the start of EF 0006 (§10).
 LABEL_LENGTH = 32
+#: The characters of each PIN charset a profile can claim (ics.jpki.*_pin.charset; §6).
+CHARSETS = {
+    "digits": string.digits,
+    "upper-alnum": string.ascii_uppercase + string.digits,
+    "alnum": string.ascii_letters + string.digits,
+    "printable": "".join(chr(c) for c in range(0x20, 0x7F)),
+}
 #: The label each personality carries (§10 label table, §11.3). The SIM design's label is [NONE].
 LABELS_BY_PERSONALITY = {"mynumber-card": "JPKIAPICCTOKEN2", "gp-se": "JPKIAPGPSETOKEN"}
 
@@ -80,13 +90,18 @@ class JpkiClient:
     def read_ef(self, fid: int, chunk: int = 0xFF) -> tuple[bytes, ResponseApdu]:
         """All of EF ``fid``: SELECT, then READ BINARY chunks until 6B00 or a short chunk (§3).
 
-        Returns the bytes read and the last response (for a caller that wants to see an error SW).
+        Returns the bytes read and the last response (for a caller that wants to see an error SW). Raises
+        AssertionError when the card never reports the end within the 15-bit offset range (a broken card).
         """
         r = self.select_ef(fid)
         if not r.ok:
             return b"", r
         out = b""
         while True:
+            if len(out) > MAX_OFFSET:
+                raise AssertionError(
+                    f"EF {fid:04X}: READ BINARY did not reach the end within {MAX_OFFSET + 1} bytes"
+                )
             r = self.read(len(out), chunk)
             if r.sw == SW.WRONG_P1P2 and out:  # 6B00 right at the end: the whole EF has been read
                 return out, ResponseApdu(b"", SW.OK)

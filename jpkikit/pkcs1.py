@@ -107,5 +107,17 @@ def verify_data(public_key: rsa.RSAPublicKey, data: bytes, signature: bytes) -> 
 
 
 def sign_data(private_key: rsa.RSAPrivateKey, data: bytes) -> bytes:
-    """Type-1 padding over ``data`` as given, then RSA (the card's 80 2A P1=00), with ``cryptography``."""
-    return private_key.sign(bytes(data), padding.PKCS1v15(), utils.NoDigestInfo())
+    """Type-1 padding over ``data`` as given, then RSA (the card's 80 2A P1=00), with ``cryptography``.
+
+    ``NoDigestInfo`` exists from cryptography 47 on; with an older release the same signature is computed
+    from the key's private numbers (RSADP with CRT, RFC 8017 §5.1.2) over :func:`encode_type1`.
+    """
+    no_digest_info = getattr(utils, "NoDigestInfo", None)
+    if no_digest_info is not None:
+        return private_key.sign(bytes(data), padding.PKCS1v15(), no_digest_info())
+    nums = private_key.private_numbers()
+    k = (nums.public_numbers.n.bit_length() + 7) // 8
+    m = int.from_bytes(encode_type1(bytes(data), k), "big")
+    s1, s2 = pow(m, nums.dmp1, nums.p), pow(m, nums.dmq1, nums.q)
+    s = s2 + nums.q * ((nums.iqmp * (s1 - s2)) % nums.p)
+    return s.to_bytes(k, "big")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -286,6 +286,51 @@ def card(request: pytest.FixtureRequest) -> Iterator[Any]:
             except KitError:
                 pass
             kit.link = None
+
+
+@pytest.fixture
+def fresh_card(request: pytest.FixtureRequest, card: Any) -> Iterator[Callable[[], Any] | None]:
+    """A maker of sessions on a brand-new card (initial PINs, keys, counters), for tests that do what cannot
+    be undone over the card interface (blocking a PIN). None where the kit cannot renew the implementation:
+    a real device. The kit's own emulator is renewed in-process, or, when the kit launched it behind vpcd,
+    through PC/SC with its test-bed factory-reset command."""
+    from .emulator.build import make_card
+    from .emulator.runtime import FACTORY_RESET
+    from .session import CardSession
+    from .transport.base import Borrowed
+    from .transport.inprocess import InProcessTransport
+
+    def factory_reset() -> None:
+        r = card.transmit(FACTORY_RESET)
+        if not r.ok:
+            raise TransportError(f"the served emulator refused its factory reset: {r}")
+
+    transport = _kit(request).profile.ixit.transport
+    if transport.kind == "emulator":
+
+        def in_process() -> Any:
+            new = make_card(transport.personality, None, transport.factory)  # no state file: initial data
+            session = CardSession(InProcessTransport(new, "fresh in-process card"))
+            session.reset()
+            return session
+
+        yield in_process
+    elif getattr(transport, "serve", None) is not None:
+        used = False
+
+        def served() -> Any:
+            nonlocal used
+            used = True
+            factory_reset()
+            session = CardSession(Borrowed(card.transport))
+            session.reset()
+            return session
+
+        yield served
+        if used:  # the card is shared by the whole run: leave it as new, not as the last example left it
+            factory_reset()
+    else:
+        yield None
 
 
 def _save_trace(request: pytest.FixtureRequest, trace: Any) -> None:

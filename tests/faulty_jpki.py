@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import ExtensionOID, NameOID
 
 from jpkikit.apdu import CommandApdu, ResponseApdu
-from jpkikit.emulator.applet import Context, register, reply
+from jpkikit.emulator.applet import APPLET_TYPES, Context, register, reply
 from jpkikit.emulator.jpki import (
     EF_AUTH_CERT,
     EF_CERT_STATUS,
@@ -316,27 +317,44 @@ class NoLengthCheck(JpkiApplet):
 # -- certificates -----------------------------------------------------------------------------------------
 
 
-Change = Callable[[x509.CertificateBuilder], x509.CertificateBuilder]
+Mutation = Callable[[x509.CertificateBuilder, x509.Certificate], x509.CertificateBuilder]
 
 
-def _resigned(label: str, change: Change, drop: Any = (), subject: x509.Name | None = None) -> bytes:
-    """The persona certificate ``label`` rebuilt with a change and re-signed by its CA's persona key."""
+@cache
+def ca_key(purpose: str) -> rsa.RSAPrivateKey:
+    key = serialization.load_pem_private_key(read_file(f"{purpose}-ca-key.pem"), None)
+    assert isinstance(key, rsa.RSAPrivateKey)
+    return key
+
+
+def rebuild(
+    label: str,
+    mutate: Mutation | None = None,
+    drop: tuple[x509.ObjectIdentifier, ...] = (),
+    key: rsa.RSAPrivateKey | None = None,
+    algorithm: hashes.HashAlgorithm | None = None,
+    subject: x509.Name | None = None,
+) -> bytes:
+    """The persona certificate ``label`` rebuilt with a change: extensions ``drop``ped, ``mutate`` applied
+    to the builder, another ``subject`` or public ``key``; signed by the persona CA key of its purpose (a
+    root with a new ``key`` signs itself) with ``algorithm`` (default SHA-256)."""
     original = x509.load_der_x509_certificate(load_persona().certs[label])
-    ca = serialization.load_pem_private_key(read_file(f"{label.removesuffix('-ca')}-ca-key.pem"), None)
-    assert isinstance(ca, rsa.RSAPrivateKey)
     builder = (
         x509.CertificateBuilder()
         .subject_name(subject or original.subject)
         .issuer_name(original.issuer)
-        .public_key(original.public_key())  # type: ignore[arg-type]
+        .public_key(key.public_key() if key else original.public_key())  # type: ignore[arg-type]
         .serial_number(original.serial_number)
         .not_valid_before(original.not_valid_before_utc)
         .not_valid_after(original.not_valid_after_utc)
     )
     for ext in original.extensions:
-        if not isinstance(ext.value, drop):
+        if ext.oid not in drop:
             builder = builder.add_extension(ext.value, ext.critical)
-    return change(builder).sign(ca, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+    if mutate:
+        builder = mutate(builder, original)
+    signer = key if key and label.endswith("-ca") else ca_key(label.removesuffix("-ca"))
+    return builder.sign(signer, algorithm or hashes.SHA256()).public_bytes(serialization.Encoding.DER)
 
 
 @fault("root_ku_not_critical")
@@ -344,10 +362,10 @@ class RootKuNotCritical(JpkiApplet):
     """The auth CA certificate's keyUsage is not critical."""
 
     def initial_data(self) -> dict[str, Any]:
-        ku = x509.load_der_x509_certificate(
-            load_persona().certs["auth-ca"]
-        ).extensions.get_extension_for_class(x509.KeyUsage)
-        der = _resigned("auth-ca", lambda b: b.add_extension(ku.value, False), x509.KeyUsage)
+        def not_critical(b: x509.CertificateBuilder, original: x509.Certificate) -> x509.CertificateBuilder:
+            return b.add_extension(original.extensions.get_extension_for_class(x509.KeyUsage).value, False)
+
+        der = rebuild("auth-ca", not_critical, drop=(ExtensionOID.KEY_USAGE,))
         return _set_file(super().initial_data(), 0x000B, der)
 
 
@@ -363,7 +381,7 @@ class AuthCertPersonal(JpkiApplet):
                 x509.NameAttribute(NameOID.COMMON_NAME, "JKTEST0000AUTH00000001A"),
             ]
         )
-        der = _resigned("auth", lambda b: b, subject=subject)
+        der = rebuild("auth", subject=subject)
         return _set_file(super().initial_data(), EF_AUTH_CERT, der)
 
 
@@ -375,25 +393,40 @@ class SignPolicyProduction(JpkiApplet):
         policy = x509.CertificatePolicies(
             [x509.PolicyInformation(x509.ObjectIdentifier("1.2.392.200149.8.5.1.1.20"), None)]
         )
-        der = _resigned("sign", lambda b: b.add_extension(policy, True), x509.CertificatePolicies)
+        der = rebuild(
+            "sign", lambda b, _: b.add_extension(policy, True), drop=(ExtensionOID.CERTIFICATE_POLICIES,)
+        )
         return _set_file(super().initial_data(), EF_SIGN_CERT, der)
 
 
 # -- factories ----------------------------------------------------------------------------------------------
 
 
-def _factory(name: str) -> Callable[[str | None, Path | None], Card]:
-    cls = FAULTS[name]
+def faulty_type(name: str, base_type: str) -> str:
+    """The registered applet type that is ``base_type`` (``jpki``, ``jpki-phone``, ...) with fault ``name``:
+    the fault class placed in front of the personality's own JPKI applet class, so that the faulty card
+    differs from the reference in that one fault only."""
+    type_name = f"{base_type}-faulty-{name}"
+    if type_name not in APPLET_TYPES:
+        base = APPLET_TYPES[base_type]
+        register(
+            type(f"{FAULTS[name].__name__}_{base.__name__}", (FAULTS[name], base), {"type_name": type_name})
+        )
+    return type_name
 
+
+def _factory(name: str) -> Callable[[str | None, Path | None], Card]:
     def make(personality: str | None, state: Path | None) -> Card:
         base = get_personality(personality or "gp-se")
         applets = tuple(
-            dataclasses.replace(spec, type_name=cls.type_name) if spec.type_name == "jpki" else spec
+            dataclasses.replace(spec, type_name=faulty_type(name, spec.type_name))
+            if issubclass(APPLET_TYPES[spec.type_name], JpkiApplet)
+            else spec
             for spec in base.applets
         )
         return Card(dataclasses.replace(base, applets=applets), state)
 
-    make.__doc__ = cls.__doc__
+    make.__doc__ = FAULTS[name].__doc__
     return make
 
 

@@ -235,3 +235,10 @@ def test_jpki_commands_with_any_parameters_answer_a_status(
     assert select(card, "0018") == "9000"
     raw = CommandApdu(cla, ins, p1, p2, data, ne).to_bytes()
     assert card.process(raw)[-2:] != b"\x6f\x00", raw.hex()
+
+
+def test_get_challenge(card: Card) -> None:
+    first, second = tx(card, "0084000008"), tx(card, "0084000008")
+    assert first[-4:] == second[-4:] == "9000" and len(first) == len(second) == 20 and first != second
+    assert tx(card, "00840000") == "6700", "GET CHALLENGE needs Le"
+    assert tx(card, "0084010008") == "6A86"

@@ -8,7 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from . import faulty_jpki
 from .conformance_runner import REPO, faulty_profile, outcome, run_conformance
+
+# faulty_jpki (and through it the emulator, jpkikit.pkcs1 and cryptography) is imported here so that it
+# stays in sys.modules across pytester's in-process runs: re-importing cryptography's Python layer would
+# make new classes (NoDigestInfo, KeyUsage, ...) that its Rust core does not recognise.
 
 pytest_plugins = ["pytester"]
 
@@ -90,6 +95,4 @@ def test_every_jpki_conformance_test_has_a_faulty_variant() -> None:
 
 
 def test_every_fault_is_used() -> None:
-    from .faulty_jpki import FAULTS
-
-    assert set(FAULTS) == {c[2] for c in CASES}
+    assert set(faulty_jpki.FAULTS) == {c[2] for c in CASES}

@@ -2,75 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import cache
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtensionOID, NameOID
 
-from jpkikit.emulator.persona import load_persona, read_file
+from jpkikit.emulator.persona import load_persona
+from jpkikit.emulator.persona.generate import key_usage
 from jpkikit.x509profile import check_end_entity, check_root
 
-Mutation = Callable[[x509.CertificateBuilder, x509.Certificate], x509.CertificateBuilder]
-
-
-@cache
-def ca_key(purpose: str) -> rsa.RSAPrivateKey:
-    key = serialization.load_pem_private_key(read_file(f"{purpose}-ca-key.pem"), None)
-    assert isinstance(key, rsa.RSAPrivateKey)
-    return key
+from .faulty_jpki import Mutation, rebuild
 
 
 @cache
 def small_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(65537, 1024)
-
-
-def rebuild(
-    label: str,
-    mutate: Mutation | None = None,
-    drop: tuple[x509.ObjectIdentifier, ...] = (),
-    key: rsa.RSAPrivateKey | None = None,
-    algorithm: hashes.HashAlgorithm | None = None,
-    subject: x509.Name | None = None,
-) -> bytes:
-    """The persona certificate ``label`` rebuilt with a change, signed by its (or its issuer's) CA key."""
-    original = x509.load_der_x509_certificate(load_persona().certs[label])
-    purpose = label.removesuffix("-ca")
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(subject or original.subject)
-        .issuer_name(original.issuer)
-        .public_key(key.public_key() if key else original.public_key())  # type: ignore[arg-type]
-        .serial_number(original.serial_number)
-        .not_valid_before(original.not_valid_before_utc)
-        .not_valid_after(original.not_valid_after_utc)
-    )
-    for ext in original.extensions:
-        if ext.oid not in drop:
-            builder = builder.add_extension(ext.value, ext.critical)
-    if mutate:
-        builder = mutate(builder, original)
-    signer = key if key and label.endswith("-ca") else ca_key(purpose)
-    return builder.sign(signer, algorithm or hashes.SHA256()).public_bytes(serialization.Encoding.DER)
-
-
-def _ku(**flags: bool) -> x509.KeyUsage:
-    names = (
-        "digital_signature",
-        "content_commitment",
-        "key_encipherment",
-        "data_encipherment",
-        "key_agreement",
-        "key_cert_sign",
-        "crl_sign",
-        "encipher_only",
-        "decipher_only",
-    )
-    return x509.KeyUsage(**{n: flags.get(n, False) for n in names})
 
 
 def _subject(*attrs: tuple[x509.ObjectIdentifier, str]) -> x509.Name:
@@ -109,14 +58,17 @@ C, ORG, OU, L, CN = (
 
 ROOT_CASES = {
     "ku-not-critical": (
-        dict(drop=(KU,), mutate=lambda b, _: b.add_extension(_ku(key_cert_sign=True, crl_sign=True), False)),
+        dict(
+            drop=(KU,),
+            mutate=lambda b, _: b.add_extension(key_usage(key_cert_sign=True, crl_sign=True), False),
+        ),
         "keyUsage",
     ),
     "ku-adds-signature": (
         dict(
             drop=(KU,),
             mutate=lambda b, _: b.add_extension(
-                _ku(key_cert_sign=True, crl_sign=True, digital_signature=True), True
+                key_usage(key_cert_sign=True, crl_sign=True, digital_signature=True), True
             ),
         ),
         "keyUsage",
@@ -154,7 +106,7 @@ def test_root_wrong_purpose_and_self_signature() -> None:
 
 SIGN_CASES = {
     "no-non-repudiation": (
-        dict(drop=(KU,), mutate=lambda b, _: b.add_extension(_ku(digital_signature=True), True)),
+        dict(drop=(KU,), mutate=lambda b, _: b.add_extension(key_usage(digital_signature=True), True)),
         "keyUsage",
     ),
     "policy-not-critical": (

@@ -239,3 +239,16 @@ def test_emulator_signs_the_known_answers() -> None:
             tx(bytes.fromhex("802A0080") + bytes((len(data),)) + data + b"\x00").hex()
             == v["signature"] + "9000"
         )
+
+
+def test_fallback_without_no_digest_info_gives_the_same_signatures(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cryptography.hazmat.primitives.asymmetric import utils
+
+    from jpkikit.emulator.persona import load_persona
+
+    persona = load_persona()
+    vectors = _doc()["vectors"][::7]
+    monkeypatch.delattr(utils, "NoDigestInfo", raising=False)
+    for v in vectors:
+        signature = sign_data(persona.private_key(v["key"]), bytes.fromhex(v["data"]))
+        assert signature.hex() == v["signature"], v["id"]

@@ -179,3 +179,17 @@ def test_killed_process_never_leaves_a_corrupt_state(tmp_path: Path) -> None:
     assert last > 0
     assert Card(PERSONALITY, path).registry[COUNTER_AID].applet.data["count"] == last
     assert not list(tmp_path.glob(".card.json.*")), "a restart removes temp files of a killed write"
+
+
+def test_internal_error_log_never_shows_a_pin(gpse: Card, monkeypatch: pytest.MonkeyPatch, caplog) -> None:
+    entry = gpse.registry[JPKI_AID]
+
+    def boom(*a: object) -> None:
+        raise RuntimeError("bug")
+
+    assert tx(gpse, SELECT_JPKI) == "9000"
+    monkeypatch.setattr(entry.applet, "process", boom)
+    with caplog.at_level("ERROR", logger="jpkikit.emulator"):
+        assert tx(gpse, "002000800439383736") == "6F00"  # VERIFY "9876"
+    assert "internal error while processing VERIFY" in caplog.text and "PIN redacted" in caplog.text
+    assert "39383736" not in caplog.text.upper()

@@ -1,37 +1,25 @@
 """Host-side helpers for the JPKI conformance tests: PINs and rules from the profile, values derived from
-them, certificate reads, signature checks, restoring the PINs after a test, and fresh emulator cards.
+them, certificate reads, signature checks, and restoring the PINs after a test.
 
 Restoring (jpki-ap.md §6): a right VERIFY resets a PIN's counter, so every test that spends attempts ends
 with one; it never lets a counter reach 0 on the shared card. Blocking cannot be undone over the card
 interface, so the tests that block a PIN (JPKI-PIN-04, the model test JPKI-PIN-09) run on a *fresh* card
-per example when the kit itself runs the implementation in-process (ixit.transport.kind emulator, with the
-profile's personality or factory). On any other implementation (a real device, or the emulator served over
-PC/SC) JPKI-PIN-04 is inconclusive and JPKI-PIN-09 runs in its non-destructive mode: never fewer than one
-try left, no CHANGE, and the counters restored by a right VERIFY after each example.
+per example where the kit can renew the implementation (the plugin's ``fresh_card`` fixture: its own
+emulator, in-process or launched behind vpcd and reached through PC/SC). On a real device JPKI-PIN-04 is
+inconclusive and JPKI-PIN-09 runs in its non-destructive mode: never fewer than one try left, no CHANGE,
+and the counters restored by a right VERIFY after each example.
 """
 
 from __future__ import annotations
 
-import string
-from collections.abc import Callable
 from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from jpkikit.emulator.build import make_card
-from jpkikit.jpki import PAIRS, JpkiClient, KeyPair
+from jpkikit.jpki import CHARSETS, PAIRS, JpkiClient, KeyPair
 from jpkikit.pkcs1 import verify_data
-from jpkikit.session import CardSession
-from jpkikit.sw import retries_left
-from jpkikit.transport.inprocess import InProcessTransport
 
-ALPHABETS = {
-    "digits": string.digits,
-    "upper-alnum": string.ascii_uppercase + string.digits,
-    "alnum": string.ascii_letters + string.digits,
-    "printable": "".join(chr(c) for c in range(0x20, 0x7F)),
-}
 #: A character outside each charset, to build a value that breaks the rules (None: no ASCII one exists).
 OUTSIDE = {"digits": "A", "upper-alnum": "a", "alnum": "-", "printable": None}
 
@@ -48,7 +36,7 @@ def rules(profile: Any, pair: KeyPair) -> Any:
 
 def other_value(value: str, pin_rules: Any, step: int = 1) -> str:
     """A value of the same length and charset as ``value`` that differs from it (a valid wrong PIN)."""
-    alphabet = ALPHABETS[pin_rules.charset]
+    alphabet = CHARSETS[pin_rules.charset]
     last = value[-1]
     index = alphabet.index(last) if last in alphabet else 0
     return value[:-1] + alphabet[(index + step) % len(alphabet)]
@@ -56,7 +44,7 @@ def other_value(value: str, pin_rules: Any, step: int = 1) -> str:
 
 def rule_breakers(value: str, pin_rules: Any) -> dict[str, str]:
     """Values that break the claimed rules in one way each (too short, too long, outside the charset)."""
-    alphabet = ALPHABETS[pin_rules.charset]
+    alphabet = CHARSETS[pin_rules.charset]
     out: dict[str, str] = {}
     if pin_rules.min_length > 1:
         out["shorter than min_length"] = other_value(value, pin_rules)[: pin_rules.min_length - 1]
@@ -65,10 +53,6 @@ def rule_breakers(value: str, pin_rules: Any) -> dict[str, str]:
     if OUTSIDE[pin_rules.charset]:
         out[f"outside charset {pin_rules.charset}"] = value[:-1] + OUTSIDE[pin_rules.charset]
     return out
-
-
-def tries(sw: int) -> int | None:
-    return retries_left(sw)
 
 
 def restore(client: JpkiClient, profile: Any, candidates: dict[str, list[str]] | None = None) -> None:
@@ -106,18 +90,3 @@ def public_key(der: bytes) -> rsa.RSAPublicKey:
 def signature_problem(key: rsa.RSAPublicKey, data: bytes, signature: bytes) -> str:
     """'' when ``signature`` is the PKCS#1 v1.5 type-1 signature of exactly ``data`` (jpki-ap.md §7)."""
     return verify_data(key, data, signature)
-
-
-def fresh_card_factory(profile: Any) -> Callable[[], CardSession] | None:
-    """A maker of sessions on a brand-new card, or None when the kit cannot make one (see module doc)."""
-    transport = profile.ixit.transport
-    if transport.kind != "emulator":
-        return None
-
-    def make() -> CardSession:
-        card = make_card(transport.personality, None, transport.factory)  # no state file: initial data
-        session = CardSession(InProcessTransport(card, "fresh in-process card"))
-        session.reset()
-        return session
-
-    return make

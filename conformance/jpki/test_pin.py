@@ -7,16 +7,16 @@ from __future__ import annotations
 import pytest
 
 from jpkikit.jpki import AUTH, PAIRS, SIGN, JpkiClient, KeyPair
-from jpkikit.sw import SW
+from jpkikit.sw import SW, retries_left
 
-from .support import fresh_card_factory, other_value, pin, restore, rule_breakers, rules, tries
+from .support import other_value, pin, restore, rule_breakers, rules
 
 PAIR_IDS = [p.name for p in PAIRS]
 
 
 def _query(jpki: JpkiClient, pair: KeyPair) -> int:
     r = jpki.retry_query(pair.pin_ef)
-    left = tries(r.sw)
+    left = retries_left(r.sw)
     assert left is not None and not r.data, f"the {pair.name} PIN retry query (00 20 00 80) answered {r}"
     return left
 
@@ -37,7 +37,7 @@ def test_retry_query_reports_tries_and_spends_none(jpki: JpkiClient, profile, pa
         assert left == maximum, f"{pair.name} PIN: query answered 63C{left:X}, the ICS claims {maximum} tries"
     if maximum >= 2:
         r = jpki.verify(pair.pin_ef, other_value(pin(profile, pair), rules(profile, pair)))
-        assert tries(r.sw) == maximum - 1, f"{pair.name} PIN: a wrong VERIFY answered {r}"
+        assert retries_left(r.sw) == maximum - 1, f"{pair.name} PIN: a wrong VERIFY answered {r}"
         for _ in range(maximum + 1):
             assert _query(jpki, pair) == maximum - 1, f"{pair.name} PIN: the query spent an attempt"
 
@@ -64,7 +64,7 @@ def test_wrong_verify_costs_one_try_and_right_restores(jpki: JpkiClient, profile
     for value in wrong[: maximum - 1]:  # never the last try: the shared card must not block
         r = jpki.verify(pair.pin_ef, value)
         expected -= 1
-        assert tries(r.sw) == expected and not r.data, (
+        assert retries_left(r.sw) == expected and not r.data, (
             f"{pair.name} PIN: wrong VERIFY {maximum - expected} answered {r}, expected 63C{expected:X}"
         )
         assert _query(jpki, pair) == expected
@@ -76,14 +76,13 @@ def test_wrong_verify_costs_one_try_and_right_restores(jpki: JpkiClient, profile
 
 @pytest.mark.requirement("JPKI-PIN-04")
 @pytest.mark.parametrize("pair", PAIRS, ids=PAIR_IDS)
-def test_exhausted_pin_blocks_with_63c0_then_6984(profile, pair: KeyPair) -> None:
-    make = fresh_card_factory(profile)
-    if make is None:
+def test_exhausted_pin_blocks_with_63c0_then_6984(profile, fresh_card, pair: KeyPair) -> None:
+    if fresh_card is None:
         pytest.skip(
             "inconclusive: blocking a PIN cannot be undone over the card interface (jpki-ap.md §6); "
-            "this test runs only where the kit builds a fresh card (ixit.transport.kind emulator)"
+            "this test runs only where the kit can renew the card (its own emulator, in-process or served)"
         )
-    session = make()
+    session = fresh_card()
     try:
         jpki = JpkiClient(session, profile.ixit.aids.jpki)
         assert jpki.select_ap().ok
@@ -149,7 +148,7 @@ def test_change_reference_data_only_after_verify(jpki: JpkiClient, profile, pair
         assert r.sw == SW.OK, f"{pair.name} PIN: CHANGE REFERENCE DATA after VERIFY answered {r}"
         assert jpki.select_ap().ok
         r = jpki.verify(pair.pin_ef, right)
-        assert tries(r.sw) == maximum - 1, f"{pair.name} PIN: the old value after CHANGE answered {r}"
+        assert retries_left(r.sw) == maximum - 1, f"{pair.name} PIN: the old value after CHANGE answered {r}"
         assert jpki.verify(pair.pin_ef, new).ok, f"{pair.name} PIN: the new value does not verify"
         assert jpki.change(pair.pin_ef, right).ok, f"{pair.name} PIN: changing back failed"
         assert jpki.verify(pair.pin_ef, right).ok, f"{pair.name} PIN: the restored value does not verify"

@@ -15,15 +15,15 @@ from __future__ import annotations
 
 import hmac
 import os
-import string
 from functools import lru_cache
-from typing import Any
+from typing import Any, ClassVar
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ..apdu import CommandApdu, ResponseApdu, cla_secure_messaging
 from ..jpki import (
+    CHARSETS,
     EF_AUTH_CA,
     EF_AUTH_CERT,
     EF_AUTH_KEY,
@@ -48,13 +48,6 @@ KEY_PIN = {EF_AUTH_KEY: EF_AUTH_PIN, EF_SIGN_KEY: EF_SIGN_PIN}
 
 #: The VERIFY data field is 1-16 bytes (§6, JICSAP 6.4.9).
 MAX_PIN_BYTES = 16
-
-CHARSETS = {
-    "digits": string.digits,
-    "upper-alnum": string.ascii_uppercase + string.digits,
-    "alnum": string.ascii_letters + string.digits,
-    "printable": "".join(chr(c) for c in range(0x20, 0x7F)),
-}
 
 #: Card PIN rules (§6): auth 4 digits / 3 tries, sign 6-16 of A-Z 0-9 / 5 tries. Same shape as the
 #: profile's ICS ``jpki.auth_pin`` / ``jpki.sign_pin``; a personality may override them.
@@ -118,6 +111,13 @@ class JpkiApplet(Applet):
     ``auth_pin`` / ``sign_pin`` rule overrides (see DEFAULT_PIN_RULES)."""
 
     type_name = "jpki"
+    _HANDLERS: ClassVar[dict[int, str]] = {
+        INS_SELECT: "_select_ef",
+        INS_READ_BINARY: "_read_binary",
+        INS_VERIFY: "_verify",
+        INS_CHANGE: "_change",
+        INS_GET_CHALLENGE: "_get_challenge",
+    }
 
     # -- set-up ---------------------------------------------------------------------------------------------
 
@@ -180,16 +180,8 @@ class JpkiApplet(Applet):
             if apdu.ins == INS_SIGN:
                 return self._compute_signature(ctx, apdu)
             return reply(SW.INS_NOT_SUPPORTED)
-        handler = {
-            INS_SELECT: self._select_ef,
-            INS_READ_BINARY: self._read_binary,
-            INS_VERIFY: self._verify,
-            INS_CHANGE: self._change,
-            INS_GET_CHALLENGE: self._get_challenge,
-        }.get(apdu.ins)
-        if handler is None:
-            return reply(SW.INS_NOT_SUPPORTED)
-        return handler(ctx, apdu)
+        name = self._HANDLERS.get(apdu.ins)
+        return getattr(self, name)(ctx, apdu) if name else reply(SW.INS_NOT_SUPPORTED)
 
     def _file(self, fid: int | None) -> bytes | None:
         content = self.data["files"].get(_fid_key(fid)) if fid is not None else None

@@ -27,6 +27,11 @@ INS_SELECT = 0xA4
 INS_MANAGE_CHANNEL = 0x70
 INS_GET_RESPONSE = 0xC0
 
+# Test-bed command of the kit's own emulator: return to the personality's initial state, as a new card.
+# Honoured only when the kit itself launched the emulator (``testbed``): destructive tests (blocking a
+# PIN) then run through PC/SC as they do in-process. No real implementation is expected to have it.
+FACTORY_RESET = bytes.fromhex("80FE4A4B15") + b"jpkikit factory reset"
+
 
 @dataclass
 class RegistryEntry:
@@ -57,15 +62,24 @@ class Card:
         self.registry: dict[bytes, RegistryEntry] = {}
         self.channels: dict[int, Channel] = {}
         self.powered = False
+        self.testbed = False  # honour FACTORY_RESET
         self.life_cycle = 0x0F  # GP SECURED (GPCS Table 11-3)
         self._saved: str | None = None
         doc = load_state(self.state_path) if self.state_path else None
         if doc is None:
-            for aid, applet in personality.install():
-                self.registry[aid] = RegistryEntry(applet)
-            self.save()
+            self._install()
         else:
             self._restore(doc)
+
+    def _install(self) -> None:
+        self.registry = {aid: RegistryEntry(applet) for aid, applet in self.personality.install()}
+        self.life_cycle = 0x0F
+        self.save()
+
+    def factory_reset(self) -> None:
+        """Back to the personality's initial state: applets, keys, PINs, counters, life cycle."""
+        self._install()
+        self._clear_transient()
 
     # -- power ------------------------------------------------------------------------------------------
 
@@ -100,7 +114,11 @@ class Card:
         try:
             response = self._process(bytes(command))
         except Exception:  # an applet bug must not take the card down
-            log.exception("emulator: internal error while processing %s", bytes(command).hex())
+            from ..transport.tracer import decode_command  # redacts PINs and keys, as in traces
+
+            name, shown, redaction = decode_command(bytes(command))
+            cut = f" (+{redaction.what} redacted)" if redaction else ""
+            log.exception("emulator: internal error while processing %s %s%s", name, shown.upper(), cut)
             response = reply(SW.NO_PRECISE_DIAGNOSIS)
         try:
             self.save()
@@ -114,6 +132,9 @@ class Card:
             return reply(SW.NO_PRECISE_DIAGNOSIS)
         if len(raw) < 4:
             return reply(SW.WRONG_LENGTH)
+        if self.testbed and raw == FACTORY_RESET:
+            self.factory_reset()
+            return reply()
         cla = raw[0]
         number = cla_channel(cla)
         if number is None:

@@ -62,3 +62,10 @@ class Layer(Transport):
 
     def close(self) -> None:
         self.inner.close()
+
+
+class Borrowed(Layer):
+    """A transport lent to someone else: closing it leaves the lender's link open."""
+
+    def close(self) -> None:
+        pass

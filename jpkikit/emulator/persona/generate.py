@@ -179,7 +179,7 @@ def _ca_cert(purpose: str, key: rsa.RSAPrivateKey, serial: int) -> x509.Certific
         .serial_number(serial)
         .not_valid_before(ROOT_NOT_BEFORE)
         .not_valid_after(ROOT_NOT_AFTER)
-        .add_extension(_key_usage(key_cert_sign=True, crl_sign=True), critical=True)
+        .add_extension(key_usage(key_cert_sign=True, crl_sign=True), critical=True)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(x509.SubjectAlternativeName([x509.DirectoryName(jpki_service)]), critical=False)
         .add_extension(
@@ -193,7 +193,7 @@ def _ca_cert(purpose: str, key: rsa.RSAPrivateKey, serial: int) -> x509.Certific
     return builder.sign(key, hashes.SHA256())
 
 
-def _key_usage(**flags: bool) -> x509.KeyUsage:
+def key_usage(**flags: bool) -> x509.KeyUsage:
     names = (
         "digital_signature",
         "content_commitment",
@@ -249,7 +249,7 @@ def _ee_cert(
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
     )
     if purpose == "auth":
-        builder = builder.add_extension(_key_usage(digital_signature=True), critical=True).add_extension(
+        builder = builder.add_extension(key_usage(digital_signature=True), critical=True).add_extension(
             x509.CertificatePolicies([x509.PolicyInformation(x509.ObjectIdentifier(OID_POLICY_AUTH), None)]),
             critical=False,
         )
@@ -268,7 +268,7 @@ def _ee_cert(
         ]
         san = [x509.OtherName(x509.ObjectIdentifier(f"{OID_JPKI_SAN}.{arc}"), _utf8(v)) for arc, v in others]
         builder = (
-            builder.add_extension(_key_usage(digital_signature=True, content_commitment=True), critical=True)
+            builder.add_extension(key_usage(digital_signature=True, content_commitment=True), critical=True)
             .add_extension(x509.CertificatePolicies([policy]), critical=True)
             .add_extension(x509.SubjectAlternativeName(san), critical=False)
         )
