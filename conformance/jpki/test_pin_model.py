@@ -6,9 +6,10 @@ retry queries, CHANGE REFERENCE DATA, re-selects and resets, and probe the verif
 reading EF 0001; every answer must be the model's. Try limits and rules come from the profile.
 
 Where the kit can renew the implementation (the ``fresh_card`` fixture: its own emulator, in-process or
-served through PC/SC), every example runs on a fresh card, so sequences may block PINs and change them. Elsewhere (a real device) the machine runs in
-non-destructive mode on the test's card: a wrong VERIFY is skipped when one try is left, CHANGE is not
-used, and each example starts and ends with a right VERIFY of both PINs (see support.py).
+served through PC/SC), every example runs on a fresh card, so sequences may block PINs and change them.
+Elsewhere (a real device) the machine runs in non-destructive mode on the test's card: a wrong VERIFY is
+skipped when one try is left, CHANGE is not used, and each example starts and ends with a right VERIFY of
+both PINs (see support.py).
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..handset.seac import ARAM_AID
+from . import jpki_phone  # noqa: F401  (registers the "jpki-phone" applet type)
 from .aram import jpki_rules
 from .gp.constants import ISD_AID
 from .gp.issuance import gp_applets
@@ -52,7 +53,7 @@ GP_SE = define(
         extended_length=True,
         max_command_data=65535,
         max_response_data=65536,
-        applets=(*gp_applets(JPKI_AID), AppletSpec("jpki", JPKI_AID, dict(_GPSE_JPKI)), _ARAM),
+        applets=(*gp_applets(JPKI_AID), AppletSpec("jpki-phone", JPKI_AID, dict(_GPSE_JPKI)), _ARAM),
         default_aid=ISD_AID,
     )
 )
@@ -68,7 +69,7 @@ SIM = define(
         extended_length=False,
         max_command_data=255,
         max_response_data=256,
-        applets=(*gp_applets(JPKI_AID), AppletSpec("jpki", JPKI_AID, dict(_GPSE_JPKI)), _ARAM),
+        applets=(*gp_applets(JPKI_AID), AppletSpec("jpki-phone", JPKI_AID, dict(_GPSE_JPKI)), _ARAM),
         default_aid=ISD_AID,
     )
 )

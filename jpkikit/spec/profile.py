@@ -242,6 +242,8 @@ class Ics:
     gp: Mapping[str, Any] | None = None  # GlobalPlatform claims, as given (schema: ics.gp)
     aram: Mapping[str, Any] | None = None  # SE access control claims, as given (schema: ics.aram)
     handset: Mapping[str, Any] | None = None  # OMAPI / ACE claims, as given (schema: ics.handset)
+    provisioning: Mapping[str, Any] | None = None  # provisioning command set (schema: ics.provisioning)
+    tsm: Mapping[str, Any] | None = None  # TSM-under-test claims (schema: ics.tsm)
 
 
 @dataclass(frozen=True)
@@ -294,6 +296,7 @@ class Ixit:
     gp: Mapping[str, Any] | None = None  # GlobalPlatform IXIT, as given (schema: ixit.gp)
     aram: Mapping[str, Any] | None = None  # ARA-M AID (schema: ixit.aram)
     handset: Mapping[str, Any] | None = None  # handset agent / reference handset, app identities
+    tsm: Mapping[str, Any] | None = None  # how to reach a TSM under test (schema: ixit.tsm)
 
     @property
     def runs_kit_emulator(self) -> bool:
@@ -556,7 +559,9 @@ def _build(doc: dict[str, Any], path: Path, sha256: str, fail: Callable[[str, st
         if keyset["secret"] not in secrets:
             problem = f"names {keyset['secret']!r}, which is not in ixit.secrets"
             raise fail(f"ixit.gp.keysets[{index}].secret", problem)
-    extra = {name: MappingProxyType(ixit_doc[name]) for name in ("aram", "handset") if name in ixit_doc}
+    extra = {
+        name: MappingProxyType(ixit_doc[name]) for name in ("aram", "handset", "tsm") if name in ixit_doc
+    }
     ixit = Ixit(
         transport, aids, MappingProxyType(secrets), MappingProxyType(gp) if gp is not None else None, **extra
     )
@@ -597,7 +602,11 @@ def _build_ics(doc: dict[str, Any], fail: Callable[[str, str], ProfileError]) ->
         pins[name] = rules
     jpki = Jpki(**{**doc["jpki"], **pins})
     gp = doc.get("gp")
-    extra = {name: MappingProxyType(doc[name]) for name in ("aram", "handset") if name in doc}
+    extra = {
+        name: MappingProxyType(doc[name])
+        for name in ("aram", "handset", "provisioning", "tsm")
+        if name in doc
+    }
     return Ics(doc["personality"], iso, jpki, MappingProxyType(gp) if gp is not None else None, **extra)
 
 

@@ -24,7 +24,7 @@ def _pkg(aid: str, modules: dict[str, str], preloaded: bool = False) -> Package:
     )
 
 
-JPKI_PACKAGE = _pkg("D392F0002601", {"D392F000260100000001": "jpki"}, preloaded=True)
+JPKI_PACKAGE = _pkg("D392F0002601", {"D392F000260100000001": "jpki-phone"}, preloaded=True)
 SD_PACKAGE = _pkg("A0000001515350", {"A000000151535041": "gp-sd"}, preloaded=True)
 TEST_PACKAGE = _pkg("F04A504B494B495400", {"F04A504B494B49540001": "gp-test"})
 

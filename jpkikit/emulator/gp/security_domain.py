@@ -141,6 +141,18 @@ class SecurityDomain(Applet):
         """Card content management: only the ISD (no Authorized Management for supplementary SDs here)."""
         return reply(SW.INS_NOT_SUPPORTED)
 
+    def process_security(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu | None:
+        """GP API ``SecureChannel.processSecurity`` for an application associated with this SD: answer
+        INITIALIZE UPDATE / EXTERNAL AUTHENTICATE sent to that application with this SD's key sets, the
+        session kept in the application's channel session (``ctx``), where ``channel(ctx)`` finds it again
+        for wrap/unwrap (GPCS §10.2.3, Amd D §5.6). None: not a handshake command."""
+        sc = self.channel(ctx)
+        if apdu.ins == INS_INITIALIZE_UPDATE and apdu.cla & 0x80 and not cla_secure_messaging(apdu.cla):
+            return self.initialize_update(ctx, sc, apdu)
+        if apdu.ins == INS_EXTERNAL_AUTHENTICATE and sc.state is ChannelState.PENDING:
+            return sc.external_authenticate(apdu)
+        return None
+
     # -- INITIALIZE UPDATE (Amd D §7.1.1) ------------------------------------------------------------------
 
     def initialize_update(self, ctx: Context, sc: CardSecureChannel, apdu: CommandApdu) -> ResponseApdu:
@@ -237,3 +249,14 @@ class IssuerSecurityDomain(SecurityDomain):
 
     def manage(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
         return content.manage(self, ctx, apdu)
+
+
+def associated_security_domain(ctx: Context, aid: bytes) -> SecurityDomain | None:
+    """The SD an application is associated with in the ISD's registry data (GPCS §6.5: GPSystem
+    getSecureChannel hands an application its associated SD's channel)."""
+    isd = content.issuer(ctx)
+    if isd is None:
+        return None
+    sd_hex = isd.data["apps"].get(aid.hex().upper(), {}).get("sd")
+    entry = ctx.card.registry.get(bytes.fromhex(sd_hex)) if sd_hex else None
+    return entry.applet if entry is not None and isinstance(entry.applet, SecurityDomain) else None

@@ -1,0 +1,139 @@
+"""Host side of the provisioning conformance tests (class gp-se / sim): the kit's reference TSM and
+simulated J-LIS back end drive the SE under test over loopback HTTP through the kit's admin agent; the tests
+also talk to the applet directly with the profile's APSD key set (ixit.gp.keysets, sd: apsd) at the level
+the profile claims (ics.provisioning.scp03_level).
+
+The flows change the SE (keys generated, certificates written, PINs set). When the kit runs the
+implementation in-process (ixit.transport.kind emulator), each test gets a fresh card so the other areas
+keep the card they expect; on any other implementation the tests run on the device itself and
+:func:`restore_pins` leaves the PINs at the profile's test values (ixit.secrets.auth_pin / sign_pin).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jpkikit.emulator.build import make_card
+from jpkikit.emulator.persona import load_persona
+from jpkikit.scp03 import StaticKeys
+from jpkikit.scp03.host import Scp03Layer
+from jpkikit.session import CardSession
+from jpkikit.transport.inprocess import InProcessTransport
+from jpkikit.tsm import AdminAgent, SeTarget, TsmHttpServer
+from jpkikit.tsm.client import TsmClient, signed_application, unblock_with_temp_pin
+from jpkikit.tsm.reference import start_reference_tsm
+
+
+def level(profile: Any) -> int:
+    return int((profile.ics.provisioning or {})["scp03_level"], 16)
+
+
+def apsd_keys(profile: Any) -> StaticKeys:
+    gp = profile.ixit.gp or {}
+    for ks in gp.get("keysets", []):
+        if ks["sd"] == "apsd":
+            parts = [bytes.fromhex(p) for p in profile.secret(ks["secret"]).reveal().split(":")]
+            kvn = int(ks["kvn"], 16)
+            return StaticKeys(*parts, kvn) if len(parts) == 3 else StaticKeys.single(parts[0], kvn)
+    pytest.fail("ics.provisioning claims the command set but ixit.gp.keysets has no apsd key set")
+
+
+def target(profile: Any) -> SeTarget:
+    return SeTarget(
+        profile.ixit.aids.jpki, bytes.fromhex(profile.ixit.gp["apsd"]), apsd_keys(profile), level(profile)
+    )
+
+
+@contextmanager
+def se_session(card: CardSession, profile: Any) -> Iterator[CardSession]:
+    """The test's card session; on the in-process emulator its link is swapped for a fresh card for the
+    duration of the test, so the trace the plugin saves shows the exchanges with that card."""
+    transport = profile.ixit.transport
+    if transport.kind != "emulator":
+        yield card
+        return
+    original = card.tracer.inner
+    card.tracer.inner = InProcessTransport(
+        make_card(transport.personality, None, transport.factory), "fresh card"
+    )
+    try:
+        card.reset()
+        yield card
+    finally:
+        card.tracer.inner = original
+
+
+def open_applet(se: CardSession, profile: Any, at_level: int | None = None) -> Scp03Layer:
+    """SELECT the JPKI applet and open SCP03 with the APSD key set through it."""
+    r = se.select(profile.ixit.aids.jpki)
+    assert r.sw == 0x9000, f"SELECT of the JPKI applet answered {r}"
+    layer = Scp03Layer(se.tracer, apsd_keys(profile), sd_aid=bytes.fromhex(profile.ixit.gp["apsd"]))
+    layer.open(level(profile) if at_level is None else at_level)
+    return layer
+
+
+class Flows:
+    """The reference TSM on loopback, the back end in ``tmp``, the kit's agent on the SE under test."""
+
+    def __init__(self, server: TsmHttpServer, se: CardSession, profile: Any) -> None:
+        self.server, self.se, self.profile = server, se, profile
+        self.client = TsmClient(server.url)
+        self.agent = AdminAgent(se.tracer, server.url)
+
+    @property
+    def backend(self) -> Any:
+        return self.server.tsm.backend
+
+    def run(self, operation: str, **fields: Any) -> dict[str, Any]:
+        if operation in ("issue", "renew", "pin-init"):
+            persona = load_persona()
+            fields = {
+                **signed_application(persona.certs["sign"], persona.private_key("sign"), {"type": operation}),
+                **fields,
+            }
+        order = self.client.order(operation, **fields)
+        self.agent.run(order["admin_uri"])
+        return self.client.order_state(order["order"])
+
+    def issue(self) -> dict[str, Any]:
+        state = self.run("issue")
+        assert state["state"] == "done", f"issuance through the reference TSM failed: {state['error']}"
+        return state["result"]
+
+    def set_pins(self, result: dict[str, Any], pins: dict[str, bytes]) -> None:
+        for kind, pin in pins.items():
+            temp = bytes.fromhex(result["temp_pins"][kind])
+            sw = unblock_with_temp_pin(self.se.tracer, self.profile.ixit.aids.jpki, kind, temp, pin)
+            assert sw == 0x9000, f"RESET RETRY COUNTER with the temporary {kind} PIN answered {sw:04X}"
+
+
+def profile_pins(profile: Any) -> dict[str, bytes]:
+    return {k: profile.secret(f"{k}_pin").reveal().encode("ascii") for k in ("auth", "sign")}
+
+
+@contextmanager
+def flows(card: CardSession, profile: Any, tmp_path: Path) -> Iterator[Flows]:
+    fresh = profile.ixit.transport.kind == "emulator"
+    with se_session(card, profile) as se:
+        server = start_reference_tsm(tmp_path / "jlis.sqlite", target(profile))
+        try:
+            yield Flows(server, se, profile)
+        finally:
+            server.stop()
+            if not fresh:
+                restore_pins(card, profile, tmp_path)
+
+
+def restore_pins(card: CardSession, profile: Any, tmp_path: Path) -> None:
+    """On a real device: a fresh issuance leaving the PINs at the profile's values (best effort)."""
+    server = start_reference_tsm(tmp_path / "restore.sqlite", target(profile))
+    try:
+        f = Flows(server, card, profile)
+        f.set_pins(f.issue(), profile_pins(profile))
+    finally:
+        server.stop()

@@ -1,0 +1,160 @@
+"""The harness for a TSM under test (class tsm): the kit plays the handset's admin agent and the SE (an
+observing emulator SE, jpkikit.tsm.kit_se) and the JPKI app (orders with applications signed by the kit's
+test persona card); the TSM is reached over loopback HTTP (docs/tsm-protocol.md): the reference TSM started
+in-process (ixit.tsm.reference, optionally a factory for the kit's faulty variants) or ixit.tsm.url.
+
+Remote deletion (flow 4.5) wakes a device through the order's ``push_url``: the harness runs a push
+receiver that starts the addressed phone's agent session, or answers 503 when that phone is "offline".
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography import x509
+
+from jpkikit.emulator.persona import load_persona
+from jpkikit.errors import KitError
+from jpkikit.factory import resolve
+from jpkikit.session import CardSession
+from jpkikit.transport.inprocess import InProcessTransport
+from jpkikit.tsm import AdminAgent
+from jpkikit.tsm.client import TsmClient, signed_application
+from jpkikit.tsm.kit_se import ObservedPhoneApplet, kit_se
+from jpkikit.tsm.reference import start_reference_tsm
+from jpkikit.tsm.server import TsmService
+
+from ..provisioning.support import level, target
+
+
+class Phone:
+    def __init__(self, harness: TsmHarness, lie_about_r: bool = False) -> None:
+        profile = harness.profile
+        self.card, self.applet = kit_se(profile.ics.personality, profile.ixit.aids.jpki, lie_about_r)
+        self.session = CardSession(InProcessTransport(self.card, "kit SE for the TSM"))
+        self.session.reset()
+        self.agent = AdminAgent(self.session.tracer, harness.url)
+        self.online = True
+
+    @property
+    def obs(self) -> Any:
+        return self.applet.observations
+
+    @property
+    def se_id(self) -> str:
+        return str(self.applet.data["se_id"]).upper()
+
+
+class TsmHarness:
+    def __init__(self, profile: Any, tmp_path: Path) -> None:
+        self.profile = profile
+        self.required_level = level(profile)
+        ixit = profile.ixit.tsm or {}
+        self.server = None
+        if "reference" in ixit:
+            factory = (ixit["reference"] or {}).get("factory")
+            service = resolve(factory) if factory else TsmService
+            self.server = start_reference_tsm(tmp_path / "jlis.sqlite", target(profile), service)
+            self.url = self.server.url
+        elif "url" in ixit:
+            self.url = ixit["url"]
+        else:
+            pytest.fail("a tsm profile needs ixit.tsm.reference or ixit.tsm.url")
+        self.client = TsmClient(self.url)
+        self.phones: dict[str, Phone] = {}
+        self.push = _PushReceiver(self)
+
+    def close(self) -> None:
+        self.push.stop()
+        if self.server is not None:
+            self.server.stop()
+
+    def phone(self, lie_about_r: bool = False) -> Phone:
+        p = Phone(self, lie_about_r)
+        self.phones[p.se_id] = p
+        return p
+
+    def run(self, phone: Phone, operation: str, **fields: Any) -> dict[str, Any]:
+        if operation in ("issue", "renew", "pin-init"):
+            persona = load_persona()
+            application = {"type": operation, "nonce": time.time_ns()}
+            fields = {
+                **signed_application(persona.certs["sign"], persona.private_key("sign"), application),
+                **fields,
+            }
+        order = self.client.order(operation, push_url=self.push.url, **fields)
+        phone.agent.run(order["admin_uri"])
+        return self.client.order_state(order["order"])
+
+    def crl(self, kind: str) -> x509.CertificateRevocationList:
+        status, body = self.client.request("GET", f"/crl/{kind}")
+        assert status == 200, f"GET /crl/{kind} answered HTTP {status}"
+        return x509.load_der_x509_crl(body)
+
+    def deletions(self) -> list[dict[str, Any]]:
+        return list(self.client.json("GET", "/deletions"))
+
+    def wait_for(self, condition: Any, timeout: float = 10.0) -> bool:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if condition():
+                return True
+            time.sleep(0.05)
+        return bool(condition())
+
+
+class _PushReceiver:
+    def __init__(self, harness: TsmHarness) -> None:
+        outer = harness
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                doc = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+                phone = outer.phones.get(str(doc.get("se_id", "")).upper())
+                if phone is None or not phone.online:
+                    self.send_response(503)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                try:  # the app wakes the agent, which runs the TSM's session before the push is answered
+                    phone.agent.run(doc["admin_uri"])
+                    code = 200
+                except KitError:
+                    code = 502
+                self.send_response(code)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/push"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@contextmanager
+def harness(profile: Any, tmp_path: Path) -> Iterator[TsmHarness]:
+    if not (profile.ics.tsm or {}).get("present"):
+        pytest.skip("ics.tsm.present is not claimed")
+    h = TsmHarness(profile, tmp_path)
+    try:
+        yield h
+    finally:
+        h.close()
+
+
+__all__ = ["ObservedPhoneApplet", "Phone", "TsmHarness", "harness"]
