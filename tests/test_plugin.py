@@ -116,11 +116,10 @@ def test_unreachable_reader_stops_the_run_with_one_message(
     monkeypatch.setenv("NO_PIN_1", "0000")
     monkeypatch.setenv("NO_PIN_2", "AAAAAA")
     profile = tmp_path / "nowhere.yaml"
-    text = (REPO / "profiles" / "emulator-gpse-pcsc.yaml").read_text()
-    text = text.replace("reader: Virtual PCD 00 00", "reader: No Such Reader 99")
-    text = text.replace("pcscd: start-if-absent", "pcscd: require").replace("test:1234", "env:NO_PIN_1")
-    text = text.replace("test:ABC123", "env:NO_PIN_2")
-    profile.write_text(text.split("    serve:")[0] + text.split("      port: 35963\n")[1])
+    text = (REPO / "profiles" / "example-real-reader.yaml").read_text()
+    text = text.replace('reader: "ACS ACR1252"', 'reader: "No Such Reader 99"')
+    text = text.replace("env:JPKI_AUTH_PIN", "env:NO_PIN_1").replace("env:JPKI_SIGN_PIN", "env:NO_PIN_2")
+    profile.write_text(text)
     result = run(pytester, str(SELECT_TESTS), f"--profile={profile}")
     assert result.ret == 2
     assert "jpkikit: cannot reach the implementation:" in result.stdout.str() + result.stderr.str()

@@ -499,14 +499,24 @@ def _first_schema_problem(document: Any) -> tuple[str, str] | None:
 # Loading
 
 
-def load_profile(path: str | os.PathLike[str]) -> Profile:
-    """Read, validate and resolve one profile file. Raises ProfileError for any problem."""
-    path = Path(path)
-    file = str(path)
+_MAX_EXTENDS = 4
+# A profile may start from another one and change what differs (another transport for the same device):
+# mappings merge key by key, anything else in the extending file replaces the base's value, and
+# ixit.transport is always taken whole from the extending file, as one transport's fields make no sense
+# mixed with another's.
+_REPLACED_WHOLE = (("ixit", "transport"),)
 
-    def fail(where: str, problem: str) -> ProfileError:
-        return ProfileError(file, where, problem)
 
+def _merge(base: Any, over: Any, at: tuple[str, ...] = ()) -> Any:
+    if isinstance(base, dict) and isinstance(over, dict) and at not in _REPLACED_WHOLE:
+        merged = dict(base)
+        for key, value in over.items():
+            merged[key] = _merge(base[key], value, (*at, key)) if key in base else value
+        return merged
+    return over
+
+
+def _read_document(path: Path, fail: Callable[[str, str], ProfileError]) -> tuple[dict[str, Any], bytes]:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -521,10 +531,47 @@ def load_profile(path: str | os.PathLike[str]) -> Profile:
     if not isinstance(document, dict):
         what = "the file is empty" if document is None else f"got {_describe(document)}"
         raise fail(DOCUMENT, f"a profile must be a YAML mapping; {what}")
+    return document, raw
+
+
+def _load_chain(path: Path, seen: tuple[Path, ...]) -> tuple[dict[str, Any], list[bytes]]:
+    """The document of ``path`` with what it ``extends`` merged in, and the raw bytes of every file read."""
+    file = str(path)
+
+    def fail(where: str, problem: str) -> ProfileError:
+        return ProfileError(file, where, problem)
+
+    document, raw = _read_document(path, fail)
+    parent = document.pop("extends", None)
+    if parent is None:
+        return document, [raw]
+    if not isinstance(parent, str) or not parent:
+        raise fail("extends", f"must be the path of another profile, got {_describe(parent)}")
+    base_path = (path.parent / parent).resolve()
+    if base_path in seen or len(seen) >= _MAX_EXTENDS:
+        chain = " -> ".join(str(p) for p in (*seen, base_path))
+        raise fail("extends", f"profiles extend each other in a loop or too deeply: {chain}")
+    base, raws = _load_chain(base_path, (*seen, base_path))
+    return _merge(base, document), [*raws, raw]
+
+
+def load_profile(path: str | os.PathLike[str]) -> Profile:
+    """Read, validate and resolve one profile file (and what it ``extends``). Raises ProfileError."""
+    path = Path(path)
+    document, raws = _load_chain(path, (path.resolve(),))
+
+    def fail(where: str, problem: str) -> ProfileError:
+        return ProfileError(str(path), where, problem)
+
     problem = _first_schema_problem(document)
     if problem is not None:
         raise fail(*problem)
-    return _build(document, path, hashlib.sha256(raw).hexdigest(), fail)
+    digest = (
+        hashlib.sha256(raws[0])
+        if len(raws) == 1
+        else hashlib.sha256(b"".join(hashlib.sha256(r).digest() for r in raws))
+    )
+    return _build(document, path, digest.hexdigest(), fail)
 
 
 _EMULATOR_ONLY = ("personality", "state", "factory")
