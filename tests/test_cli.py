@@ -13,7 +13,7 @@ import pytest
 from .conformance_runner import REPO, faulty_profile
 
 
-def jpkikit(*args: str, cwd: Path = REPO, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def jpkikit(*args: str, cwd: Path = REPO, timeout: float = 180) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, PYTHONPATH=str(REPO))
     return subprocess.run(
         [sys.executable, "-m", "jpkikit", *args],

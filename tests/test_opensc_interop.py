@@ -21,16 +21,15 @@ from pathlib import Path
 
 import pytest
 
-from jpkikit import pcscd
 from jpkikit.emulator.jpki import DEFAULT_PIN_RULES
 from jpkikit.emulator.persona import load_persona
 from jpkikit.emulator.personality import get_personality
 from jpkikit.emulator.runtime import Card
-from jpkikit.transport.pcsc import list_readers
-from jpkikit.vpcd import VpcdServer, driver_installed, reader_name, wait_for_card, wait_for_card_removed
 
-PORT = int(os.environ.get("JPKI_TEST_VPCD_PORT", "35963"))
-READER = reader_name(PORT)
+from .pcsc_support import MISSING as PCSC_MISSING
+from .pcsc_support import READER, require_free_slot
+from .pcsc_support import served as served_card
+
 MODULE_CANDIDATES = (
     "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so",
     "/usr/lib/aarch64-linux-gnu/opensc-pkcs11.so",
@@ -45,8 +44,7 @@ PERSONA = load_persona()
 _MISSING = [
     what
     for what, ok in (
-        ("pcscd (apt-get install pcscd)", pcscd.pcscd_binary() is not None),
-        ("the vpcd driver (apt-get install vsmartcard-vpcd)", driver_installed()),
+        *((what, False) for what in PCSC_MISSING),
         ("OpenSC (apt-get install opensc)", shutil.which("pkcs15-tool") and shutil.which("pkcs11-tool")),
         ("opensc-pkcs11.so (apt-get install opensc-pkcs11)", MODULE is not None),
         ("openssl", shutil.which("openssl")),
@@ -62,28 +60,14 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def daemon() -> None:
-    pcscd.ensure_daemon(start=True)
-    info = {i.name: i for i in list_readers(timeout=5)}
-    if READER not in info:
-        pytest.fail(
-            f"pcscd has no reader {READER!r} (readers: {sorted(info)}); check /etc/reader.conf.d/vpcd"
-        )
-    if info[READER].card_present:
-        pytest.fail(f"{READER!r} already holds a card: another virtual card uses port {PORT}; stop it first")
+    require_free_slot()
 
 
 @pytest.fixture(params=["mynumber-card", "gp-se"])
 def served(request: pytest.FixtureRequest, daemon: None, tmp_path: Path) -> Iterator[str]:
     """A fresh emulator card of the personality in the vpcd reader; yields the personality name."""
-    card = Card(get_personality(request.param))
-    server = VpcdServer(card, port=PORT, reconnect_interval=0.1, poll_interval=0.05)
-    server.start()
-    try:
-        wait_for_card(READER, timeout=10)
+    with served_card(Card(get_personality(request.param)), poll_interval=0.05):
         yield request.param
-    finally:
-        assert server.join(timeout=5), "the vpcd server did not stop"
-        wait_for_card_removed(READER, timeout=10)
 
 
 def run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,21 +13,9 @@ from jpkikit.report.certreport import build_report, render
 from jpkikit.spec.catalogue import REQUIREMENTS_DIR, Catalogue, load_catalogue
 
 from .conformance_runner import REPO, faulty_profile
+from .test_cli import jpkikit
 
 PROFILE = REPO / "profiles" / "emulator-gpse.yaml"
-
-
-def jpkikit(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHONPATH=str(REPO))
-    return subprocess.run(
-        [sys.executable, "-m", "jpkikit", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
 
 
 def error(proc: subprocess.CompletedProcess[str]) -> str:
