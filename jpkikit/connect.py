@@ -14,12 +14,13 @@ from .emulator.build import make_card
 from .errors import DeviceUnreachable
 from .transport.base import Layer, Transport
 from .transport.inprocess import InProcessTransport
+from .vpcd import reader_name
 
 
 class ServedEmulator:
     """``jpkikit emulate`` run as a child process, serving a card to the vpcd driver."""
 
-    def __init__(self, serve: Any, reader: str | int, timeout: float) -> None:
+    def __init__(self, serve: Any, timeout: float) -> None:
         cmd = [sys.executable, "-m", "jpkikit", "emulate", "--testbed", "--host", serve.host]
         cmd += ["--port", str(serve.port)]
         for flag, value in (
@@ -30,9 +31,10 @@ class ServedEmulator:
             if value:
                 cmd += [flag, str(value)]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        self._wait_for_card(reader, timeout)
+        self._wait_for_card(reader_name(serve.port), timeout)
 
-    def _wait_for_card(self, reader: str | int, timeout: float) -> None:
+    def _wait_for_card(self, reader: str, timeout: float) -> None:
+        """Until the card is in the vpcd slot this emulator serves (whatever reader the profile names)."""
         from .transport.pcsc import list_readers
 
         deadline = time.monotonic() + timeout
@@ -40,9 +42,8 @@ class ServedEmulator:
             if self.proc.poll() is not None:
                 err = (self.proc.stderr.read() if self.proc.stderr else "").strip()
                 raise DeviceUnreachable(f"the served emulator exited: {err or 'no message'}")
-            for info in list_readers():
-                if _reader_matches(info.name, reader) and info.atr:
-                    return
+            if any(info.name == reader and info.atr for info in list_readers()):
+                return
             time.sleep(0.1)
         self.stop()
         raise DeviceUnreachable(
@@ -58,10 +59,6 @@ class ServedEmulator:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-
-
-def _reader_matches(name: str, wanted: str | int) -> bool:
-    return isinstance(wanted, str) and (name == wanted or wanted in name)
 
 
 class Link(Layer):
@@ -91,7 +88,7 @@ def open_link(profile: Any) -> Link:
     from .transport.pcsc import PcscTransport
 
     ensure_daemon(start=t.pcscd == "start-if-absent")
-    served = ServedEmulator(t.serve, t.reader, t.timeout) if t.serve else None
+    served = ServedEmulator(t.serve, t.timeout) if t.serve else None
     try:
         return Link(PcscTransport(t.reader, timeout=t.timeout, protocol=t.protocol), served)
     except BaseException:

@@ -29,6 +29,7 @@ def test_unknown_reader_stops_certify_with_one_message(tmp_path: Path) -> None:
     require_free_slot()
     profile = tmp_path / "p.yaml"
     text = (REPO / "profiles" / "emulator-gpse-pcsc.yaml").read_text().replace(READER, "No Such Reader")
+    text = text.replace("extends: emulator-gpse.yaml", f"extends: {REPO / 'profiles' / 'emulator-gpse.yaml'}")
     profile.write_text(text)
     proc = jpkikit("certify", "--profile", str(profile), "--results", str(tmp_path / "r"), "-k", "select")
     assert proc.returncode == 2, proc.stdout + proc.stderr
