@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,20 @@ def fault(name: str) -> Callable[[type[JpkiApplet]], type[JpkiApplet]]:
         return cls
 
     return decorate
+
+
+def _as_if_every_pin_verified(
+    applet: JpkiApplet, ctx: Context, process: Callable[[], ResponseApdu]
+) -> ResponseApdu:
+    """Run ``process`` (the applet's own processing) as if both PINs were verified, then put the verified
+    state back as it was."""
+    verified = applet.verified(ctx)
+    before = set(verified)
+    verified.update(PIN_EFS)
+    try:
+        return process()
+    finally:
+        verified.intersection_update(before)
 
 
 def _set_file(data: dict[str, Any], fid: int, content: bytes) -> dict[str, Any]:
@@ -96,15 +110,9 @@ class AnyPinOpens(JpkiApplet):
     """Any verified PIN opens the protected EFs."""
 
     def process(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
-        verified = self.verified(ctx)
-        if apdu.ins != 0xB0 or not verified:
+        if apdu.ins != 0xB0 or not self.verified(ctx):
             return super().process(ctx, apdu)
-        before = set(verified)
-        verified.update(PIN_EFS)
-        try:
-            return super().process(ctx, apdu)
-        finally:
-            verified.intersection_update(before)
+        return _as_if_every_pin_verified(self, ctx, partial(super().process, ctx, apdu))
 
 
 @fault("offset_8bit")
@@ -280,15 +288,9 @@ class SignWithoutPin(JpkiApplet):
     """Signs without checking the PIN."""
 
     def process(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
-        verified = self.verified(ctx)
         if not (apdu.cla & 0x80 and apdu.ins == 0x2A):
             return super().process(ctx, apdu)
-        before = set(verified)
-        verified.update(PIN_EFS)
-        try:
-            return super().process(ctx, apdu)
-        finally:
-            verified.intersection_update(before)
+        return _as_if_every_pin_verified(self, ctx, partial(super().process, ctx, apdu))
 
 
 @fault("bare_hash")

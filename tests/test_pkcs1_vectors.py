@@ -5,14 +5,11 @@ schema, independent verifier, OpenSSL, and the emulator's own 80 2A output)."""
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 
 import jsonschema
 import pytest
@@ -32,6 +29,8 @@ from jpkikit.pkcs1 import (
     sign_data,
     verify_data,
 )
+
+from .tools_loader import load_tool
 
 ROOT = Path(__file__).resolve().parent.parent
 VECTORS = ROOT / "vectors" / "pkcs1" / "persona-signatures.json"
@@ -156,21 +155,12 @@ def test_recover_names_padding_faults() -> None:
 # -- the persona known answers ------------------------------------------------------------------------
 
 
-def _tool(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def _doc() -> dict:  # type: ignore[type-arg]
     return json.loads(VECTORS.read_text(encoding="utf-8"))
 
 
 def test_persona_vectors_up_to_date_and_schema_valid() -> None:
-    gen = _tool("gen_pkcs1_vectors")
+    gen = load_tool("gen_pkcs1_vectors")
     assert gen.render(gen.generate()) == VECTORS.read_text(encoding="utf-8")
     doc = _doc()
     jsonschema.validate(doc, json.loads(SCHEMA.read_text(encoding="utf-8")))
@@ -179,7 +169,7 @@ def test_persona_vectors_up_to_date_and_schema_valid() -> None:
 
 
 def test_independent_verifier_accepts_and_catches_corruption() -> None:
-    verifier = _tool("verify_pkcs1_vectors")
+    verifier = load_tool("verify_pkcs1_vectors")
     assert verifier.verify(_doc()) == []
     for field in ("signature", "data", "message"):
         bad = copy.deepcopy(_doc())

@@ -5,30 +5,20 @@ from __future__ import annotations
 
 import ast
 import copy
-import importlib.util
 import json
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import jsonschema
+
+from .tools_loader import load_tool
 
 ROOT = Path(__file__).resolve().parent.parent
 VECTORS = ROOT / "vectors" / "scp03" / "scp03-vectors.json"
 SCHEMA = ROOT / "vectors" / "scp03" / "scp03-vectors.schema.json"
 
 
-def _tool(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_generator_reproduces_file() -> None:
-    gen = _tool("gen_scp03_vectors")
+    gen = load_tool("gen_scp03_vectors")
     assert gen.render(gen.generate()) == VECTORS.read_text(encoding="utf-8")
 
 
@@ -40,7 +30,7 @@ def test_schema_and_ids() -> None:
 
 
 def test_independent_verifier_accepts_file() -> None:
-    verifier = _tool("verify_scp03_vectors")
+    verifier = load_tool("verify_scp03_vectors")
     assert verifier.verify(json.loads(VECTORS.read_text(encoding="utf-8"))) == []
 
 
@@ -52,7 +42,7 @@ def test_verifier_does_not_import_kit_scp03() -> None:
 
 
 def test_independent_verifier_catches_corruption() -> None:
-    verifier = _tool("verify_scp03_vectors")
+    verifier = load_tool("verify_scp03_vectors")
     doc = json.loads(VECTORS.read_text(encoding="utf-8"))
     for field in ("wrapped_command", "wrapped_response", "mac_chaining_value"):
         bad = copy.deepcopy(doc)
