@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .errors import ApduError
-from .sw import describe
+from jpkikit.errors import ApduError
+from jpkikit.sw import describe
 
 SHORT_MAX_NC = 255
 SHORT_MAX_NE = 256

@@ -12,8 +12,8 @@ import signal
 import sys
 from pathlib import Path
 
-from . import __version__
-from .errors import KitError
+from jpkikit import __version__
+from jpkikit.errors import KitError
 
 EXIT_USAGE = 2
 
@@ -77,14 +77,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sw-only", action="store_true", help="compare status words only, not response data")
     p.set_defaults(run=cmd_replay)
 
-    from .cli_report import register  # coverage, report, probe, keygen, bundle, verify
+    from jpkikit.cli_report import register  # coverage, report, probe, keygen, bundle, verify
 
     register(sub)
     return parser
 
 
 def _profile_path(value: str | None) -> Path:
-    from .pytest_plugin import DEFAULT_PROFILE
+    from jpkikit.pytest_plugin import DEFAULT_PROFILE
 
     return Path(value) if value else DEFAULT_PROFILE
 
@@ -92,8 +92,8 @@ def _profile_path(value: str | None) -> Path:
 def cmd_certify(args: argparse.Namespace) -> int:
     import pytest
 
-    from .pytest_plugin import REPO
-    from .spec.profile import load_profile
+    from jpkikit.pytest_plugin import REPO
+    from jpkikit.spec.profile import load_profile
 
     profile_path = _profile_path(args.profile)
     profile = load_profile(profile_path)  # fail early and clearly on a bad profile
@@ -129,8 +129,8 @@ def cmd_certify(args: argparse.Namespace) -> int:
 
 
 def cmd_emulate(args: argparse.Namespace) -> int:
-    from .emulator.build import make_card
-    from .vpcd import VpcdServer
+    from jpkikit.emulator.build import make_card
+    from jpkikit.vpcd import VpcdServer
 
     card = make_card(args.personality, args.state, args.factory)
     if args.testbed:
@@ -149,8 +149,8 @@ def cmd_emulate(args: argparse.Namespace) -> int:
 
 
 def cmd_readers(args: argparse.Namespace) -> int:
-    from .pcscd import ensure_daemon
-    from .transport.pcsc import list_readers
+    from jpkikit.pcscd import ensure_daemon
+    from jpkikit.transport.pcsc import list_readers
 
     ensure_daemon(start=False)
     readers = list_readers()
@@ -163,7 +163,7 @@ def cmd_readers(args: argparse.Namespace) -> int:
 
 
 def cmd_check_profile(args: argparse.Namespace) -> int:
-    from .spec.profile import load_profile
+    from jpkikit.spec.profile import load_profile
 
     profile = load_profile(args.profile)
     identity = profile.identity()
@@ -172,9 +172,9 @@ def cmd_check_profile(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from .connect import open_link
-    from .spec.profile import load_profile
-    from .transport.tracer import Trace, replay
+    from jpkikit.connect import open_link
+    from jpkikit.spec.profile import load_profile
+    from jpkikit.transport.tracer import Trace, replay
 
     trace = Trace.load(args.trace)
     with open_link(load_profile(_profile_path(args.profile))) as link:

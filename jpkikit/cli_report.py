@@ -53,8 +53,8 @@ def register(sub: Any) -> None:
 
 
 def cmd_coverage(args: argparse.Namespace) -> int:
-    from .report.coverage import check_coverage, collect_tests, default_suite
-    from .spec.catalogue import load_catalogue
+    from jpkikit.report.coverage import check_coverage, collect_tests, default_suite
+    from jpkikit.spec.catalogue import load_catalogue
 
     suite = Path(args.suite) if args.suite else default_suite()
     result = check_coverage(load_catalogue(args.catalogue), collect_tests(suite))
@@ -63,7 +63,7 @@ def cmd_coverage(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from .report.certreport import build_report, render, write_reports
+    from jpkikit.report.certreport import build_report, render, write_reports
 
     report = build_report(args.results, args.profile)
     sys.stdout.write(render(report, args.format))
@@ -74,9 +74,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
-    from .cli import _profile_path
-    from .report.probe import probe, save
-    from .spec.profile import load_profile
+    from jpkikit.cli import _profile_path
+    from jpkikit.report.probe import probe, save
+    from jpkikit.spec.profile import load_profile
 
     profile = load_profile(_profile_path(args.profile))
     findings, trace = probe(profile)
@@ -92,7 +92,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
 
 
 def cmd_keygen(args: argparse.Namespace) -> int:
-    from .report.bundle import keygen
+    from jpkikit.report.bundle import keygen
 
     private, public = Path(args.out + ".key"), Path(args.out + ".pub")
     kid = keygen(private, public)
@@ -101,10 +101,10 @@ def cmd_keygen(args: argparse.Namespace) -> int:
 
 
 def cmd_bundle(args: argparse.Namespace) -> int:
-    from .pytest_plugin import REPO
-    from .report.bundle import collect_members, load_private_key, write_bundle
-    from .report.certreport import build_report, render, resolve_profile
-    from .report.results import read_results
+    from jpkikit.pytest_plugin import REPO
+    from jpkikit.report.bundle import collect_members, load_private_key, write_bundle
+    from jpkikit.report.certreport import build_report, render, resolve_profile
+    from jpkikit.report.results import read_results
 
     key = load_private_key(args.key)
     results = read_results(args.results)  # refuses another kit version's results
@@ -125,7 +125,7 @@ def cmd_bundle(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from .report.bundle import load_public_key, verify_bundle
+    from jpkikit.report.bundle import load_public_key, verify_bundle
 
     verified = verify_bundle(args.bundle, load_public_key(args.pubkey))
     print(

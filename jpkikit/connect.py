@@ -10,11 +10,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .emulator.build import make_card
-from .errors import DeviceUnreachable
-from .transport.base import Layer, Transport
-from .transport.inprocess import InProcessTransport
-from .vpcd import reader_name
+from jpkikit.emulator.build import make_card
+from jpkikit.errors import DeviceUnreachable
+from jpkikit.transport.base import Layer, Transport
+from jpkikit.transport.inprocess import InProcessTransport
+from jpkikit.vpcd import reader_name
 
 
 class ServedEmulator:
@@ -35,7 +35,7 @@ class ServedEmulator:
 
     def _wait_for_card(self, reader: str, timeout: float) -> None:
         """Until the card is in the vpcd slot this emulator serves (whatever reader the profile names)."""
-        from .transport.pcsc import list_readers
+        from jpkikit.transport.pcsc import list_readers
 
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -84,8 +84,8 @@ def open_link(profile: Any) -> Link:
         card = make_card(t.personality, _path(profile, t.state), t.factory)
         name = t.factory or t.personality
         return Link(InProcessTransport(card, f"in-process emulator ({name})"))
-    from .pcscd import ensure_daemon
-    from .transport.pcsc import PcscTransport
+    from jpkikit.pcscd import ensure_daemon
+    from jpkikit.transport.pcsc import PcscTransport
 
     ensure_daemon(start=t.pcscd == "start-if-absent")
     served = ServedEmulator(t.serve, t.timeout) if t.serve else None

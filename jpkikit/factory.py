@@ -6,7 +6,7 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-from .errors import KitError
+from jpkikit.errors import KitError
 
 
 def resolve(ref: str) -> Callable[..., Any]:

@@ -11,8 +11,8 @@ import string
 from dataclasses import dataclass
 from typing import Protocol
 
-from .apdu import CommandApdu, ResponseApdu, cla_with_channel
-from .sw import SW
+from jpkikit.apdu import CommandApdu, ResponseApdu, cla_with_channel
+from jpkikit.sw import SW
 
 EF_SIGN_CERT = 0x0001
 EF_SIGN_CA = 0x0002

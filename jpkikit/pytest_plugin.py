@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
-from . import __version__
-from .errors import DeviceUnreachable, KitError, ReaderNotFound, TransportError
-from .report.allure import requirement_link, write_categories
-from .verdict import NOT_APPLICABLE_PREFIX, Verdict, verdict_of
+from jpkikit import __version__
+from jpkikit.errors import DeviceUnreachable, KitError, ReaderNotFound, TransportError
+from jpkikit.report.allure import requirement_link, write_categories
+from jpkikit.verdict import NOT_APPLICABLE_PREFIX, Verdict, verdict_of
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_PROFILE = REPO / "profiles" / "emulator-gpse.yaml"
@@ -62,7 +62,7 @@ class KitSession:
     @property
     def profile(self) -> Any:
         if self._profile is None:
-            from .spec.profile import load_profile
+            from jpkikit.spec.profile import load_profile
 
             path = self.config.getoption("profile") or DEFAULT_PROFILE
             try:
@@ -74,7 +74,7 @@ class KitSession:
     @property
     def catalogue(self) -> Any:
         if self._catalogue is None:
-            from .spec.catalogue import load_catalogue
+            from jpkikit.spec.catalogue import load_catalogue
 
             try:
                 self._catalogue = load_catalogue()
@@ -250,8 +250,8 @@ def catalogue(request: pytest.FixtureRequest) -> Any:
 @pytest.fixture
 def card(request: pytest.FixtureRequest) -> Iterator[Any]:
     """A traced card session on the implementation under test, warm-reset before the test."""
-    from .connect import open_link
-    from .session import CardSession
+    from jpkikit.connect import open_link
+    from jpkikit.session import CardSession
 
     kit = _kit(request)
     if kit.link is None:
@@ -294,11 +294,11 @@ def fresh_card(request: pytest.FixtureRequest, card: Any) -> Iterator[Callable[[
     be undone over the card interface (blocking a PIN). None where the kit cannot renew the implementation:
     a real device. The kit's own emulator is renewed in-process, or, when the kit launched it behind vpcd,
     through PC/SC with its test-bed factory-reset command."""
-    from .emulator.build import make_card
-    from .emulator.runtime import FACTORY_RESET
-    from .session import CardSession
-    from .transport.base import Borrowed
-    from .transport.inprocess import InProcessTransport
+    from jpkikit.emulator.build import make_card
+    from jpkikit.emulator.runtime import FACTORY_RESET
+    from jpkikit.session import CardSession
+    from jpkikit.transport.base import Borrowed
+    from jpkikit.transport.inprocess import InProcessTransport
 
     def factory_reset() -> None:
         r = card.transmit(FACTORY_RESET)

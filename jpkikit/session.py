@@ -6,11 +6,11 @@ tracer -> link. Tests send :class:`CommandApdu` objects and get :class:`Response
 
 from __future__ import annotations
 
-from .apdu import CommandApdu, ResponseApdu, cla_with_channel
-from .errors import ApduError
-from .transport.base import Transport
-from .transport.t0 import GetResponseLayer
-from .transport.tracer import Tracer
+from jpkikit.apdu import CommandApdu, ResponseApdu, cla_with_channel
+from jpkikit.errors import ApduError
+from jpkikit.transport.base import Transport
+from jpkikit.transport.t0 import GetResponseLayer
+from jpkikit.transport.tracer import Tracer
 
 
 class CardSession:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .errors import TlvError
+from jpkikit.errors import TlvError
 
 
 def tag_bytes(tag: int) -> bytes:

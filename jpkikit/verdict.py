@@ -21,7 +21,7 @@ class Verdict(StrEnum):
 
 def verdict_of(outcome: str, when: str, exc: BaseException | None, skip_reason: str = "") -> Verdict:
     """Verdict of one test phase. ``exc`` is the exception that ended it, if any."""
-    from .errors import ApduError, TlvError, TransportError
+    from jpkikit.errors import ApduError, TlvError, TransportError
 
     if outcome == "skipped":
         applicable = not skip_reason.startswith(NOT_APPLICABLE_PREFIX)

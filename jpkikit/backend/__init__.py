@@ -5,7 +5,7 @@ sqlite; every operation is one transaction, so a crash never leaves half-written
 
 from __future__ import annotations
 
-from .errors import BackendError
-from .service import JlisBackend
+from jpkikit.backend.errors import BackendError
+from jpkikit.backend.service import JlisBackend
 
 __all__ = ["BackendError", "JlisBackend"]

@@ -22,8 +22,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import ExtensionOID, NameOID
 
-from ..emulator.persona import read_file
-from .errors import BackendError
+from jpkikit.backend.errors import BackendError
+from jpkikit.emulator.persona import read_file
 
 KINDS = ("auth", "sign")
 OID_POLICY_AUTH = "1.2.392.200149.8.5.1.3.30"  # as the persona's auth certificate (jpki-ap.md §12.2 [?])

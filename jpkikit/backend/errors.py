@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import KitError
+from jpkikit.errors import KitError
 
 #: Reasons a BackendError carries (the TSM maps them to its HTTP answers; tests assert on them).
 REASONS = (

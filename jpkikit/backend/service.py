@@ -20,7 +20,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from .certificates import (
+from jpkikit.backend.certificates import (
     KINDS,
     build_crl,
     check_application_signature,
@@ -29,8 +29,8 @@ from .certificates import (
     persona_ca,
     serial_hex,
 )
-from .errors import BackendError
-from .store import BackendStore
+from jpkikit.backend.errors import BackendError
+from jpkikit.backend.store import BackendStore
 
 LIVE = ("valid", "suspended")
 

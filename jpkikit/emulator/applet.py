@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..apdu import CommandApdu, ResponseApdu
-from ..sw import SW
+from jpkikit.apdu import CommandApdu, ResponseApdu
+from jpkikit.sw import SW
 
 if TYPE_CHECKING:
-    from .runtime import Card
+    from jpkikit.emulator.runtime import Card
 
 
 def reply(sw: int = SW.OK, data: bytes = b"") -> ResponseApdu:

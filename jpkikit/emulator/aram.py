@@ -18,14 +18,14 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from ..apdu import CommandApdu, ResponseApdu, cla_secure_messaging
-from ..errors import TlvError
-from ..handset import seac
-from ..scp03.card import CardSecureChannel, ChannelState
-from ..sw import SW
-from ..tlv import Tlv, decode_one
-from .applet import Applet, Context, register, reply
-from .gp.constants import ISD_AID
+from jpkikit.apdu import CommandApdu, ResponseApdu, cla_secure_messaging
+from jpkikit.emulator.applet import Applet, Context, register, reply
+from jpkikit.emulator.gp.constants import ISD_AID
+from jpkikit.errors import TlvError
+from jpkikit.handset import seac
+from jpkikit.scp03.card import CardSecureChannel, ChannelState
+from jpkikit.sw import SW
+from jpkikit.tlv import Tlv, decode_one
 
 INS_GET_DATA = 0xCA
 INS_STORE_DATA = 0xE2
@@ -214,7 +214,7 @@ def jpki_rules(jpki_aid: bytes) -> list[dict[str, Any]]:
     """The reference ARA-M rules for the JPKI applet (system.md §2-3: only apps whose signing-certificate hash
     the SP registered may open a channel): the JPKI app by SHA-1 and by SHA-256 hash (full APDU and NFC
     access), and a reader app limited by APDU filters to SELECT EF and READ BINARY."""
-    from ..handset.apps import JPKI_APP, READER_APP
+    from jpkikit.handset.apps import JPKI_APP, READER_APP
 
     aid = jpki_aid.hex().upper()
     sha1, sha256 = JPKI_APP.hashes

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..factory import resolve
-from .card import SimulatedCard
-from .personality import get_personality
-from .runtime import Card
+from jpkikit.emulator.card import SimulatedCard
+from jpkikit.emulator.personality import get_personality
+from jpkikit.emulator.runtime import Card
+from jpkikit.factory import resolve
 
 
 def make_card(

@@ -21,8 +21,10 @@ from typing import Any, ClassVar
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from ..apdu import CommandApdu, ResponseApdu, cla_secure_messaging
-from ..jpki import (
+from jpkikit.apdu import CommandApdu, ResponseApdu, cla_secure_messaging
+from jpkikit.emulator.applet import Applet, Context, register, reply
+from jpkikit.emulator.persona import load_persona
+from jpkikit.jpki import (
     CHARSETS,
     EF_AUTH_CA,
     EF_AUTH_CERT,
@@ -35,10 +37,8 @@ from ..jpki import (
     EF_SIGN_PIN,
     EF_TOKEN_INFO,
 )
-from ..pkcs1 import max_data_length, sign_data
-from ..sw import SW
-from .applet import Applet, Context, register, reply
-from .persona import load_persona
+from jpkikit.pkcs1 import max_data_length, sign_data
+from jpkikit.sw import SW
 
 JPKI_AID = bytes.fromhex("D392F000260100000001")
 

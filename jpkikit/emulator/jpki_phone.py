@@ -27,8 +27,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from ..apdu import CommandApdu, ResponseApdu, cla_secure_messaging
-from ..jpki import (
+from jpkikit.apdu import CommandApdu, ResponseApdu, cla_secure_messaging
+from jpkikit.emulator.applet import Context, register, reply
+from jpkikit.emulator.gp.constants import INS_EXTERNAL_AUTHENTICATE, INS_INITIALIZE_UPDATE
+from jpkikit.emulator.gp.security_domain import SecurityDomain, associated_security_domain
+from jpkikit.emulator.jpki import MAX_PIN_BYTES, PIN_EFS, JpkiApplet, load_key, pin_acceptable
+from jpkikit.jpki import (
     EF_AUTH_CA,
     EF_AUTH_CERT,
     EF_AUTH_KEY,
@@ -39,13 +43,9 @@ from ..jpki import (
     EF_SIGN_KEY,
     EF_SIGN_PIN,
 )
-from ..sw import SW
-from ..tlv import Tlv
-from ..transport.tracer import register_secret_command
-from .applet import Context, register, reply
-from .gp.constants import INS_EXTERNAL_AUTHENTICATE, INS_INITIALIZE_UPDATE
-from .gp.security_domain import SecurityDomain, associated_security_domain
-from .jpki import MAX_PIN_BYTES, PIN_EFS, JpkiApplet, load_key, pin_acceptable
+from jpkikit.sw import SW
+from jpkikit.tlv import Tlv
+from jpkikit.transport.tracer import register_secret_command
 
 # -- the provisioning command set (CLA 80/84; docs/provisioning-commands.md) ------------------------------
 INS_GET_SE_ID = 0x10  # read the SE identification ID (seed 004 p.18, steps ⑥⑦)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from ..handset.seac import ARAM_AID
-from . import jpki_phone  # noqa: F401  (registers the "jpki-phone" applet type)
-from .aram import jpki_rules
-from .gp.constants import ISD_AID
-from .gp.issuance import gp_applets
-from .jpki import JPKI_AID
-from .personality import AppletSpec, Personality, atr_with_tck, define
+from jpkikit.emulator import jpki_phone  # noqa: F401  (registers the "jpki-phone" applet type)
+from jpkikit.emulator.aram import jpki_rules
+from jpkikit.emulator.gp.constants import ISD_AID
+from jpkikit.emulator.gp.issuance import gp_applets
+from jpkikit.emulator.jpki import JPKI_AID
+from jpkikit.emulator.personality import AppletSpec, Personality, atr_with_tck, define
+from jpkikit.handset.seac import ARAM_AID
 
 CARD_FACE_AIDS = [bytes.fromhex(h) for h in ("D3921000310001010408", "D3921000310001010402")]
 

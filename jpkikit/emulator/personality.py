@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import KitError
-from .applet import APPLET_TYPES, Applet
+from jpkikit.emulator.applet import APPLET_TYPES, Applet
+from jpkikit.errors import KitError
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ def define(p: Personality) -> Personality:
 
 
 def get_personality(name: str) -> Personality:
-    from . import personalities  # noqa: F401  (defines the bundled personalities)
+    from jpkikit.emulator import personalities  # noqa: F401  (defines the bundled personalities)
 
     try:
         return PERSONALITIES[name]

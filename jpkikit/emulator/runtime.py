@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..apdu import CommandApdu, ResponseApdu, cla_channel
-from ..errors import ApduError, StateError
-from ..sw import SW
-from .applet import APPLET_TYPES, Applet, Context, reply
-from .personality import Personality
-from .state import STATE_FORMAT, load_state, save_state
+from jpkikit.apdu import CommandApdu, ResponseApdu, cla_channel
+from jpkikit.emulator.applet import APPLET_TYPES, Applet, Context, reply
+from jpkikit.emulator.personality import Personality
+from jpkikit.emulator.state import STATE_FORMAT, load_state, save_state
+from jpkikit.errors import ApduError, StateError
+from jpkikit.sw import SW
 
 log = logging.getLogger("jpkikit.emulator")
 
@@ -114,7 +114,7 @@ class Card:
         try:
             response = self._process(bytes(command))
         except Exception:  # an applet bug must not take the card down
-            from ..transport.tracer import decode_command  # redacts PINs and keys, as in traces
+            from jpkikit.transport.tracer import decode_command  # redacts PINs and keys, as in traces
 
             name, shown, redaction = decode_command(bytes(command))
             cut = f" (+{redaction.what} redacted)" if redaction else ""

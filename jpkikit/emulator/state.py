@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ..errors import StateError
+from jpkikit.errors import StateError
 
 STATE_FORMAT = "jpkikit-emulator-state/1"
 

@@ -16,9 +16,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from ..apdu import CommandApdu, ResponseApdu
-from ..errors import KitError
-from . import seac
+from jpkikit.apdu import CommandApdu, ResponseApdu
+from jpkikit.errors import KitError
+from jpkikit.handset import seac
 
 Mode = Literal["always", "never", "filters"]
 

@@ -10,10 +10,10 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from . import omapi, seac
-from . import protocol as p
-from .apps import AppIdentity
-from .reference import ReferenceHandset
+from jpkikit.handset import omapi, seac
+from jpkikit.handset import protocol as p
+from jpkikit.handset.apps import AppIdentity
+from jpkikit.handset.reference import ReferenceHandset
 
 AGENT_NAME = "jpkikit reference handset agent"
 

@@ -11,9 +11,9 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from ..errors import DeviceTimeout, DeviceUnreachable, TransportError
-from . import protocol as p
-from . import seac
+from jpkikit.errors import DeviceTimeout, DeviceUnreachable, TransportError
+from jpkikit.handset import protocol as p
+from jpkikit.handset import seac
 
 
 class HandsetClient:

@@ -14,12 +14,12 @@ Method names are the OMAPI ones in snake_case (``openLogicalChannel`` -> ``open_
 
 from __future__ import annotations
 
-from ..apdu import CommandApdu, ResponseApdu, cla_with_channel
-from ..errors import ApduError, KitError, TransportError
-from ..session import CardSession
-from .ace import Access, AccessControlEnforcer, AramAbsent, AramFailed
-from .apps import AppIdentity
-from .seac import ARAM_AID
+from jpkikit.apdu import CommandApdu, ResponseApdu, cla_with_channel
+from jpkikit.errors import ApduError, KitError, TransportError
+from jpkikit.handset.ace import Access, AccessControlEnforcer, AramAbsent, AramFailed
+from jpkikit.handset.apps import AppIdentity
+from jpkikit.handset.seac import ARAM_AID
+from jpkikit.session import CardSession
 
 SELECT_OK_SW1 = (0x90, 0x62, 0x63)
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..errors import KitError
-from . import omapi
+from jpkikit.errors import KitError
+from jpkikit.handset import omapi
 
 VERSION = 1
 MAX_LINE = 1 << 20  # bytes per message, newline included

@@ -11,18 +11,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..apdu import CommandApdu
-from ..emulator.build import make_card
-from ..emulator.gp.issuance import ISD_KEYS
-from ..errors import KitError
-from ..scp03 import StaticKeys
-from ..scp03.host import Scp03Layer
-from ..session import CardSession
-from ..tlv import Tlv
-from ..transport.base import Transport
-from ..transport.inprocess import InProcessTransport
-from . import seac
-from .omapi import Reader, SEService
+from jpkikit.apdu import CommandApdu
+from jpkikit.emulator.build import make_card
+from jpkikit.emulator.gp.issuance import ISD_KEYS
+from jpkikit.errors import KitError
+from jpkikit.handset import seac
+from jpkikit.handset.omapi import Reader, SEService
+from jpkikit.scp03 import StaticKeys
+from jpkikit.scp03.host import Scp03Layer
+from jpkikit.session import CardSession
+from jpkikit.tlv import Tlv
+from jpkikit.transport.base import Transport
+from jpkikit.transport.inprocess import InProcessTransport
 
 
 class ReferenceHandset:

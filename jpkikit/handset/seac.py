@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ..errors import TlvError
-from ..tlv import Tlv, decode
+from jpkikit.errors import TlvError
+from jpkikit.tlv import Tlv, decode
 
 # Tags (SEAC; C.4)
 T_ALL = 0xFF40  # Response-ALL-REF-AR-DO

@@ -24,8 +24,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ..errors import ApduError, TlvError, TransportError
-from ..verdict import NOT_APPLICABLE_PREFIX
+from jpkikit.errors import ApduError, TlvError, TransportError
+from jpkikit.verdict import NOT_APPLICABLE_PREFIX
 
 CATEGORIES_FILE = "categories.json"
 REQUIREMENTS_PAGE = "requirements.html"
@@ -131,7 +131,7 @@ def allure_config(results: Path, out: Path, history: Path) -> dict[str, Any]:
     """The Allure 3 configuration tools/allure-report.sh generates with: report name from the run's
     implementation, history kept across runs, and the verdict categories (Allure 3 takes them from the
     configuration; ``categories.json`` in the results is for Allure 2)."""
-    from .results import read_properties
+    from jpkikit.report.results import read_properties
 
     env_file = results / "environment.properties"
     env = read_properties(env_file) if env_file.is_file() else {}
@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     """
     import sys
 
-    from ..spec.catalogue import load_catalogue
+    from jpkikit.spec.catalogue import load_catalogue
 
     args = sys.argv[1:] if argv is None else argv
     if len(args) == 2 and args[0] == "requirements":

@@ -10,13 +10,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
-from ..errors import KitError
-from ..spec.catalogue import Catalogue, load_catalogue
-from ..spec.profile import Profile, load_profile
-from ..verdict import Verdict
-from .results import ResultsError, RunResults, read_results
-from .verdicts import UNTESTED, WAIVED, aggregate, certification
+from jpkikit import __version__
+from jpkikit.errors import KitError
+from jpkikit.report.results import ResultsError, RunResults, read_results
+from jpkikit.report.verdicts import UNTESTED, WAIVED, aggregate, certification
+from jpkikit.spec.catalogue import Catalogue, load_catalogue
+from jpkikit.spec.profile import Profile, load_profile
+from jpkikit.verdict import Verdict
 
 FORMAT = "jpkikit-certification-report/1"
 PROBE_FILE = "probe.json"

@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import KitError
-from ..spec.catalogue import Catalogue
+from jpkikit.errors import KitError
+from jpkikit.spec.catalogue import Catalogue
 
 
 @dataclass(frozen=True)
@@ -146,6 +146,6 @@ def check_coverage(catalogue: Catalogue, tests: list[TestRef]) -> Coverage:
 
 
 def default_suite() -> Path:
-    from ..pytest_plugin import REPO
+    from jpkikit.pytest_plugin import REPO
 
     return REPO / "conformance"

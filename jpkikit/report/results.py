@@ -7,10 +7,10 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import __version__
-from ..errors import KitError
-from ..verdict import Verdict
-from .verdicts import TestOutcome
+from jpkikit import __version__
+from jpkikit.errors import KitError
+from jpkikit.report.verdicts import TestOutcome
+from jpkikit.verdict import Verdict
 
 ENVIRONMENT = "environment.properties"
 

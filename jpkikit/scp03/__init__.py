@@ -9,9 +9,9 @@ SE with), ``card`` (the card-side session object of the emulator's security doma
 AES keys).
 """
 
-from .errors import AuthenticationError, Scp03Error, SecureChannelError
-from .keys import SessionKeys, StaticKeys
-from .levels import Mode, SecurityLevel
+from jpkikit.scp03.errors import AuthenticationError, Scp03Error, SecureChannelError
+from jpkikit.scp03.keys import SessionKeys, StaticKeys
+from jpkikit.scp03.levels import Mode, SecurityLevel
 
 __all__ = [
     "AuthenticationError",

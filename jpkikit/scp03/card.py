@@ -9,10 +9,9 @@ import hmac
 import os
 from enum import Enum
 
-from ..apdu import CommandApdu, ResponseApdu, cla_secure_messaging
-from ..sw import SW
-from .errors import SecureChannelError
-from .handshake import (
+from jpkikit.apdu import CommandApdu, ResponseApdu, cla_secure_messaging
+from jpkikit.scp03.errors import SecureChannelError
+from jpkikit.scp03.handshake import (
     DIVERSIFICATION_LENGTH,
     SCP03,
     InitializeUpdateResponse,
@@ -20,9 +19,10 @@ from .handshake import (
     host_cryptogram,
     pseudo_random_challenge,
 )
-from .keys import SessionKeys, StaticKeys
-from .levels import I_PSEUDO_RANDOM, VALID_LEVELS, Mode, SecurityLevel, i_allows, mode_from_i
-from .session import Scp03Session
+from jpkikit.scp03.keys import SessionKeys, StaticKeys
+from jpkikit.scp03.levels import I_PSEUDO_RANDOM, VALID_LEVELS, Mode, SecurityLevel, i_allows, mode_from_i
+from jpkikit.scp03.session import Scp03Session
+from jpkikit.sw import SW
 
 
 class ChannelState(Enum):

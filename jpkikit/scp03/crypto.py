@@ -9,7 +9,7 @@ from __future__ import annotations
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.cmac import CMAC
 
-from .errors import Scp03Error
+from jpkikit.scp03.errors import Scp03Error
 
 BLOCK = 16
 AES_KEY_LENGTHS = (16, 24, 32)

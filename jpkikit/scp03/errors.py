@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import KitError
+from jpkikit.errors import KitError
 
 
 class Scp03Error(KitError):

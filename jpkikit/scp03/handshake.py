@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..apdu import CommandApdu
-from .errors import Scp03Error
-from .kdf import DerivationConstant, derive
-from .keys import SessionKeys
-from .levels import I_PSEUDO_RANDOM, Mode, mode_from_i
+from jpkikit.apdu import CommandApdu
+from jpkikit.scp03.errors import Scp03Error
+from jpkikit.scp03.kdf import DerivationConstant, derive
+from jpkikit.scp03.keys import SessionKeys
+from jpkikit.scp03.levels import I_PSEUDO_RANDOM, Mode, mode_from_i
 
 INS_INITIALIZE_UPDATE = 0x50
 SCP03 = 0x03

@@ -12,20 +12,20 @@ import hmac
 import os
 from dataclasses import dataclass
 
-from ..apdu import CommandApdu, ResponseApdu, cla_channel, cla_with_channel
-from ..errors import ApduError
-from ..transport.base import Layer, Transport
-from .errors import AuthenticationError, Scp03Error
-from .handshake import (
+from jpkikit.apdu import CommandApdu, ResponseApdu, cla_channel, cla_with_channel
+from jpkikit.errors import ApduError
+from jpkikit.scp03.errors import AuthenticationError, Scp03Error
+from jpkikit.scp03.handshake import (
     InitializeUpdateResponse,
     card_cryptogram,
     host_cryptogram,
     initialize_update_command,
     pseudo_random_challenge,
 )
-from .keys import SessionKeys, StaticKeys
-from .levels import I_PSEUDO_RANDOM, Mode, SecurityLevel, check_level, i_allows
-from .session import Scp03Session
+from jpkikit.scp03.keys import SessionKeys, StaticKeys
+from jpkikit.scp03.levels import I_PSEUDO_RANDOM, Mode, SecurityLevel, check_level, i_allows
+from jpkikit.scp03.session import Scp03Session
+from jpkikit.transport.base import Layer, Transport
 
 INS_SELECT = 0xA4
 INS_MANAGE_CHANNEL = 0x70

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-from .crypto import BLOCK, cmac
-from .errors import Scp03Error
+from jpkikit.scp03.crypto import BLOCK, cmac
+from jpkikit.scp03.errors import Scp03Error
 
 
 class DerivationConstant(IntEnum):

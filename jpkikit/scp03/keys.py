@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .crypto import check_key, kcv
-from .errors import Scp03Error
-from .kdf import DerivationConstant, derive
+from jpkikit.scp03.crypto import check_key, kcv
+from jpkikit.scp03.errors import Scp03Error
+from jpkikit.scp03.kdf import DerivationConstant, derive
 
 
 @dataclass(frozen=True, repr=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import IntEnum, IntFlag
 
-from .errors import Scp03Error
+from jpkikit.scp03.errors import Scp03Error
 
 
 class SecurityLevel(IntFlag):

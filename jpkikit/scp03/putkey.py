@@ -12,10 +12,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from ..apdu import CommandApdu
-from .crypto import AES_KEY_LENGTHS, BLOCK, cbc_decrypt, cbc_encrypt, check_key, kcv
-from .errors import Scp03Error
-from .keys import StaticKeys
+from jpkikit.apdu import CommandApdu
+from jpkikit.scp03.crypto import AES_KEY_LENGTHS, BLOCK, cbc_decrypt, cbc_encrypt, check_key, kcv
+from jpkikit.scp03.errors import Scp03Error
+from jpkikit.scp03.keys import StaticKeys
 
 INS_PUT_KEY = 0xD8
 KEY_TYPE_AES = 0x88

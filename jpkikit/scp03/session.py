@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import hmac
 
-from ..apdu import CommandApdu, ResponseApdu, cla_secure_messaging
-from .crypto import BLOCK, cbc_decrypt, cbc_encrypt, cmac, ecb_block, pad80, unpad80
-from .errors import Scp03Error, SecureChannelError
-from .keys import SessionKeys
-from .levels import Mode, SecurityLevel, check_level
+from jpkikit.apdu import CommandApdu, ResponseApdu, cla_secure_messaging
+from jpkikit.scp03.crypto import BLOCK, cbc_decrypt, cbc_encrypt, cmac, ecb_block, pad80, unpad80
+from jpkikit.scp03.errors import Scp03Error, SecureChannelError
+from jpkikit.scp03.keys import SessionKeys
+from jpkikit.scp03.levels import Mode, SecurityLevel, check_level
 
 INS_EXTERNAL_AUTHENTICATE = 0x82
 

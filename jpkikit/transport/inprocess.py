@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ..emulator.card import SimulatedCard
-from ..errors import CardAbsent, TransportError
-from .base import Transport
+from jpkikit.emulator.card import SimulatedCard
+from jpkikit.errors import CardAbsent, TransportError
+from jpkikit.transport.base import Transport
 
 
 class InProcessTransport(Transport):

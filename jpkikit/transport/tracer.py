@@ -14,11 +14,11 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..apdu import CommandApdu
-from ..errors import ApduError, KitError, TransportError
-from ..ins import ins_name
-from ..sw import describe
-from .base import Layer, Transport
+from jpkikit.apdu import CommandApdu
+from jpkikit.errors import ApduError, KitError, TransportError
+from jpkikit.ins import ins_name
+from jpkikit.sw import describe
+from jpkikit.transport.base import Layer, Transport
 
 TRACE_FORMAT = "jpkikit-trace/1"
 

@@ -3,9 +3,9 @@ agent, with the simulated J-LIS back end (jpkikit.backend). See docs/tsm-protoco
 
 from __future__ import annotations
 
-from .agent import AdminAgent, AgentError, AgentReport
-from .flows import FlowError, Order, SeTarget
-from .server import TsmHttpServer, TsmService
+from jpkikit.tsm.agent import AdminAgent, AgentError, AgentReport
+from jpkikit.tsm.flows import FlowError, Order, SeTarget
+from jpkikit.tsm.server import TsmHttpServer, TsmService
 
 __all__ = [
     "AdminAgent",

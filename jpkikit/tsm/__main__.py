@@ -7,7 +7,7 @@ import argparse
 import sys
 import threading
 
-from .reference import DEFAULT_LEVEL, emulator_target, start_reference_tsm
+from jpkikit.tsm.reference import DEFAULT_LEVEL, emulator_target, start_reference_tsm
 
 
 def main(argv: list[str] | None = None, stop: threading.Event | None = None) -> int:

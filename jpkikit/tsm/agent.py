@@ -13,10 +13,10 @@ import http.client
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from ..apdu import CommandApdu, ResponseApdu, cla_channel, cla_with_channel
-from ..errors import ApduError, KitError
-from ..transport.base import Transport
-from .ram_script import (
+from jpkikit.apdu import CommandApdu, ResponseApdu, cla_channel, cla_with_channel
+from jpkikit.errors import ApduError, KitError
+from jpkikit.transport.base import Transport
+from jpkikit.tsm.ram_script import (
     CONTENT_TYPE_RESPONSE,
     CONTENT_TYPE_SCRIPT,
     H_FROM,

@@ -12,10 +12,10 @@ from urllib.parse import urlsplit
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from ..apdu import CommandApdu, ResponseApdu
-from ..errors import KitError
-from ..transport.base import Transport
-from . import se_commands as se
+from jpkikit.apdu import CommandApdu, ResponseApdu
+from jpkikit.errors import KitError
+from jpkikit.transport.base import Transport
+from jpkikit.tsm import se_commands as se
 
 #: RESET RETRY COUNTER P2: 80 + SFI of the PIN EF (auth 0018, sign 001B; jpki-ap.md §3).
 PIN_P2 = {"auth": 0x98, "sign": 0x9B}

@@ -11,14 +11,14 @@ from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..apdu import CommandApdu, ResponseApdu
-from ..backend import BackendError, JlisBackend
-from ..backend.service import CardApplicant
-from ..errors import KitError
-from ..scp03.keys import StaticKeys
-from . import se_commands as se
-from .ram_script import is_error
-from .secure_script import ScriptChannel
+from jpkikit.apdu import CommandApdu, ResponseApdu
+from jpkikit.backend import BackendError, JlisBackend
+from jpkikit.backend.service import CardApplicant
+from jpkikit.errors import KitError
+from jpkikit.scp03.keys import StaticKeys
+from jpkikit.tsm import se_commands as se
+from jpkikit.tsm.ram_script import is_error
+from jpkikit.tsm.secure_script import ScriptChannel
 
 Script = Generator[list[CommandApdu], list[ResponseApdu], Any]
 TEMP_PIN_BYTES = 16  # "random, up to 16 bytes, generated fresh each time" (seed 004 p.17)

@@ -10,13 +10,13 @@ from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from ..apdu import CommandApdu, ResponseApdu
-from ..emulator.applet import Context
-from ..emulator.gp.constants import INS_EXTERNAL_AUTHENTICATE, INS_INITIALIZE_UPDATE
-from ..emulator.gp.security_domain import SecurityDomain
-from ..emulator.jpki_phone import PROVISIONING_INS, JpkiPhoneApplet
-from ..emulator.personality import get_personality
-from ..emulator.runtime import Card
+from jpkikit.apdu import CommandApdu, ResponseApdu
+from jpkikit.emulator.applet import Context
+from jpkikit.emulator.gp.constants import INS_EXTERNAL_AUTHENTICATE, INS_INITIALIZE_UPDATE
+from jpkikit.emulator.gp.security_domain import SecurityDomain
+from jpkikit.emulator.jpki_phone import PROVISIONING_INS, JpkiPhoneApplet
+from jpkikit.emulator.personality import get_personality
+from jpkikit.emulator.runtime import Card
 
 #: Proprietary INS the JPKI applet answers outside the provisioning set: handshake and signature.
 KNOWN_OTHER = {INS_INITIALIZE_UPDATE, INS_EXTERNAL_AUTHENTICATE, 0x2A}

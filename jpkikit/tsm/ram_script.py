@@ -10,9 +10,9 @@ Response Scripting template ``AB`` holding ``80`` (number of commands executed, 
 
 from __future__ import annotations
 
-from ..apdu import CommandApdu, ResponseApdu
-from ..errors import ApduError, KitError, TlvError
-from ..tlv import Tlv, decode
+from jpkikit.apdu import CommandApdu, ResponseApdu
+from jpkikit.errors import ApduError, KitError, TlvError
+from jpkikit.tlv import Tlv, decode
 
 PROTOCOL = "globalplatform-remote-admin/1.0"
 CONTENT_TYPE_SCRIPT = "application/vnd.globalplatform.card-content-mgt;version=1.0"

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..backend import JlisBackend
-from ..emulator.gp.issuance import APSD_AID, APSD_KEYS
-from ..emulator.jpki import JPKI_AID
-from ..scp03.keys import StaticKeys
-from .flows import SeTarget
-from .server import TsmHttpServer, TsmService
+from jpkikit.backend import JlisBackend
+from jpkikit.emulator.gp.issuance import APSD_AID, APSD_KEYS
+from jpkikit.emulator.jpki import JPKI_AID
+from jpkikit.scp03.keys import StaticKeys
+from jpkikit.tsm.flows import SeTarget
+from jpkikit.tsm.server import TsmHttpServer, TsmService
 
 DEFAULT_LEVEL = 0x33
 

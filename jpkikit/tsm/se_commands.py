@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from ..apdu import CommandApdu
-from ..emulator.jpki_phone import (
+from jpkikit.apdu import CommandApdu
+from jpkikit.emulator.jpki_phone import (
     ALL_SLOTS,
     CA_BIT,
     INS_BLOCK_PIN,
@@ -29,8 +29,8 @@ from ..emulator.jpki_phone import (
     TAG_R,
     commitment,
 )
-from ..errors import KitError, TlvError
-from ..tlv import decode
+from jpkikit.errors import KitError, TlvError
+from jpkikit.tlv import decode
 
 CLA = 0x80
 SLOT_AUTH, SLOT_SIGN = 0x01, 0x02

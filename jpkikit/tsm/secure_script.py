@@ -9,18 +9,18 @@ from __future__ import annotations
 import hmac
 import os
 
-from ..apdu import CommandApdu, ResponseApdu
-from ..scp03.errors import AuthenticationError
-from ..scp03.handshake import (
+from jpkikit.apdu import CommandApdu, ResponseApdu
+from jpkikit.scp03.errors import AuthenticationError
+from jpkikit.scp03.handshake import (
     InitializeUpdateResponse,
     card_cryptogram,
     host_cryptogram,
     initialize_update_command,
     pseudo_random_challenge,
 )
-from ..scp03.keys import SessionKeys, StaticKeys
-from ..scp03.levels import I_PSEUDO_RANDOM, Mode
-from ..scp03.session import Scp03Session
+from jpkikit.scp03.keys import SessionKeys, StaticKeys
+from jpkikit.scp03.levels import I_PSEUDO_RANDOM, Mode
+from jpkikit.scp03.session import Scp03Session
 
 
 class ScriptChannel:

@@ -24,10 +24,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from ..backend import BackendError, JlisBackend
-from ..errors import KitError
-from .flows import CARD_OPERATIONS, FLOWS, FlowError, Order, Script, SeTarget, new_temp_pin
-from .ram_script import (
+from jpkikit.backend import BackendError, JlisBackend
+from jpkikit.errors import KitError
+from jpkikit.tsm.flows import CARD_OPERATIONS, FLOWS, FlowError, Order, Script, SeTarget, new_temp_pin
+from jpkikit.tsm.ram_script import (
     CONTENT_TYPE_SCRIPT,
     H_NEXT_URI,
     H_PROTOCOL,

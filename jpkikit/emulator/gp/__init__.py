@@ -2,4 +2,4 @@
 APSD), the load-file catalogue and a personalisable test applet. Importing this package registers the
 applet types ``gp-isd``, ``gp-sd`` and ``gp-test``."""
 
-from . import security_domain, test_applet  # noqa: F401  (registers the applet types)
+from jpkikit.emulator.gp import security_domain, test_applet  # noqa: F401  (registers the applet types)

@@ -9,13 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ...apdu import CommandApdu, ResponseApdu
-from ...errors import TlvError
-from ...sw import SW
-from ...tlv import Tlv, decode
-from ..applet import APPLET_TYPES, Context, reply
-from ..runtime import RegistryEntry
-from .constants import (
+from jpkikit.apdu import CommandApdu, ResponseApdu
+from jpkikit.emulator.applet import APPLET_TYPES, Context, reply
+from jpkikit.emulator.gp.constants import (
     CARD_TRANSITIONS,
     INS_DELETE,
     INS_INSTALL,
@@ -28,10 +24,14 @@ from .constants import (
     PRIV_SECURITY_DOMAIN,
     SELECTABLE,
 )
-from .packages import PACKAGES, package_image
+from jpkikit.emulator.gp.packages import PACKAGES, package_image
+from jpkikit.emulator.runtime import RegistryEntry
+from jpkikit.errors import TlvError
+from jpkikit.sw import SW
+from jpkikit.tlv import Tlv, decode
 
 if TYPE_CHECKING:
-    from .security_domain import IssuerSecurityDomain, SecurityDomain
+    from jpkikit.emulator.gp.security_domain import IssuerSecurityDomain, SecurityDomain
 
 PERSO_TARGET = "perso_target"  # ctx.session key: AID hex after INSTALL [for personalization]
 LOAD_STATE = "load"  # ctx.session key: {elf, next_block, buffer}
@@ -177,7 +177,7 @@ def store_data(sd: SecurityDomain, ctx: Context, apdu: CommandApdu) -> ResponseA
 
 
 def issuer(ctx: Context) -> IssuerSecurityDomain | None:
-    from .security_domain import IssuerSecurityDomain
+    from jpkikit.emulator.gp.security_domain import IssuerSecurityDomain
 
     return next(
         (e.applet for e in ctx.card.registry.values() if isinstance(e.applet, IssuerSecurityDomain)), None

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..personality import AppletSpec
-from .constants import ISD_AID, PRIV_SECURITY_DOMAIN
-from .content import issuance_registry
-from .packages import JPKI_PACKAGE, SD_PACKAGE
+from jpkikit.emulator.gp.constants import ISD_AID, PRIV_SECURITY_DOMAIN
+from jpkikit.emulator.gp.content import issuance_registry
+from jpkikit.emulator.gp.packages import JPKI_PACKAGE, SD_PACKAGE
+from jpkikit.emulator.personality import AppletSpec
 
 APSD_AID = bytes.fromhex("A00000015153504A504B4901")  # the JPKI APSD (an SD instance of SD_PACKAGE)
 ISD_KEYS = {

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...tlv import Tlv
+from jpkikit.tlv import Tlv
 
 
 @dataclass(frozen=True)

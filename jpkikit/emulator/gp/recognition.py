@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ...tlv import Tlv
+from jpkikit.tlv import Tlv
 
 if TYPE_CHECKING:
-    from .security_domain import SecurityDomain
+    from jpkikit.emulator.gp.security_domain import SecurityDomain
 
 GP_OID = bytes.fromhex("2A864886FC6B")  # {1 2 840 114283}
 

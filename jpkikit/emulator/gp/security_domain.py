@@ -15,17 +15,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...apdu import CommandApdu, ResponseApdu, cla_secure_messaging
-from ...scp03.card import CardSecureChannel, ChannelState
-from ...scp03.handshake import MAX_SEQUENCE_COUNTER
-from ...scp03.keys import StaticKeys
-from ...scp03.levels import I_S16, Mode
-from ...scp03.putkey import PutKeyError, parse_key_data
-from ...sw import SW
-from ...tlv import Tlv
-from ..applet import Applet, Context, register, reply
-from . import content
-from .constants import (
+from jpkikit.apdu import CommandApdu, ResponseApdu, cla_secure_messaging
+from jpkikit.emulator.applet import Applet, Context, register, reply
+from jpkikit.emulator.gp import content
+from jpkikit.emulator.gp.constants import (
     INS_EXTERNAL_AUTHENTICATE,
     INS_GET_DATA,
     INS_GET_STATUS,
@@ -34,7 +27,14 @@ from .constants import (
     INS_STORE_DATA,
     TERMINATED,
 )
-from .recognition import card_recognition_data, cplc, key_information
+from jpkikit.emulator.gp.recognition import card_recognition_data, cplc, key_information
+from jpkikit.scp03.card import CardSecureChannel, ChannelState
+from jpkikit.scp03.handshake import MAX_SEQUENCE_COUNTER
+from jpkikit.scp03.keys import StaticKeys
+from jpkikit.scp03.levels import I_S16, Mode
+from jpkikit.scp03.putkey import PutKeyError, parse_key_data
+from jpkikit.sw import SW
+from jpkikit.tlv import Tlv
 
 SCP_KEY = "scp03"
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...apdu import CommandApdu, ResponseApdu
-from ...errors import TlvError
-from ...sw import SW
-from ...tlv import decode
-from ..applet import Applet, Context, register, reply
+from jpkikit.apdu import CommandApdu, ResponseApdu
+from jpkikit.emulator.applet import Applet, Context, register, reply
+from jpkikit.errors import TlvError
+from jpkikit.sw import SW
+from jpkikit.tlv import decode
 
 
 @register
