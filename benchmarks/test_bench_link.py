@@ -6,13 +6,13 @@ Run: .venv/bin/tox -e bench  (or: pytest benchmarks --benchmark-only)
 from __future__ import annotations
 
 import pytest
+from jpkikit.reference.emulator.jpki import JPKI_AID
+from jpkikit.reference.emulator.personality import get_personality
+from jpkikit.reference.emulator.runtime import Card
 
-from jpkikit.apdu import CommandApdu
-from jpkikit.emulator.jpki import JPKI_AID
-from jpkikit.emulator.personality import get_personality
-from jpkikit.emulator.runtime import Card
-from jpkikit.session import CardSession
-from jpkikit.transport.inprocess import InProcessTransport
+from jpkikit.host.card_session import CardSession
+from jpkikit.host.inprocess import InProcessTransport
+from jpkikit.vocab.iso7816.apdu import CommandApdu
 
 SELECT = CommandApdu(0x00, 0xA4, 0x04, 0x0C, JPKI_AID).to_bytes()
 SELECT_EF = bytes.fromhex("00A4020C020006")
@@ -45,9 +45,9 @@ def test_traced_session_apdu(benchmark: pytest.FixtureRequest) -> None:
 
 @pytest.mark.pcsc
 def test_pcsc_apdu_through_vpcd(benchmark: pytest.FixtureRequest) -> None:
-    from jpkikit.connect import open_link
-    from jpkikit.pytest_plugin import REPO
-    from jpkikit.spec.profile import load_profile
+    from jpkikit.harness.plugin import REPO
+    from jpkikit.harness.profile import load_profile
+    from jpkikit.harness.seam import open_link
 
     link = open_link(load_profile(REPO / "profiles" / "emulator-gpse-pcsc.yaml"))
     try:

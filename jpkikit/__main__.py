@@ -1,3 +1,3 @@
-from jpkikit.cli import main
+from jpkikit.cli.main import main
 
 raise SystemExit(main())

@@ -11,11 +11,6 @@ import hypothesis  # noqa: F401  (its pytest plugin imports it at the end of eac
 import pytest
 import yaml
 
-import jpkikit.connect
-import jpkikit.session
-import jpkikit.spec.catalogue
-import jpkikit.spec.profile  # noqa: F401
-
 REPO = Path(__file__).resolve().parent.parent
 
 

@@ -6,10 +6,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from jpkikit.apdu import CommandApdu, ResponseApdu
-from jpkikit.emulator.applet import Applet, Context, register, reply
-from jpkikit.emulator.personality import AppletSpec, Personality
-from jpkikit.emulator.runtime import Card
+from jpkikit.reference.emulator.applet import Applet, Context, register, reply
+from jpkikit.reference.emulator.personality import AppletSpec, Personality
+from jpkikit.reference.emulator.runtime import Card
+
+from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu
 
 COUNTER_AID = bytes.fromhex("F000000001C0")
 

@@ -9,15 +9,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from jpkikit.apdu import CommandApdu, ResponseApdu
-from jpkikit.emulator.applet import Context, reply
-from jpkikit.emulator.aram import AraM
-from jpkikit.emulator.personality import get_personality
-from jpkikit.emulator.runtime import Card
-from jpkikit.handset import seac
-from jpkikit.scp03.card import CardSecureChannel
-from jpkikit.sw import SW
-from jpkikit.tlv import Tlv
+from jpkikit.reference.emulator.applet import Context, reply
+from jpkikit.reference.emulator.aram import AraM
+from jpkikit.reference.emulator.personality import get_personality
+from jpkikit.reference.emulator.runtime import Card
+
+from jpkikit.reference.emulator.gp.secure_channel import CardSecureChannel
+from jpkikit.vocab.gp import seac
+from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu
+from jpkikit.vocab.iso7816.sw import SW
+from jpkikit.vocab.iso7816.tlv import Tlv
 
 
 def _card_with(cls: type[AraM]) -> Callable[[str, Path | None], Card]:

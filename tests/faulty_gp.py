@@ -11,16 +11,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from jpkikit.apdu import CommandApdu, ResponseApdu, cla_secure_messaging
-from jpkikit.emulator.applet import Context, reply
-from jpkikit.emulator.gp import content
-from jpkikit.emulator.gp.recognition import card_recognition_data
-from jpkikit.emulator.gp.security_domain import IssuerSecurityDomain, SecurityDomain
-from jpkikit.emulator.personality import get_personality
-from jpkikit.emulator.runtime import Card, Channel
-from jpkikit.scp03.card import CardSecureChannel, ChannelState
-from jpkikit.scp03.session import Scp03Session
-from jpkikit.sw import SW
+from jpkikit.reference.emulator.applet import Context, reply
+from jpkikit.reference.emulator.gp.recognition import card_recognition_data
+from jpkikit.reference.emulator.gp.security_domain import IssuerSecurityDomain, SecurityDomain
+from jpkikit.reference.emulator.personality import get_personality
+from jpkikit.reference.emulator.runtime import Card, Channel
+
+from jpkikit.reference.emulator.gp import content
+from jpkikit.reference.emulator.gp.secure_channel import CardSecureChannel, ChannelState
+from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu, cla_secure_messaging
+from jpkikit.vocab.iso7816.sw import SW
+from jpkikit.vocab.scp03.session import Scp03Session
 
 # -- card-side SCP03 faults ---------------------------------------------------------------------------------
 
@@ -45,7 +46,7 @@ class AnyHostCryptogram(CardSecureChannel):
 
     @staticmethod
     def _mode(i: int) -> Any:
-        from jpkikit.scp03.levels import mode_from_i
+        from jpkikit.vocab.scp03.levels import mode_from_i
 
         return mode_from_i(i)
 
@@ -80,7 +81,7 @@ class PlainAccepted(CardSecureChannel):
 class NoExternalAuthenticate(CardSecureChannel):
     def unwrap(self, apdu: CommandApdu) -> CommandApdu | ResponseApdu:
         if self.state is ChannelState.PENDING and self._pending is not None:
-            from jpkikit.scp03.levels import mode_from_i
+            from jpkikit.vocab.scp03.levels import mode_from_i
 
             keys, _, _, i = self._pending
             self.session = Scp03Session(keys, mode_from_i(i), 0x01)

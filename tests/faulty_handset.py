@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from jpkikit.apdu import CommandApdu
-from jpkikit.handset import ace, omapi, seac
-from jpkikit.handset.agent import AgentServer, _Handler
-from jpkikit.handset.reference import ReferenceHandset
+from jpkikit.reference.handset import ace, omapi
+from jpkikit.reference.handset.agent import AgentServer, _Handler
+from jpkikit.reference.handset.handset import ReferenceHandset
+from jpkikit.vocab.gp import seac
+from jpkikit.vocab.iso7816.apdu import CommandApdu
 
 Resolver = Callable[[Sequence[seac.Rule], bytes | None, Sequence[bytes]], ace.Access]
 
@@ -27,7 +28,7 @@ def _resolver(
     use_d: bool = True,
     unmatched: ace.Access = ace.DENY,
 ) -> Resolver:
-    """C.6 with one step changed (the reference is jpkikit.handset.ace.resolve)."""
+    """C.6 with one step changed (the reference is jpkikit.reference.handset.ace.resolve)."""
 
     def resolve(rules: Sequence[seac.Rule], aid: bytes | None, hashes: Sequence[bytes]) -> ace.Access:
         target: seac.AidRef = "default" if aid is None else bytes(aid)
@@ -222,7 +223,7 @@ class _DroppingHandler(_Handler):
             answer = dispatcher.handle_line(line)
             if answer.get("error", {}).get("code") == "parse_error":
                 return
-            from jpkikit.handset import protocol
+            from jpkikit.vocab.omapi import agent_protocol as protocol
 
             self.wfile.write(protocol.encode(answer))
             self.wfile.flush()

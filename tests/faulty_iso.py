@@ -8,11 +8,12 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from jpkikit.apdu import CommandApdu, ResponseApdu
-from jpkikit.emulator.applet import reply
-from jpkikit.emulator.personality import get_personality
-from jpkikit.emulator.runtime import Card, Channel
-from jpkikit.sw import SW
+from jpkikit.reference.emulator.applet import reply
+from jpkikit.reference.emulator.personality import get_personality
+from jpkikit.reference.emulator.runtime import Card, Channel
+
+from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu
+from jpkikit.vocab.iso7816.sw import SW
 
 
 class SelectAnything(Card):

@@ -16,10 +16,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtensionOID, NameOID
-
-from jpkikit.apdu import CommandApdu, ResponseApdu
-from jpkikit.emulator.applet import APPLET_TYPES, Context, register, reply
-from jpkikit.emulator.jpki import (
+from jpkikit.reference.emulator.applet import APPLET_TYPES, Context, register, reply
+from jpkikit.reference.emulator.jpki import (
     EF_AUTH_CERT,
     EF_CERT_STATUS,
     EF_SIGN_CA,
@@ -31,10 +29,12 @@ from jpkikit.emulator.jpki import (
     load_key,
     token_info,
 )
-from jpkikit.emulator.persona import load_persona, read_file
-from jpkikit.emulator.personality import get_personality
-from jpkikit.emulator.runtime import Card
-from jpkikit.sw import SW
+from jpkikit.reference.emulator.personality import get_personality
+from jpkikit.reference.emulator.runtime import Card
+
+from jpkikit.reference.persona import load_persona, read_file
+from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu
+from jpkikit.vocab.iso7816.sw import SW
 
 FAULTS: dict[str, type[JpkiApplet]] = {}
 

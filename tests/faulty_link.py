@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jpkikit.emulator.personality import get_personality
-from jpkikit.emulator.runtime import Card
+from jpkikit.reference.emulator.personality import get_personality
+from jpkikit.reference.emulator.runtime import Card
 
 
 class Garbage(Card):

@@ -11,16 +11,16 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
+from jpkikit.reference.emulator.applet import Context, reply
+from jpkikit.reference.emulator.jpki import JPKI_AID
+from jpkikit.reference.emulator.jpki_phone import JpkiPhoneApplet
+from jpkikit.reference.emulator.personality import get_personality
+from jpkikit.reference.emulator.runtime import Card
 
-from jpkikit.apdu import CommandApdu, ResponseApdu
-from jpkikit.emulator.applet import Context, reply
-from jpkikit.emulator.jpki import JPKI_AID
-from jpkikit.emulator.jpki_phone import JpkiPhoneApplet
-from jpkikit.emulator.persona import load_persona
-from jpkikit.emulator.personality import get_personality
-from jpkikit.emulator.runtime import Card
-from jpkikit.sw import SW
-from jpkikit.tlv import Tlv
+from jpkikit.reference.persona import load_persona
+from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu
+from jpkikit.vocab.iso7816.sw import SW
+from jpkikit.vocab.iso7816.tlv import Tlv
 
 
 class NoScpLevelCheck(JpkiPhoneApplet):
@@ -55,7 +55,7 @@ class LeakyKey(JpkiPhoneApplet):
         slot = self._slot(apdu.p2)
         if response.sw != SW.OK or slot is None:
             return response
-        from jpkikit.emulator.jpki import load_key
+        from jpkikit.reference.emulator.jpki import load_key
 
         p = load_key(self.data["keys"][f"{slot.key:04X}"]).private_numbers().p
         return reply(SW.OK, response.data + Tlv(0xC1, p.to_bytes(128, "big")).encode())

@@ -8,12 +8,12 @@ import dataclasses
 import hashlib
 from typing import Any, ClassVar
 
-from jpkikit.apdu import CommandApdu, ResponseApdu
-from jpkikit.backend import JlisBackend
-from jpkikit.backend.service import CardApplicant, PhoneCertificate
-from jpkikit.emulator.persona import load_persona
-from jpkikit.tsm.flows import FLOWS, Order, Script, SeTarget
-from jpkikit.tsm.server import TsmService
+from jpkikit.reference.backend import JlisBackend
+from jpkikit.reference.backend.service import CardApplicant, PhoneCertificate
+from jpkikit.reference.persona import load_persona
+from jpkikit.reference.tsm.flows import FLOWS, Order, Script, SeTarget
+from jpkikit.reference.tsm.server import TsmService
+from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu
 
 
 def _swap_backend(service: TsmService, cls: type[JlisBackend]) -> None:

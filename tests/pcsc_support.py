@@ -12,10 +12,10 @@ from contextlib import contextmanager
 
 import pytest
 
-from jpkikit import pcscd
-from jpkikit.emulator.card import SimulatedCard
-from jpkikit.transport.pcsc import list_readers
-from jpkikit.vpcd import VpcdServer, driver_installed, reader_name, wait_for_card, wait_for_card_removed
+from jpkikit.host import pcscd
+from jpkikit.host.pcsc import list_readers
+from jpkikit.host.simulated_card import SimulatedCard
+from jpkikit.host.vpcd import VpcdServer, driver_installed, reader_name, wait_for_card, wait_for_card_removed
 
 PORT = int(os.environ.get("JPKI_TEST_VPCD_PORT", "35963"))
 READER = reader_name(PORT)  # "Virtual PCD 00 00" for the default port

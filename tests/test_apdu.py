@@ -6,15 +6,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jpkikit.apdu import (
+from jpkikit.errors import ApduError, KitError
+from jpkikit.vocab.iso7816.apdu import (
     CommandApdu,
     ResponseApdu,
     cla_channel,
     cla_secure_messaging,
     cla_with_channel,
 )
-from jpkikit.errors import ApduError, KitError
-from jpkikit.sw import SW, describe, retries_left
+from jpkikit.vocab.iso7816.sw import SW, describe, retries_left
 
 byte = st.integers(0, 255)
 

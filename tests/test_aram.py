@@ -1,4 +1,5 @@
-"""The emulator's ARA-M (jpkikit.emulator.aram): GET DATA, chunking, refresh tag, STORE DATA through the
+"""The emulator's ARA-M (jpkikit.reference.emulator.aram): GET DATA, chunking, refresh tag, STORE DATA
+through the
 ISD's secure channel, persistence, and bad input (globalplatform.md C.3-C.5)."""
 
 from __future__ import annotations
@@ -7,16 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from jpkikit.apdu import CommandApdu
-from jpkikit.emulator.gp.issuance import ISD_KEYS
-from jpkikit.emulator.personality import get_personality
-from jpkikit.emulator.runtime import Card
-from jpkikit.handset import seac
-from jpkikit.scp03 import StaticKeys
-from jpkikit.scp03.host import Scp03Layer
-from jpkikit.session import CardSession
-from jpkikit.tlv import Tlv, decode_one
-from jpkikit.transport.inprocess import InProcessTransport
+from jpkikit.host.card_session import CardSession
+from jpkikit.host.inprocess import InProcessTransport
+from jpkikit.host.scp03 import Scp03Layer
+from jpkikit.reference.emulator.gp.issuance import ISD_KEYS
+from jpkikit.reference.emulator.personality import get_personality
+from jpkikit.reference.emulator.runtime import Card
+from jpkikit.vocab.gp import seac
+from jpkikit.vocab.iso7816.apdu import CommandApdu
+from jpkikit.vocab.iso7816.tlv import Tlv, decode_one
+from jpkikit.vocab.scp03 import StaticKeys
 
 JPKI = bytes.fromhex("D392F000260100000001")
 

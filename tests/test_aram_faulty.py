@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 # Imported before any in-process run: pytester drops modules first imported inside a run, and re-importing
 # cryptography's Python layer breaks its Rust bindings (the same reason as in test_gp_faulty.py).
-import jpkikit.emulator.aram
-import jpkikit.handset.seac
-import jpkikit.scp03.host  # noqa: F401
+import pytest
+
 import tests.faulty_aram  # noqa: F401
 
 from .conformance_runner import assert_fails_on_variant, conformance_test_names

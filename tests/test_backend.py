@@ -1,4 +1,5 @@
-"""The simulated J-LIS back end (jpkikit.backend): application checks, issuance with the commitment, binding,
+"""The simulated J-LIS back end (jpkikit.reference.backend): application checks, issuance with the
+commitment, binding,
 status, double issuance, card revocation cascade, CRL, restart and atomicity."""
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from jpkikit.backend import BackendError, JlisBackend
-from jpkikit.backend import service as service_module
-from jpkikit.emulator.persona import load_persona
-from jpkikit.x509profile import check_end_entity
+from jpkikit.reference.backend import BackendError, JlisBackend
+from jpkikit.reference.backend import service as service_module
+from jpkikit.reference.persona import load_persona
+from jpkikit.vocab.jpki.x509profile import check_end_entity
 
 SE_A, SE_B = "A1" * 16, "B2" * 16
 APPLICATION = b'{"type": "issue", "nonce": "0001"}'

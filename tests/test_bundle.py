@@ -17,7 +17,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from jpkikit import __version__
-from jpkikit.cli import main
+from jpkikit.cli.main import main
+from jpkikit.harness.profile import load_profile
 from jpkikit.report.bundle import (
     BundleError,
     collect_members,
@@ -27,7 +28,6 @@ from jpkikit.report.bundle import (
     verify_bundle,
     write_bundle,
 )
-from jpkikit.spec.profile import load_profile
 
 from .conformance_runner import REPO
 from .test_report_cert import jpkikit

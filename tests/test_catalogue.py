@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from jpkikit.errors import CatalogueError
-from jpkikit.spec.catalogue import (
+from jpkikit.harness.catalogue import (
     REQUIREMENTS_DIR,
     SOURCE_KINDS,
     Applicability,
@@ -19,7 +19,7 @@ from jpkikit.spec.catalogue import (
     Requirement,
     load_catalogue,
 )
-from jpkikit.spec.profile import CLASSES, Profile, load_profile
+from jpkikit.harness.profile import CLASSES, Profile, load_profile
 
 PROFILES = Path(__file__).resolve().parent.parent / "profiles"
 ISO_IDS = [

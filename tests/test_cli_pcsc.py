@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from jpkikit.emulator.personality import get_personality
-from jpkikit.emulator.runtime import Card
+from jpkikit.reference.emulator.personality import get_personality
+from jpkikit.reference.emulator.runtime import Card
 
 from .conformance_runner import REPO
 from .pcsc_support import READER, require_free_slot, served

@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jpkikit.errors import CatalogueError
-from jpkikit.spec.condition import MAX_LENGTH, Condition, FieldSpec, parse_condition
-from jpkikit.spec.profile import ics_fields
+from jpkikit.harness.conditions import MAX_LENGTH, Condition, FieldSpec, parse_condition
+from jpkikit.harness.profile import ics_fields
 
 FIELDS = ics_fields()
 

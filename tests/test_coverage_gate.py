@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from jpkikit.cli import main
+from jpkikit.cli.main import main
+from jpkikit.harness.catalogue import load_catalogue
 from jpkikit.report.coverage import check_coverage, collect_tests, default_suite
-from jpkikit.spec.catalogue import load_catalogue
 
 from .conformance_runner import REPO
 

@@ -9,8 +9,6 @@ import pytest
 # Import the kit's crypto (and with it cryptography's Rust-backed classes) here, before pytester runs
 # in-process: pytester drops modules first imported inside a run, and re-importing cryptography's Python
 # wrappers afterwards breaks its class identity checks ("Expected instance of BlockCipherAlgorithm").
-import jpkikit.emulator.gp
-import jpkikit.scp03.host  # noqa: F401
 import tests.faulty_gp  # noqa: F401
 
 from .conformance_runner import assert_fails_on_variant, conformance_test_names

@@ -5,16 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from jpkikit.reference.emulator.gp.issuance import ISD_KEYS
+from jpkikit.reference.emulator.personality import get_personality
+from jpkikit.reference.emulator.runtime import Card
 
-from jpkikit.apdu import CommandApdu, ResponseApdu
-from jpkikit.emulator.gp.constants import ISD_AID
-from jpkikit.emulator.gp.issuance import ISD_KEYS
-from jpkikit.emulator.personality import get_personality
-from jpkikit.emulator.runtime import Card
-from jpkikit.scp03 import AuthenticationError, StaticKeys
-from jpkikit.scp03.host import Scp03Layer
-from jpkikit.scp03.putkey import parse_put_key_response, put_key_command
-from jpkikit.transport.inprocess import InProcessTransport
+from jpkikit.host.inprocess import InProcessTransport
+from jpkikit.host.scp03 import Scp03Layer
+from jpkikit.vocab.gp.constants import ISD_AID
+from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu
+from jpkikit.vocab.scp03 import AuthenticationError, StaticKeys
+from jpkikit.vocab.scp03.putkey import parse_put_key_response, put_key_command
 
 
 def _layer(card: Card, keys: StaticKeys) -> Scp03Layer:

@@ -6,16 +6,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from jpkikit.reference.emulator.gp.issuance import ISD_KEYS
+from jpkikit.reference.emulator.personality import get_personality
+from jpkikit.reference.emulator.runtime import Card
 
-from jpkikit.apdu import CommandApdu
-from jpkikit.emulator.gp.constants import ISD_AID
-from jpkikit.emulator.gp.issuance import ISD_KEYS
-from jpkikit.emulator.personality import get_personality
-from jpkikit.emulator.runtime import Card
-from jpkikit.scp03 import Mode, StaticKeys
-from jpkikit.scp03.host import Scp03Layer
-from jpkikit.transport.pcsc import PcscTransport
-from jpkikit.transport.t0 import GetResponseLayer
+from jpkikit.host.collector import GetResponseLayer
+from jpkikit.host.pcsc import PcscTransport
+from jpkikit.host.scp03 import Scp03Layer
+from jpkikit.vocab.gp.constants import ISD_AID
+from jpkikit.vocab.iso7816.apdu import CommandApdu
+from jpkikit.vocab.scp03 import Mode, StaticKeys
 
 from .pcsc_support import READER, require_free_slot, served
 

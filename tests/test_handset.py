@@ -9,16 +9,18 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from jpkikit.reference.emulator.personality import get_personality
+from jpkikit.reference.emulator.runtime import Card
 
-from jpkikit.emulator.personality import get_personality
-from jpkikit.emulator.runtime import Card
 from jpkikit.errors import DeviceUnreachable
-from jpkikit.handset import omapi, protocol, seac
-from jpkikit.handset.agent import AgentServer, serve
-from jpkikit.handset.apps import JPKI_APP, OTHER_APP, READER_APP
-from jpkikit.handset.client import HandsetClient
-from jpkikit.handset.reference import ReferenceHandset
-from jpkikit.transport.inprocess import InProcessTransport
+from jpkikit.host.handset_client import HandsetClient
+from jpkikit.host.inprocess import InProcessTransport
+from jpkikit.reference.apps import JPKI_APP, OTHER_APP, READER_APP
+from jpkikit.reference.handset import omapi
+from jpkikit.reference.handset.agent import AgentServer, serve
+from jpkikit.reference.handset.handset import ReferenceHandset
+from jpkikit.vocab.gp import seac
+from jpkikit.vocab.omapi import agent_protocol as protocol
 from tests import faulty_aram
 
 JPKI = bytes.fromhex("D392F000260100000001")

@@ -5,15 +5,11 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+# Imported before any in-process run (pytester drops modules first imported inside a run; see
+# test_gp_faulty.py): the handset stack pulls in cryptography through the emulator and SCP03.
 import pytest
 import yaml
 
-# Imported before any in-process run (pytester drops modules first imported inside a run; see
-# test_gp_faulty.py): the handset stack pulls in cryptography through the emulator and SCP03.
-import jpkikit.emulator.aram
-import jpkikit.handset.agent
-import jpkikit.handset.client
-import jpkikit.scp03.host  # noqa: F401
 import tests.faulty_handset  # noqa: F401
 
 from .conformance_runner import REPO, outcome, run_conformance
@@ -79,8 +75,8 @@ def test_every_handset_conformance_test_has_a_faulty_variant() -> None:
 
 def test_conformance_through_an_agent_address(pytester: pytest.Pytester, tmp_path: Path) -> None:
     """ixit.handset.agent: the kit connects to an agent it did not start (as behind `adb forward`)."""
-    from jpkikit.handset.agent import serve
-    from jpkikit.handset.reference import ReferenceHandset
+    from jpkikit.reference.handset.agent import serve
+    from jpkikit.reference.handset.handset import ReferenceHandset
 
     handset = ReferenceHandset.over_emulator("gp-se")
     server = serve(handset)

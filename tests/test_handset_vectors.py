@@ -9,8 +9,8 @@ from typing import Any
 import jsonschema
 import pytest
 
-from jpkikit.apdu import CommandApdu, ResponseApdu
-from jpkikit.handset.ace import AccessControlEnforcer
+from jpkikit.reference.handset.ace import AccessControlEnforcer
+from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu
 
 HERE = Path(__file__).resolve().parent.parent / "vectors" / "access-control"
 DOC = json.loads((HERE / "ace-vectors.json").read_text())

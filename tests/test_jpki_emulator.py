@@ -9,13 +9,13 @@ import pytest
 from cryptography import x509
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from jpkikit.reference.emulator.jpki import JPKI_AID
+from jpkikit.reference.emulator.personalities import CARD_FACE_AIDS
+from jpkikit.reference.emulator.personality import get_personality
+from jpkikit.reference.emulator.runtime import Card
 
-from jpkikit.emulator.jpki import JPKI_AID
-from jpkikit.emulator.persona import load_persona
-from jpkikit.emulator.personalities import CARD_FACE_AIDS
-from jpkikit.emulator.personality import get_personality
-from jpkikit.emulator.runtime import Card
-from jpkikit.pkcs1 import digest_info_of, verify_data
+from jpkikit.reference.persona import load_persona
+from jpkikit.vocab.jpki.pkcs1 import digest_info_of, verify_data
 
 SELECT_AP = "00A4040C0A" + JPKI_AID.hex()
 PERSONA = load_persona()
@@ -229,7 +229,7 @@ def test_no_input_makes_the_applet_fail_internally(raw: bytes) -> None:
 def test_jpki_commands_with_any_parameters_answer_a_status(
     ins: int, p1: int, p2: int, data: bytes, ne: int | None, cla: int
 ) -> None:
-    from jpkikit.apdu import CommandApdu
+    from jpkikit.vocab.iso7816.apdu import CommandApdu
 
     card = fresh("mynumber-card")
     assert select(card, "0018") == "9000"

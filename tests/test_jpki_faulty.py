@@ -11,7 +11,8 @@ import pytest
 from . import faulty_jpki
 from .conformance_runner import REPO, faulty_profile, outcome, run_conformance
 
-# faulty_jpki (and through it the emulator, jpkikit.pkcs1 and cryptography) is imported here so that it
+# faulty_jpki (and through it the emulator, jpkikit.vocab.jpki.pkcs1 and cryptography) is imported here so
+# that it
 # stays in sys.modules across pytester's in-process runs: re-importing cryptography's Python layer would
 # make new classes (NoDigestInfo, KeyUsage, ...) that its Rust core does not recognise.
 

@@ -8,13 +8,13 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from jpkikit.emulator.persona import load_persona
-from jpkikit.emulator.persona.generate import HmacDrbg, build, is_probable_prime
-from jpkikit.x509profile import check_end_entity, check_root
+from jpkikit.reference.persona import load_persona
+from jpkikit.reference.persona.generate import HmacDrbg, build, is_probable_prime
+from jpkikit.vocab.jpki.x509profile import check_end_entity, check_root
 
 
 def test_regeneration_gives_the_committed_bytes() -> None:
-    committed = resources.files("jpkikit.emulator.persona")
+    committed = resources.files("jpkikit.reference.persona")
     for name, data in build().items():
         assert committed.joinpath(name).read_bytes() == data, f"{name} differs: run tools/make_test_pki.py"
 

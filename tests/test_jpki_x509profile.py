@@ -10,9 +10,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtensionOID, NameOID
 
-from jpkikit.emulator.persona import load_persona
-from jpkikit.emulator.persona.generate import key_usage
-from jpkikit.x509profile import check_end_entity, check_root
+from jpkikit.reference.persona import load_persona
+from jpkikit.reference.persona.generate import key_usage
+from jpkikit.vocab.jpki.x509profile import check_end_entity, check_root
 
 from .faulty_jpki import Mutation, rebuild
 

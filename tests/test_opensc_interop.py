@@ -6,7 +6,7 @@ Both personalities work with OpenSC 0.23 (Debian 12): the driver finds the card 
 EF 000A does not disturb it; reading that certificate needs ``--verify-pin`` there (tested below).
 
 Each test serves a fresh card (a new emulator instance), so a PIN blocked here never leaks. The test PINs
-are the public test persona's (jpkikit/emulator/persona); they are passed to OpenSC on the command line,
+are the public test persona's (jpkikit/reference/persona); they are passed to OpenSC on the command line,
 and never appear in an assertion message.
 """
 
@@ -21,10 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from jpkikit.emulator.jpki import DEFAULT_PIN_RULES
-from jpkikit.emulator.persona import load_persona
-from jpkikit.emulator.personality import get_personality
-from jpkikit.emulator.runtime import Card
+from jpkikit.reference.emulator.jpki import DEFAULT_PIN_RULES
+from jpkikit.reference.emulator.personality import get_personality
+from jpkikit.reference.emulator.runtime import Card
+from jpkikit.reference.persona import load_persona
 
 from .pcsc_support import MISSING as PCSC_MISSING
 from .pcsc_support import READER, require_free_slot

@@ -16,11 +16,11 @@ import pytest
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from jpkikit.reference.emulator.jpki import JPKI_AID
+from jpkikit.reference.emulator.personality import get_personality
+from jpkikit.reference.emulator.runtime import Card
 
-from jpkikit.emulator.jpki import JPKI_AID
-from jpkikit.emulator.personality import get_personality
-from jpkikit.emulator.runtime import Card
-from jpkikit.pkcs1 import (
+from jpkikit.vocab.jpki.pkcs1 import (
     digest_info,
     digest_info_of,
     encode_type1,
@@ -234,7 +234,7 @@ def test_emulator_signs_the_known_answers() -> None:
 def test_fallback_without_no_digest_info_gives_the_same_signatures(monkeypatch: pytest.MonkeyPatch) -> None:
     from cryptography.hazmat.primitives.asymmetric import utils
 
-    from jpkikit.emulator.persona import load_persona
+    from jpkikit.reference.persona import load_persona
 
     persona = load_persona()
     vectors = _doc()["vectors"][::7]

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jpkikit.errors import ProfileError
-from jpkikit.spec.profile import (
+from jpkikit.harness.profile import (
     SCHEMA_PATH,
     EmulatorTransport,
     PcscTransport,
@@ -249,7 +249,7 @@ def test_hex_values_and_paths(tmp_path: Path) -> None:
             "ics.iso7816.extended_length_reject_sw": "6d00",
             "ics.iso7816.atr": "3b e0 00 ff 81 31 fe 45 14",
             "ixit.transport.state": "state/gpse.json",
-            "ixit.transport.factory": "jpkikit.emulator.faulty:no_channels",
+            "ixit.transport.factory": "jpkikit.reference.emulator.faulty:no_channels",
             "ixit.transport.personality": "sim",
         }
     )
@@ -259,7 +259,10 @@ def test_hex_values_and_paths(tmp_path: Path) -> None:
     transport = profile.ixit.transport
     assert isinstance(transport, EmulatorTransport)
     assert transport.state == tmp_path.resolve() / "state" / "gpse.json"
-    assert (transport.factory, transport.personality) == ("jpkikit.emulator.faulty:no_channels", "sim")
+    assert (transport.factory, transport.personality) == (
+        "jpkikit.reference.emulator.faulty:no_channels",
+        "sim",
+    )
     iso = profile.redacted()["ics"]["iso7816"]
     assert (iso["atr"], iso["extended_length_reject_sw"]) == ("3BE000FF8131FE4514", "6D00")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from jpkikit.errors import ProfileError
-from jpkikit.spec.profile import load_profile
+from jpkikit.harness.profile import load_profile
 
 from .conformance_runner import REPO
 

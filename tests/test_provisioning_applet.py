@@ -1,4 +1,5 @@
-"""The smartphone JPKI applet's provisioning command set (jpkikit.emulator.jpki_phone) on the gp-se and sim
+"""The smartphone JPKI applet's provisioning command set (jpkikit.reference.emulator.jpki_phone) on the
+gp-se and sim
 personalities: SCP03 with the APSD key set at the required level, commitment then on-chip key generation,
 certificate write, temporary-PIN sequence, key deletion, GP DELETE of the applet."""
 
@@ -12,16 +13,16 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
-from jpkikit.apdu import CommandApdu
-from jpkikit.emulator.gp.constants import ISD_AID
-from jpkikit.emulator.gp.issuance import APSD_AID, APSD_KEYS, ISD_KEYS
-from jpkikit.emulator.jpki import JPKI_AID
-from jpkikit.emulator.personality import get_personality
-from jpkikit.emulator.runtime import Card
-from jpkikit.scp03 import AuthenticationError, StaticKeys
-from jpkikit.scp03.host import Scp03Layer
-from jpkikit.transport.inprocess import InProcessTransport
-from jpkikit.tsm import se_commands as se
+from jpkikit.host.inprocess import InProcessTransport
+from jpkikit.host.scp03 import Scp03Layer
+from jpkikit.reference.emulator.gp.issuance import APSD_AID, APSD_KEYS, ISD_KEYS
+from jpkikit.reference.emulator.jpki import JPKI_AID
+from jpkikit.reference.emulator.personality import get_personality
+from jpkikit.reference.emulator.runtime import Card
+from jpkikit.vocab.gp.constants import ISD_AID
+from jpkikit.vocab.iso7816.apdu import CommandApdu
+from jpkikit.vocab.jpki import provisioning as se
+from jpkikit.vocab.scp03 import AuthenticationError, StaticKeys
 
 AUTH_PIN_P2 = 0x98  # 80 + SFI of EF 0018
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from jpkikit.harness.catalogue import REQUIREMENTS_DIR, Catalogue, load_catalogue
 from jpkikit.report.certreport import build_report, render
-from jpkikit.spec.catalogue import REQUIREMENTS_DIR, Catalogue, load_catalogue
 
 from .conformance_runner import REPO, faulty_profile
 from .test_cli import jpkikit

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from jpkikit.cli import main
+from jpkikit.cli.main import main
+from jpkikit.harness.profile import load_profile
 from jpkikit.report.probe import Finding, parse_recognition, probe
-from jpkikit.spec.profile import load_profile
 
 from .conformance_runner import REPO, faulty_profile
 
@@ -103,8 +103,8 @@ def test_a_gp_card_that_does_not_answer_get_data(tmp_path: Path) -> None:
 
 
 def no_get_data(personality: str | None, state: Path | None) -> object:
-    from jpkikit.emulator.personality import get_personality
-    from jpkikit.emulator.runtime import Card
+    from jpkikit.reference.emulator.personality import get_personality
+    from jpkikit.reference.emulator.runtime import Card
 
     class NoGetData(Card):
         def process(self, command: bytes) -> bytes:
@@ -116,7 +116,7 @@ def no_get_data(personality: str | None, state: Path | None) -> object:
 
 
 def test_parse_recognition() -> None:
-    from jpkikit.tlv import Tlv
+    from jpkikit.vocab.iso7816.tlv import Tlv
 
     def oid(tag: int, value: str) -> bytes:
         return Tlv(tag, Tlv(0x06, bytes.fromhex(value)).encode()).encode()

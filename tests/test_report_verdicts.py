@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from jpkikit.harness.verdict import Verdict
 from jpkikit.report.allure import categories, requirement_link, write_categories
 from jpkikit.report.verdicts import (
     UNTESTED,
@@ -19,7 +20,6 @@ from jpkikit.report.verdicts import (
     requirement_verdict,
     worst,
 )
-from jpkikit.verdict import Verdict
 
 P, F, INC, NA, K = (
     Verdict.PASS,

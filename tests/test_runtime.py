@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from jpkikit.reference.emulator.jpki import JPKI_AID
+from jpkikit.reference.emulator.personality import get_personality
+from jpkikit.reference.emulator.runtime import Card
+from jpkikit.reference.emulator.state import load_state
 
-from jpkikit.emulator.jpki import JPKI_AID
-from jpkikit.emulator.personality import get_personality
-from jpkikit.emulator.runtime import Card
-from jpkikit.emulator.state import load_state
 from jpkikit.errors import KitError, StateError
 
 from .counter_applet import COUNTER_AID, PERSONALITY
@@ -189,7 +189,7 @@ def test_internal_error_log_never_shows_a_pin(gpse: Card, monkeypatch: pytest.Mo
 
     assert tx(gpse, SELECT_JPKI) == "9000"
     monkeypatch.setattr(entry.applet, "process", boom)
-    with caplog.at_level("ERROR", logger="jpkikit.emulator"):
+    with caplog.at_level("ERROR", logger="jpkikit.reference.emulator"):
         assert tx(gpse, "002000800439383736") == "6F00"  # VERIFY "9876"
     assert "internal error while processing VERIFY" in caplog.text and "PIN redacted" in caplog.text
     assert "39383736" not in caplog.text.upper()

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from jpkikit.scp03.crypto import cmac
-from jpkikit.scp03.kdf import kbkdf_counter_cmac
+from jpkikit.vocab.scp03.crypto import cmac
+from jpkikit.vocab.scp03.kdf import kbkdf_counter_cmac
 
 cryptography_vectors = pytest.importorskip("cryptography_vectors", reason="pip install cryptography-vectors")
 ROOT = Path(cryptography_vectors.__file__).parent

@@ -5,10 +5,10 @@ Facts only, no code."""
 
 from __future__ import annotations
 
-from jpkikit.apdu import CommandApdu, ResponseApdu
-from jpkikit.scp03 import Mode, SessionKeys, StaticKeys
-from jpkikit.scp03.handshake import card_cryptogram, host_cryptogram
-from jpkikit.scp03.session import Scp03Session
+from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu
+from jpkikit.vocab.scp03 import Mode, SessionKeys, StaticKeys
+from jpkikit.vocab.scp03.handshake import card_cryptogram, host_cryptogram
+from jpkikit.vocab.scp03.session import Scp03Session
 
 KEYS = StaticKeys.single(bytes.fromhex("404142434445464748494A4B4C4D4E4F"), 0x30)
 HOST = bytes.fromhex("578E2189E0165680")

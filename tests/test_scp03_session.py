@@ -7,23 +7,23 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jpkikit.apdu import CommandApdu, ResponseApdu
-from jpkikit.scp03 import Mode, Scp03Error, SecureChannelError, StaticKeys
-from jpkikit.scp03.card import CardSecureChannel, ChannelState
-from jpkikit.scp03.crypto import kcv, pad80, unpad80
-from jpkikit.scp03.handshake import InitializeUpdateResponse, initialize_update_command
-from jpkikit.scp03.host import Scp03Layer
-from jpkikit.scp03.keys import SessionKeys
-from jpkikit.scp03.levels import PROTECTED_LEVELS
-from jpkikit.scp03.putkey import (
+from jpkikit.host.link import Transport
+from jpkikit.host.scp03 import Scp03Layer
+from jpkikit.reference.emulator.gp.secure_channel import CardSecureChannel, ChannelState
+from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu
+from jpkikit.vocab.scp03 import Mode, Scp03Error, SecureChannelError, StaticKeys
+from jpkikit.vocab.scp03.crypto import kcv, pad80, unpad80
+from jpkikit.vocab.scp03.handshake import InitializeUpdateResponse, initialize_update_command
+from jpkikit.vocab.scp03.keys import SessionKeys
+from jpkikit.vocab.scp03.levels import PROTECTED_LEVELS
+from jpkikit.vocab.scp03.putkey import (
     PutKeyError,
     encode_aes_key,
     parse_key_data,
     parse_put_key_response,
     put_key_command,
 )
-from jpkikit.scp03.session import Scp03Session
-from jpkikit.transport.base import Transport
+from jpkikit.vocab.scp03.session import Scp03Session
 
 SD_AID = bytes.fromhex("A000000151000000")
 KEY = bytes(range(0x40, 0x50))

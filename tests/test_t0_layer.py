@@ -7,8 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from jpkikit.errors import TransportError
-from jpkikit.transport.base import Transport
-from jpkikit.transport.t0 import GetResponseLayer, get_response_cla, with_short_le
+from jpkikit.host.collector import GetResponseLayer, get_response_cla, with_short_le
+from jpkikit.host.link import Transport
 
 H = bytes.fromhex
 

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from jpkikit.errors import TlvError
-from jpkikit.tlv import Tlv, decode, decode_one, encode, length_bytes, tag_bytes
+from jpkikit.vocab.iso7816.tlv import Tlv, decode, decode_one, encode, length_bytes, tag_bytes
 
 single_tags = st.integers(0x01, 0xFE).filter(lambda t: t & 0x1F != 0x1F)
 two_byte_tags = (

@@ -9,9 +9,9 @@ import pytest
 import yaml
 
 # Imported before pytester runs in-process (see tests/test_gp_faulty.py).
-import jpkikit.backend
-import jpkikit.tsm.kit_se
-import jpkikit.tsm.reference  # noqa: F401
+import jpkikit.reference.backend
+import jpkikit.reference.emulator.observed_se
+import jpkikit.reference.tsm.wiring  # noqa: F401
 import tests.faulty_tsm  # noqa: F401
 
 from .conformance_runner import REPO, conformance_test_names, outcome, run_conformance

@@ -1,4 +1,5 @@
-"""The reference TSM (jpkikit.tsm) end to end over loopback HTTP: the kit's admin agent drives emulator SEs
+"""The reference TSM (jpkikit.reference.tsm) end to end over loopback HTTP: the kit's admin agent drives
+emulator SEs
 through flows 4.1-4.5 with the simulated J-LIS back end."""
 
 from __future__ import annotations
@@ -15,15 +16,15 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
-from jpkikit.apdu import CommandApdu, ResponseApdu
-from jpkikit.emulator.jpki import JPKI_AID
-from jpkikit.emulator.persona import load_persona
-from jpkikit.emulator.personality import get_personality
-from jpkikit.emulator.runtime import Card
-from jpkikit.transport.inprocess import InProcessTransport
-from jpkikit.tsm import AdminAgent, AgentError, TsmHttpServer
-from jpkikit.tsm.client import TsmClient, TsmRefused, signed_application, unblock_with_temp_pin
-from jpkikit.tsm.reference import start_reference_tsm
+from jpkikit.host.inprocess import InProcessTransport
+from jpkikit.host.tsm_driver import TsmClient, TsmRefused, signed_application, unblock_with_temp_pin
+from jpkikit.reference.emulator.jpki import JPKI_AID
+from jpkikit.reference.emulator.personality import get_personality
+from jpkikit.reference.emulator.runtime import Card
+from jpkikit.reference.persona import load_persona
+from jpkikit.reference.tsm import AdminAgent, AgentError, TsmHttpServer
+from jpkikit.reference.tsm.wiring import start_reference_tsm
+from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu
 
 
 class Phone:
@@ -218,7 +219,7 @@ def test_amendment_b_headers_and_content_types(tsm: TsmHttpServer) -> None:
     assert status == 400 and b"X-Admin-Protocol" in body
     import http.client
 
-    from jpkikit.tsm.ram_script import CONTENT_TYPE_SCRIPT, H_PROTOCOL, PROTOCOL, decode_commands
+    from jpkikit.vocab.gp.ram_script import CONTENT_TYPE_SCRIPT, H_PROTOCOL, PROTOCOL, decode_commands
 
     conn = http.client.HTTPConnection("127.0.0.1", tsm.server_address[1], timeout=10)
     conn.request("POST", order["admin_uri"], body=b"", headers={H_PROTOCOL: PROTOCOL, "X-Admin-From": "t"})
@@ -248,7 +249,7 @@ def test_a_refused_temporary_pin_leaves_no_secret_in_the_outcome(tsm: TsmHttpSer
 
 
 def test_serve_from_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
-    from jpkikit.tsm.__main__ import main
+    from jpkikit.reference.tsm.__main__ import main
 
     stop = threading.Event()
     done: list[int] = []

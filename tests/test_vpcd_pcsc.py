@@ -22,10 +22,10 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from jpkikit import pcscd
 from jpkikit.errors import CardAbsent, DeviceTimeout, DeviceUnreachable, ReaderNotFound
-from jpkikit.transport.pcsc import PcscTransport, list_readers
-from jpkikit.vpcd import (
+from jpkikit.host import pcscd
+from jpkikit.host.pcsc import PcscTransport, list_readers
+from jpkikit.host.vpcd import (
     VpcdServer,
     frame,
     wait_for_card,

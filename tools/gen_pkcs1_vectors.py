@@ -4,7 +4,8 @@
 For both persona keys (auth, sign) it signs DigestInfos of fixed messages for SHA-1/224/256/384/512, and
 raw data of the extreme lengths the card accepts (1 and k-11 = 245 bytes), exactly as the card's
 ``80 2A 00 80`` does: type-01 padding over the bytes given, then RSA (jpki-ap.md §4, §7; RFC 8017 §9.2).
-Signing uses the kit's path (jpkikit.pkcs1.sign_data, i.e. ``cryptography``); PKCS#1 v1.5 signatures are
+Signing uses the kit's path (jpkikit.vocab.jpki.pkcs1.sign_data, i.e. ``cryptography``); PKCS#1 v1.5
+signatures are
 deterministic, so re-running gives identical bytes. tools/verify_pkcs1_vectors.py checks the file with an
 independent implementation (asn1crypto + integer arithmetic, no jpkikit, no cryptography).
 
@@ -23,8 +24,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from jpkikit.emulator.persona import load_persona, read_file  # noqa: E402
-from jpkikit.pkcs1 import digest_info_of, max_data_length, sign_data  # noqa: E402
+from jpkikit.reference.persona import load_persona, read_file  # noqa: E402
+from jpkikit.vocab.jpki.pkcs1 import digest_info_of, max_data_length, sign_data  # noqa: E402
 
 FORMAT = "jpkikit-vectors/pkcs1/1"
 OUT = ROOT / "vectors" / "pkcs1" / "persona-signatures.json"
@@ -46,7 +47,7 @@ def generate() -> dict[str, Any]:
         numbers = key.public_key().public_numbers()
         k = key.key_size // 8
         keys[label] = {
-            "certificate": f"jpkikit/emulator/persona/{label}.der",
+            "certificate": f"jpkikit/reference/persona/{label}.der",
             "certificate_sha256": hashlib.sha256(read_file(f"{label}.der")).hexdigest(),
             "modulus": f"{numbers.n:0{2 * k}x}",
             "public_exponent": numbers.e,
@@ -83,9 +84,11 @@ def generate() -> dict[str, Any]:
             "COMPUTE DIGITAL SIGNATURE 80 2A 00 80: DigestInfos, and raw data of 1 and k-11 bytes."
         ),
         "provenance": {
-            "generator": "tools/gen_pkcs1_vectors.py, signing with jpkikit.pkcs1.sign_data "
-            "(pyca/cryptography, RSA PKCS1v15 with NoDigestInfo)",
-            "keys": "jpkikit/emulator/persona/*-key.pem: deterministic TEST keys from tools/make_test_pki.py",
+            "generator": "tools/gen_pkcs1_vectors.py, signing with jpkikit.vocab.jpki.pkcs1.sign_data "
+            "(pyca/cryptography, RSA PKCS1v15 with "
+            "NoDigestInfo)",
+            "keys": "jpkikit/reference/persona/*-key.pem: deterministic TEST keys from "
+            "tools/make_test_pki.py",
             "independent_check": "tools/verify_pkcs1_vectors.py (asn1crypto + Python integers: s^e mod n "
             "compared with an EMSA-PKCS1-v1_5 encoding built from scratch); tests/test_pkcs1_vectors.py also "
             "runs openssl pkeyutl -verifyrecover when openssl is installed",

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Generate the SCP03 known-answer vectors in vectors/scp03/scp03-vectors.json with the kit's own SCP03 code
-(jpkikit.scp03: host side Scp03Layer against the card side CardSecureChannel).
+(jpkikit.vocab.scp03: host side Scp03Layer against the card side CardSecureChannel).
 
 One vector per key length (AES-128/192/256) x security level (01, 03, 11, 13, 33) x mode (S8, S16): static
 keys, challenges, sequence counter, session keys, cryptograms, and a full trace of INITIALIZE UPDATE,
@@ -22,13 +22,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from jpkikit.apdu import CommandApdu, ResponseApdu  # noqa: E402
-from jpkikit.scp03.card import CardSecureChannel, ChannelState  # noqa: E402
-from jpkikit.scp03.handshake import host_cryptogram  # noqa: E402
-from jpkikit.scp03.host import Scp03Layer  # noqa: E402
-from jpkikit.scp03.keys import StaticKeys  # noqa: E402
-from jpkikit.scp03.levels import PROTECTED_LEVELS, Mode  # noqa: E402
-from jpkikit.transport.base import Transport  # noqa: E402
+from jpkikit.host.link import Transport  # noqa: E402
+from jpkikit.host.scp03 import Scp03Layer  # noqa: E402
+from jpkikit.reference.emulator.gp.secure_channel import CardSecureChannel, ChannelState  # noqa: E402
+from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu  # noqa: E402
+from jpkikit.vocab.scp03.handshake import host_cryptogram  # noqa: E402
+from jpkikit.vocab.scp03.keys import StaticKeys  # noqa: E402
+from jpkikit.vocab.scp03.levels import PROTECTED_LEVELS, Mode  # noqa: E402
 
 FORMAT = "jpkikit-vectors/scp03/1"
 DEFAULT_OUT = ROOT / "vectors" / "scp03" / "scp03-vectors.json"
@@ -159,7 +159,7 @@ def generate() -> dict[str, Any]:
     return {
         "format": FORMAT,
         "provenance": {
-            "generator": "tools/gen_scp03_vectors.py (jpkikit.scp03: Scp03Layer vs CardSecureChannel)",
+            "generator": "tools/gen_scp03_vectors.py (jpkikit.vocab.scp03: Scp03Layer vs CardSecureChannel)",
             "verifier": "tools/verify_scp03_vectors.py (independent: own CMAC, KDF, wrap and unwrap)",
             "spec": "GlobalPlatform Card Spec v2.3.1 Amendment D (SCP03) v1.1.1 §4.1.5, §6.2, §7.1; "
             "S16 mode as i bit b1 (fact sheet A.3)",

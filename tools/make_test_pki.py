@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Regenerate the kit's deterministic test PKI (JPKI-TEST roots, auth and sign certificates, test keys).
 
-    python tools/make_test_pki.py            # write jpkikit/emulator/persona/
+    python tools/make_test_pki.py            # write jpkikit/reference/persona/
     python tools/make_test_pki.py --check    # exit 1 if the committed files differ from a regeneration
 
-The same seed always gives the same bytes (jpkikit/emulator/persona/generate.py explains how).
+The same seed always gives the same bytes (jpkikit/reference/persona/generate.py explains how).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from jpkikit.emulator.persona.generate import build  # noqa: E402
+from jpkikit.reference.persona.generate import build  # noqa: E402
 
 OUT = ROOT / "jpkikit" / "emulator" / "persona"
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Verify vectors/scp03/scp03-vectors.json with an implementation that shares no code with jpkikit.scp03.
+"""Verify vectors/scp03/scp03-vectors.json with an implementation that shares no code with
+jpkikit.vocab.scp03.
 
 Written separately from the kit: AES-CMAC is built here from AES-ECB (SP 800-38B §6.1-6.2 subkeys, checked
 against the SP 800-38B example at start-up), and the KDF (Amd D §4.1.5), cryptograms, pseudo-random card

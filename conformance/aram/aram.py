@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from jpkikit.apdu import ResponseApdu
-from jpkikit.handset import seac
-from jpkikit.tlv import Tlv, decode_one
+from jpkikit.vocab.gp import seac
+from jpkikit.vocab.iso7816.apdu import ResponseApdu
+from jpkikit.vocab.iso7816.tlv import Tlv, decode_one
 
 NEXT = 0xFF60
 
@@ -94,6 +94,6 @@ def refresh_tag(card: Any, channel: int) -> bytes:
 
 
 def store(sc: Any, channel: int, command: Tlv) -> ResponseApdu:
-    from jpkikit.apdu import CommandApdu, cla_with_channel
+    from jpkikit.vocab.iso7816.apdu import CommandApdu, cla_with_channel
 
     return sc.send(CommandApdu(cla_with_channel(0x80, channel), 0xE2, 0x90, 0x00, command.encode()))

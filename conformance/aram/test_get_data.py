@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from jpkikit.handset import seac
-from jpkikit.tlv import Tlv, decode_one
+from jpkikit.vocab.gp import seac
+from jpkikit.vocab.iso7816.tlv import Tlv, decode_one
 
 from .aram import declared, get_data, read_all, refresh_tag, rules_of, same_rules, select_aram
 

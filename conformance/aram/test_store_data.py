@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from jpkikit.handset import seac
-from jpkikit.scp03.host import Scp03Layer
-from jpkikit.tlv import Tlv
+from jpkikit.host.scp03 import Scp03Layer
+from jpkikit.vocab.gp import seac
+from jpkikit.vocab.iso7816.tlv import Tlv
 
 from ..gp.gp import keyset
 from .aram import declared, read_all, refresh_tag, rules_of, same_rules, select_aram, store

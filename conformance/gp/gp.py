@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from jpkikit.apdu import CommandApdu, ResponseApdu
-from jpkikit.scp03 import Mode, StaticKeys
-from jpkikit.scp03.host import Scp03Layer
-from jpkikit.tlv import Tlv, decode
+from jpkikit.host.scp03 import Scp03Layer
+from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu
+from jpkikit.vocab.iso7816.tlv import Tlv, decode
+from jpkikit.vocab.scp03 import Mode, StaticKeys
 
 LEVELS = ("01", "03", "11", "13", "33")
 
@@ -161,8 +161,8 @@ def package_to_load(profile: Any) -> tuple[bytes, bytes, bytes]:
         path = Path(pkg["load_file"])
         load_file = (path if path.is_absolute() else Path(profile.path).parent / path).read_bytes()
     else:
-        from jpkikit.emulator.gp.packages import PACKAGES
-        from jpkikit.emulator.gp.packages import load_file as emulator_load_file
+        from jpkikit.reference.emulator.gp.packages import PACKAGES
+        from jpkikit.reference.emulator.gp.packages import load_file as emulator_load_file
 
         load_file = emulator_load_file(PACKAGES[elf])
     return elf, module, load_file

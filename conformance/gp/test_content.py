@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from jpkikit.apdu import CommandApdu
-from jpkikit.scp03.host import Scp03Layer
-from jpkikit.tlv import Tlv, decode
+from jpkikit.host.scp03 import Scp03Layer
+from jpkikit.vocab.iso7816.apdu import CommandApdu
+from jpkikit.vocab.iso7816.tlv import Tlv, decode
 
 from . import gp
 from .gp import modes, open_session

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from jpkikit.apdu import CommandApdu, ResponseApdu
-from jpkikit.scp03 import AuthenticationError, SecureChannelError
-from jpkikit.scp03.handshake import initialize_update_command, pseudo_random_challenge
-from jpkikit.scp03.session import Scp03Session
+from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu
+from jpkikit.vocab.scp03 import AuthenticationError, SecureChannelError
+from jpkikit.vocab.scp03.handshake import initialize_update_command, pseudo_random_challenge
+from jpkikit.vocab.scp03.session import Scp03Session
 
 from .gp import claimed, keyset, modes, open_session, scp, sd_aid, select_sd
 

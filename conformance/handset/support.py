@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 
-from jpkikit.factory import resolve
-from jpkikit.handset import omapi, seac
-from jpkikit.handset.agent import AgentServer
-from jpkikit.handset.client import HandsetClient, RemoteChannel, RemoteSession
-from jpkikit.handset.reference import ReferenceHandset
+from jpkikit.harness.factory import resolve
+from jpkikit.host.handset_client import HandsetClient, RemoteChannel, RemoteSession
+from jpkikit.reference.handset import omapi
+from jpkikit.reference.handset.agent import AgentServer
+from jpkikit.reference.handset.handset import ReferenceHandset
+from jpkikit.vocab.gp import seac
 
 SELECT_EF_TOKEN_INFO = bytes.fromhex("00A4020C020006")  # JPKI-AP EF 0006 (jpki-ap.md §3)
 READ_32 = bytes.fromhex("00B0000020")

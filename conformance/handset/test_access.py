@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from jpkikit.apdu import CommandApdu
-from jpkikit.handset import omapi
+from jpkikit.reference.handset import omapi
+from jpkikit.vocab.iso7816.apdu import CommandApdu
 
 from .support import SELECT_EF_TOKEN_INFO, HandsetUnderTest, rule
 

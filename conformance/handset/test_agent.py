@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from jpkikit.handset import protocol
+from jpkikit.vocab.omapi import agent_protocol as protocol
 
 from .support import HandsetUnderTest
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from jpkikit.sw import SW
+from jpkikit.vocab.iso7816.sw import SW
 
 EF_TOKEN_INFO = b"\x00\x06"  # JPKI-AP token information EF (jpki-ap.md §3)
 

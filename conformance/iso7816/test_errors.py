@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from jpkikit.sw import SW
+from jpkikit.vocab.iso7816.sw import SW
 
 EF_TOKEN_INFO = b"\x00\x06"  # JPKI-AP token information EF (jpki-ap.md §3)
 UNUSED_INS = 0xEE  # not assigned in ISO/IEC 7816-4 Table 4, GPCS Table 11-10 or the JPKI command set

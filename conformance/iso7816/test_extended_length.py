@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from jpkikit.apdu import CommandApdu
-from jpkikit.sw import SW
+from jpkikit.vocab.iso7816.apdu import CommandApdu
+from jpkikit.vocab.iso7816.sw import SW
 
 EF_TOKEN_INFO = b"\x00\x06"  # JPKI-AP token information EF (jpki-ap.md §3)
 

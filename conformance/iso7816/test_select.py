@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from jpkikit.sw import SW
+from jpkikit.vocab.iso7816.sw import SW
 
 
 @pytest.mark.requirement("ISO-SEL-01")

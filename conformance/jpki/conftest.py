@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from jpkikit.errors import KitError
-from jpkikit.jpki import JpkiClient
+from jpkikit.host.jpki_client import JpkiClient
 
 from .support import restore
 

@@ -1,12 +1,13 @@
 """The four certificates against the JPKI X.509 profiles (jpki-ap.md §12), checked with asn1crypto
-(jpkikit.x509profile). Which hierarchy (production J-LIS or JPKI-TEST) comes from ics.jpki.cert_hierarchy."""
+(jpkikit.vocab.jpki.x509profile). Which hierarchy (production J-LIS or JPKI-TEST) comes from
+ics.jpki.cert_hierarchy."""
 
 from __future__ import annotations
 
 import pytest
 
-from jpkikit.jpki import AUTH, PAIRS, SIGN, JpkiClient
-from jpkikit.x509profile import check_end_entity, check_root
+from jpkikit.host.jpki_client import AUTH, PAIRS, SIGN, JpkiClient
+from jpkikit.vocab.jpki.x509profile import check_end_entity, check_root
 
 from .support import read_certificate
 

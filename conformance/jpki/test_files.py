@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from jpkikit.jpki import (
+from jpkikit.host.jpki_client import (
     AUTH,
     EF_AUTH_CA,
     EF_AUTH_CERT,
@@ -19,7 +19,7 @@ from jpkikit.jpki import (
     SIGN,
     JpkiClient,
 )
-from jpkikit.sw import SW
+from jpkikit.vocab.iso7816.sw import SW
 
 from .support import pin
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from jpkikit.jpki import AUTH, PAIRS, SIGN, JpkiClient, KeyPair
-from jpkikit.sw import SW, retries_left
+from jpkikit.host.jpki_client import AUTH, PAIRS, SIGN, JpkiClient, KeyPair
+from jpkikit.vocab.iso7816.sw import SW, retries_left
 
 from .support import other_value, pin, restore, rule_breakers, rules
 

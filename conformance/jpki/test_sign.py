@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from jpkikit.jpki import AUTH, PAIRS, SIGN, JpkiClient, KeyPair
-from jpkikit.pkcs1 import digest_info_of, max_data_length
-from jpkikit.sw import SW
+from jpkikit.host.jpki_client import AUTH, PAIRS, SIGN, JpkiClient, KeyPair
+from jpkikit.vocab.iso7816.sw import SW
+from jpkikit.vocab.jpki.pkcs1 import digest_info_of, max_data_length
 
 from .support import pin, public_key, read_certificate, signature_problem
 

@@ -17,16 +17,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from jpkikit.reference.emulator.build import make_card
 
-from jpkikit.emulator.build import make_card
-from jpkikit.emulator.persona import load_persona
-from jpkikit.scp03 import StaticKeys
-from jpkikit.scp03.host import Scp03Layer
-from jpkikit.session import CardSession
-from jpkikit.transport.inprocess import InProcessTransport
-from jpkikit.tsm import AdminAgent, SeTarget, TsmHttpServer
-from jpkikit.tsm.client import TsmClient, signed_application, unblock_with_temp_pin
-from jpkikit.tsm.reference import start_reference_tsm
+from jpkikit.host.card_session import CardSession
+from jpkikit.host.inprocess import InProcessTransport
+from jpkikit.host.scp03 import Scp03Layer
+from jpkikit.host.tsm_driver import TsmClient, signed_application, unblock_with_temp_pin
+from jpkikit.reference.persona import load_persona
+from jpkikit.reference.tsm import AdminAgent, SeTarget, TsmHttpServer
+from jpkikit.reference.tsm.wiring import start_reference_tsm
+from jpkikit.vocab.scp03 import StaticKeys
 
 
 def level(profile: Any) -> int:

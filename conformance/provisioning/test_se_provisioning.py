@@ -13,8 +13,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
-from jpkikit.tsm import se_commands as se
-from jpkikit.tsm.client import PIN_P2
+from jpkikit.host.tsm_driver import PIN_P2
+from jpkikit.vocab.jpki import provisioning as se
 
 from .support import flows, level, open_applet, profile_pins, se_session
 

@@ -1,5 +1,6 @@
 """The harness for a TSM under test (class tsm): the kit plays the handset's admin agent and the SE (an
-observing emulator SE, jpkikit.tsm.kit_se) and the JPKI app (orders with applications signed by the kit's
+observing emulator SE, jpkikit.reference.emulator.observed_se) and the JPKI app (orders with applications
+signed by the kit's
 test persona card); the TSM is reached over loopback HTTP (docs/tsm-protocol.md): the reference TSM started
 in-process (ixit.tsm.reference, optionally a factory for the kit's faulty variants) or ixit.tsm.url.
 
@@ -21,16 +22,16 @@ from typing import Any
 import pytest
 from cryptography import x509
 
-from jpkikit.emulator.persona import load_persona
 from jpkikit.errors import KitError
-from jpkikit.factory import resolve
-from jpkikit.session import CardSession
-from jpkikit.transport.inprocess import InProcessTransport
-from jpkikit.tsm import AdminAgent
-from jpkikit.tsm.client import TsmClient, signed_application
-from jpkikit.tsm.kit_se import ObservedPhoneApplet, kit_se
-from jpkikit.tsm.reference import start_reference_tsm
-from jpkikit.tsm.server import TsmService
+from jpkikit.harness.factory import resolve
+from jpkikit.host.card_session import CardSession
+from jpkikit.host.inprocess import InProcessTransport
+from jpkikit.host.tsm_driver import TsmClient, signed_application
+from jpkikit.reference.emulator.observed_se import ObservedPhoneApplet, kit_se
+from jpkikit.reference.persona import load_persona
+from jpkikit.reference.tsm import AdminAgent
+from jpkikit.reference.tsm.server import TsmService
+from jpkikit.reference.tsm.wiring import start_reference_tsm
 
 from ..provisioning.support import level, target
 

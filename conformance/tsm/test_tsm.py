@@ -9,16 +9,16 @@ from typing import Any
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
-
-from jpkikit.backend.certificates import persona_ca
-from jpkikit.emulator.jpki_phone import (
+from jpkikit.reference.emulator.jpki_phone import (
     INS_BLOCK_PIN,
     INS_DELETE_KEYS,
     INS_GENERATE_KEY,
     INS_PUT_CERTIFICATE,
     INS_SET_TEMP_PIN,
 )
-from jpkikit.x509profile import check_end_entity
+
+from jpkikit.reference.backend.certificates import persona_ca
+from jpkikit.vocab.jpki.x509profile import check_end_entity
 
 from .support import harness
 

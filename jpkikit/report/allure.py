@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from jpkikit.errors import ApduError, TlvError, TransportError
-from jpkikit.verdict import NOT_APPLICABLE_PREFIX
+from jpkikit.harness.verdict import NOT_APPLICABLE_PREFIX
 
 CATEGORIES_FILE = "categories.json"
 REQUIREMENTS_PAGE = "requirements.html"
@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     """
     import sys
 
-    from jpkikit.spec.catalogue import load_catalogue
+    from jpkikit.harness.catalogue import load_catalogue
 
     args = sys.argv[1:] if argv is None else argv
     if len(args) == 2 and args[0] == "requirements":

@@ -32,8 +32,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from jpkikit import __version__
 from jpkikit.errors import KitError
-from jpkikit.spec.profile import Profile
-from jpkikit.transport.tracer import decode_command
+from jpkikit.harness.profile import Profile
+from jpkikit.host.tracer import decode_command
 
 BUNDLE_FORMAT = "jpkikit-evidence-bundle/1"
 MANIFEST = "manifest.json"
@@ -178,7 +178,7 @@ def collect_members(results_dir: Path, profile: Profile, vectors_dir: Path) -> d
         for path in sorted(results_dir.glob(pattern)):
             if path.is_file():
                 members["results/" + path.relative_to(results_dir).as_posix()] = path.read_bytes()
-    from jpkikit.spec.catalogue import REQUIREMENTS_DIR
+    from jpkikit.harness.catalogue import REQUIREMENTS_DIR
 
     for path in sorted(REQUIREMENTS_DIR.glob("*.yaml")):  # the catalogue the verdicts were computed with
         members[f"catalogue/{path.name}"] = path.read_bytes()

@@ -12,11 +12,11 @@ from typing import Any
 
 from jpkikit import __version__
 from jpkikit.errors import KitError
+from jpkikit.harness.catalogue import Catalogue, load_catalogue
+from jpkikit.harness.profile import Profile, load_profile
+from jpkikit.harness.verdict import Verdict
 from jpkikit.report.results import ResultsError, RunResults, read_results
 from jpkikit.report.verdicts import UNTESTED, WAIVED, aggregate, certification
-from jpkikit.spec.catalogue import Catalogue, load_catalogue
-from jpkikit.spec.profile import Profile, load_profile
-from jpkikit.verdict import Verdict
 
 FORMAT = "jpkikit-certification-report/1"
 PROBE_FILE = "probe.json"

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from jpkikit.errors import KitError
-from jpkikit.spec.catalogue import Catalogue
+from jpkikit.harness.catalogue import Catalogue
 
 
 @dataclass(frozen=True)
@@ -146,6 +146,6 @@ def check_coverage(catalogue: Catalogue, tests: list[TestRef]) -> Coverage:
 
 
 def default_suite() -> Path:
-    from jpkikit.pytest_plugin import REPO
+    from jpkikit.harness.bundled import suite_dir
 
-    return REPO / "conformance"
+    return suite_dir()

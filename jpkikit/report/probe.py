@@ -25,9 +25,9 @@ from typing import Any
 
 from jpkikit import __version__
 from jpkikit.errors import KitError
-from jpkikit.session import CardSession
-from jpkikit.spec.profile import Profile
-from jpkikit.tlv import decode
+from jpkikit.harness.profile import Profile
+from jpkikit.host.card_session import CardSession
+from jpkikit.vocab.iso7816.tlv import decode
 
 ARA_M_AID = bytes.fromhex("A00000015141434C00")
 EF_TOKEN_INFO = bytes.fromhex("0006")
@@ -183,7 +183,7 @@ def probe_ara_m(card: CardSession, profile: Profile) -> list[Finding]:
 
 
 def _isd_keys(profile: Profile) -> Any:
-    from jpkikit.scp03 import StaticKeys
+    from jpkikit.vocab.scp03 import StaticKeys
 
     gp = profile.ixit.gp or {}
     exhaustion = gp.get("exhaustion_kvn")
@@ -197,7 +197,7 @@ def _isd_keys(profile: Profile) -> Any:
 
 
 def probe_scp03_levels(card: CardSession, profile: Profile) -> list[Finding]:
-    from jpkikit.scp03.host import Scp03Layer
+    from jpkikit.host.scp03 import Scp03Layer
 
     gp = profile.ics.gp or {}
     keys = _isd_keys(profile) if gp.get("scp03") else None
@@ -242,7 +242,7 @@ def run_probes(card: CardSession, profile: Profile) -> list[Finding]:
 
 def probe(profile: Profile) -> tuple[list[Finding], str]:
     """Open the profile's link, run every probe; returns the findings and the redacted APDU trace."""
-    from jpkikit.connect import open_link
+    from jpkikit.harness.seam import open_link
 
     session = CardSession(open_link(profile))
     try:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from jpkikit import __version__
 from jpkikit.errors import KitError
+from jpkikit.harness.verdict import Verdict
 from jpkikit.report.verdicts import TestOutcome
-from jpkikit.verdict import Verdict
 
 ENVIRONMENT = "environment.properties"
 

@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from jpkikit.verdict import Verdict
+from jpkikit.harness.verdict import Verdict
 
 #: Worst first.
 REQUIREMENT_ORDER: tuple[Verdict, ...] = (

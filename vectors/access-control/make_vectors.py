@@ -269,7 +269,8 @@ def document() -> dict[str, Any]:
             "generator": "vectors/access-control/make_vectors.py (hand-built TLVs, no jpkikit import)",
             "decisions": "written by hand from /work/shared/spec/globalplatform.md C.6 (SEAC v1.0 §4.2.3 as "
             "AOSP AccessRuleCache applies it); byte-exact examples from C.8",
-            "independent_check": "tests/test_handset_vectors.py runs jpkikit.handset.ace over every vector",
+            "independent_check": "tests/test_handset_vectors.py runs jpkikit.reference.handset.ace over "
+            "every vector",
         },
         "vectors": VECTORS,
     }

@@ -1,0 +1,188 @@
+"""The ``jpkikit`` command: certify, emulate, readers, check-profile, replay.
+
+User errors (bad profile, unknown reader, unreachable vpcd port, corrupt state file, malformed trace)
+print one clear message and exit with status 2; they never show a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+from jpkikit import __version__
+from jpkikit.errors import KitError
+
+EXIT_USAGE = 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="jpkikit: %(message)s")
+    try:
+        return int(args.run(args) or 0)
+    except KitError as exc:
+        print(f"jpkikit: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="jpkikit", description="JPKI smartphone profile conformance kit")
+    parser.add_argument("--version", action="version", version=f"jpkikit {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("certify", help="run the conformance suite against one implementation")
+    p.add_argument("--profile", help="profile file (default: profiles/emulator-gpse.yaml, the emulator)")
+    p.add_argument("--results", help="results directory (default: results/<profile name>)")
+    p.add_argument("-k", dest="keyword", help="only tests matching this pytest -k expression")
+    p.add_argument("pytest_args", nargs="*", help="extra pytest arguments, after --")
+    p.set_defaults(run=cmd_certify)
+
+    p = sub.add_parser("emulate", help="serve the bundled emulator as a card to pcscd (vsmartcard-vpcd)")
+    p.add_argument("--personality", default="gp-se", help="gp-se, mynumber-card or sim (default gp-se)")
+    p.add_argument("--state", help="state file: keys, files, counters, life cycle survive restarts")
+    p.add_argument("--host", default="127.0.0.1", help="where the vpcd driver listens (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=35963, help="vpcd port (default 35963)")
+    p.add_argument("--factory", help="serve the card made by module:callable instead of a personality")
+    p.add_argument(
+        "--testbed",
+        action="store_true",
+        help="honour the kit's factory-reset test command (the kit sets this when it launches the emulator)",
+    )
+    p.add_argument(
+        "--wait",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="give up if the driver cannot be reached at all within this time (default 10)",
+    )
+    p.set_defaults(run=cmd_emulate)
+
+    p = sub.add_parser("readers", help="list PC/SC readers and the cards in them")
+    p.set_defaults(run=cmd_readers)
+
+    p = sub.add_parser("check-profile", help="validate a profile file")
+    p.add_argument("profile")
+    p.set_defaults(run=cmd_check_profile)
+
+    p = sub.add_parser("replay", help="replay a saved APDU trace against an implementation")
+    p.add_argument("trace")
+    p.add_argument("--profile", help="implementation to replay against (default: the bundled emulator)")
+    p.add_argument("--sw-only", action="store_true", help="compare status words only, not response data")
+    p.set_defaults(run=cmd_replay)
+
+    from jpkikit.cli.certification import register  # coverage, report, probe, keygen, bundle, verify
+
+    register(sub)
+    return parser
+
+
+def _profile_path(value: str | None) -> Path:
+    from jpkikit.harness.bundled import profile_path
+
+    return profile_path(value)
+
+
+def cmd_certify(args: argparse.Namespace) -> int:
+    import pytest
+
+    from jpkikit.harness.bundled import suite_dir
+    from jpkikit.harness.profile import load_profile
+
+    profile_path = _profile_path(args.profile)
+    profile = load_profile(profile_path)  # fail early and clearly on a bad profile
+    suite = suite_dir()
+    results = Path(args.results) if args.results else Path("results") / profile_path.stem
+    results.mkdir(parents=True, exist_ok=True)
+    pytest_args = [
+        str(suite),
+        f"--profile={profile_path}",
+        f"--alluredir={results / 'allure-results'}",
+        "--clean-alluredir",
+        f"--junitxml={results / 'junit.xml'}",
+        f"--trace-dir={results / 'traces'}",
+        f"--rootdir={suite.parent}",
+        "-c",  # no ini file of the checkout or the working directory changes a certification run
+        os.devnull,
+        "-p",
+        "no:cacheprovider",
+        "-W",  # the CLI imported jpkikit before pytest could mark it for assertion rewriting: harmless
+        "ignore::pytest.PytestAssertRewriteWarning",
+        "-q",
+        "-rfE",
+    ]
+    if args.keyword:
+        pytest_args += ["-k", args.keyword]
+    pytest_args += args.pytest_args
+    print(f"jpkikit {__version__}: certifying {profile.identity()['name']} with {profile_path}")
+    code = pytest.main(pytest_args)
+    print(f"jpkikit: results in {results}/ (allure-results/, junit.xml, traces/)")
+    if code == pytest.ExitCode.USAGE_ERROR:
+        return EXIT_USAGE
+    return int(code)
+
+
+def cmd_emulate(args: argparse.Namespace) -> int:
+    from jpkikit.host.vpcd import VpcdServer
+    from jpkikit.reference.emulator.build import make_card
+
+    card = make_card(args.personality, args.state, args.factory)
+    if args.testbed:
+        card.testbed = True  # type: ignore[attr-defined]
+    server = VpcdServer(card, host=args.host, port=args.port)
+
+    def stop(signum: int, frame: object) -> None:
+        server.stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    what = args.factory or args.personality
+    logging.getLogger("jpkikit").info("serving %s to vpcd at %s:%d", what, args.host, args.port)
+    server.serve_forever(first_connect_within=args.wait)
+    return 0
+
+
+def cmd_readers(args: argparse.Namespace) -> int:
+    from jpkikit.host.pcsc import list_readers
+    from jpkikit.host.pcscd import ensure_daemon
+
+    ensure_daemon(start=False)
+    readers = list_readers()
+    if not readers:
+        print("no PC/SC readers")
+    for index, info in enumerate(readers):
+        card = f"card, ATR {info.atr.hex().upper()}" if info.atr else "no card"
+        print(f"{index}: {info.name}: {card}")
+    return 0
+
+
+def cmd_check_profile(args: argparse.Namespace) -> int:
+    from jpkikit.harness.profile import load_profile
+
+    profile = load_profile(args.profile)
+    identity = profile.identity()
+    print(f"{args.profile}: valid profile for {identity['name']} ({identity['class']})")
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from jpkikit.harness.profile import load_profile
+    from jpkikit.harness.seam import open_link
+    from jpkikit.host.tracer import Trace, replay
+
+    trace = Trace.load(args.trace)
+    with open_link(load_profile(_profile_path(args.profile))) as link:
+        steps = replay(trace, link, compare_data=not args.sw_only)
+    for step in steps:
+        mark = "ok  " if step.match else "DIFF"
+        print(f"{mark} #{step.index:<3} {step.name:<28} {step.note}")
+    differ = sum(not s.match for s in steps)
+    print(f"{len(steps) - differ} of {len(steps)} exchanges matched")
+    return 1 if differ else 0

@@ -1,0 +1,341 @@
+"""The kit's pytest plugin: profiles, requirement markers, applicability, verdicts, traces, Allure.
+
+- ``--profile PATH`` picks the implementation under test (default: the bundled GP-SE emulator).
+- ``@pytest.mark.requirement("ID", ...)`` names what a test verifies; an unknown ID is a usage error.
+- A test whose requirements all do not apply to the profile is skipped as "not applicable: <reason>".
+- The ``card`` fixture gives a traced :class:`CardSession` on a freshly reset card; its redacted APDU
+  trace is attached to the Allure result and written to ``--trace-dir``.
+- At the end: verdict counts, and the requirements that apply to this profile but have no test.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jpkikit import __version__
+from jpkikit.errors import DeviceUnreachable, KitError, ReaderNotFound, TransportError
+from jpkikit.harness.bundled import profile_path
+from jpkikit.harness.verdict import NOT_APPLICABLE_PREFIX, Verdict, verdict_of
+from jpkikit.report.allure import requirement_link, write_categories
+
+TRACE_ATTACHMENT = "APDU trace (redacted)"
+
+requirements_key = pytest.StashKey[list[str]]()
+session_key = pytest.StashKey[Any]()
+verdict_key = pytest.StashKey[Verdict]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("jpkikit", "JPKI conformance kit")
+    group.addoption("--profile", metavar="PATH", help="profile of the implementation under test")
+    group.addoption("--trace-dir", metavar="DIR", help="write each test's redacted APDU trace here")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "requirement(*ids): requirement IDs (catalogue) this test verifies")
+    config.pluginmanager.register(KitSession(config), "jpkikit-session")
+
+
+class KitSession:
+    """Per-run state: profile, catalogue, the open link, verdicts."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self._profile: Any = None
+        self._catalogue: Any = None
+        self.link: Any = None
+        self.verdicts: dict[str, Verdict] = {}
+        self.tested: set[str] = set()
+        self.used = False
+        self.opened_once = False
+
+    # -- lazily loaded, so the kit's own unit tests run without any profile -------------------------------
+
+    @property
+    def profile(self) -> Any:
+        if self._profile is None:
+            from jpkikit.harness.profile import load_profile
+
+            path = profile_path(self.config.getoption("profile"))
+            try:
+                self._profile = load_profile(path)
+            except KitError as exc:
+                raise pytest.UsageError(f"profile: {exc}") from None
+        return self._profile
+
+    @property
+    def catalogue(self) -> Any:
+        if self._catalogue is None:
+            from jpkikit.harness.catalogue import load_catalogue
+
+            try:
+                self._catalogue = load_catalogue()
+            except KitError as exc:
+                raise pytest.UsageError(f"requirement catalogue: {exc}") from None
+        return self._catalogue
+
+    # -- collection: requirement IDs and applicability ---------------------------------------------------
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        unknown: list[str] = []
+        for item in items:
+            ids = [i for m in item.iter_markers("requirement") for i in m.args]
+            if not ids:
+                continue
+            self.used = True
+            item.stash[requirements_key] = ids
+            reasons = []
+            applicable = False
+            for rid in ids:
+                try:
+                    req = self.catalogue.get(rid)
+                except KitError:
+                    unknown.append(f"{item.nodeid}: unknown requirement ID {rid!r}")
+                    continue
+                self.tested.add(rid)
+                verdict = self.catalogue.applicability(req, self.profile)
+                applicable |= verdict.applicable
+                if not verdict.applicable:
+                    reasons.append(f"{rid}: {verdict.reason}")
+            item.user_properties.append(("requirements", " ".join(ids)))
+            if not applicable and reasons:
+                item.add_marker(pytest.mark.skip(reason=NOT_APPLICABLE_PREFIX + "; ".join(reasons)))
+        if unknown:
+            raise pytest.UsageError("tests name requirements the catalogue lacks:\n  " + "\n  ".join(unknown))
+
+    # -- Allure: labels before the test body, the APDU trace after it ----------------------------------
+    # (inside allure-pytest's own call wrapper, so both land on the test result, not on a fixture)
+
+    @pytest.hookimpl(hookwrapper=True, trylast=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Iterator[None]:
+        ids = item.stash.get(requirements_key, None)
+        if ids and self._allure_on():
+            import allure
+
+            for rid in ids:
+                req = self.catalogue.get(rid)
+                allure.dynamic.label("requirement", rid)
+                allure.dynamic.epic("JPKI smartphone profile")
+                allure.dynamic.feature(req.area)
+                allure.dynamic.story(f"{rid} {req.title}")
+                allure.dynamic.link(**requirement_link(rid))
+            allure.dynamic.description(
+                "\n\n".join(f"**{rid}**: {self.catalogue.get(rid).statement}" for rid in ids)
+            )
+        yield
+        session = item.stash.get(session_key, None)
+        if session is not None and self._allure_on():
+            import allure
+
+            text = session.tracer.trace.text()
+            allure.attach(text, name=TRACE_ATTACHMENT, attachment_type=allure.attachment_type.TEXT)
+
+    def _allure_on(self) -> bool:
+        return bool(getattr(self.config.option, "allure_report_dir", None))
+
+    # -- verdicts -------------------------------------------------------------------------------------
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+        outcome = yield
+        report: pytest.TestReport = outcome.get_result()
+        if requirements_key not in item.stash:
+            return
+        reason = ""
+        if report.skipped and isinstance(report.longrepr, tuple):
+            reason = str(report.longrepr[2]).removeprefix("Skipped: ")
+        exc = call.excinfo.value if call.excinfo else None
+        verdict = verdict_of(report.outcome, report.when, exc, reason)
+        worst = max(item.stash.get(verdict_key, Verdict.PASS), verdict, key=_RANK.__getitem__)
+        item.stash[verdict_key] = worst
+        if report.when == "teardown":  # runs for every test, skipped ones included
+            self.verdicts[item.nodeid] = worst
+            report.user_properties.append(("verdict", str(worst)))
+
+    # -- the end of the run ---------------------------------------------------------------------------
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.link is not None:
+            try:
+                self.link.close()
+            except KitError:
+                pass
+        alluredir = getattr(self.config.option, "allure_report_dir", None)
+        if self.used and alluredir:
+            write_allure_environment(Path(alluredir), self.profile)
+            write_categories(Path(alluredir))
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if not self.used:
+            return
+        tr = terminalreporter
+        identity = self.profile.identity()
+        tr.section("jpkikit verdicts")
+        tr.write_line(f"implementation: {identity['name']} ({identity['class']})")
+        tr.write_line(f"profile: {identity['profile']}")
+        counts = Counter(self.verdicts.values())
+        tr.write_line(", ".join(f"{counts.get(v, 0)} {v}" for v in Verdict))
+        missing = [
+            req
+            for req in self.catalogue
+            if req.id not in self.tested
+            and self.catalogue.applicability(req, self.profile).applicable
+            and not getattr(req, "waiver", None)
+        ]
+        if missing:
+            tr.write_line(f"requirements that apply to this profile but have no test ({len(missing)}):")
+            for req in missing:
+                tr.write_line(f"  {req.id}  {req.title}")
+        else:
+            tr.write_line("requirement coverage: every applicable requirement has a test")
+
+
+_RANK = {
+    Verdict.PASS: 0,
+    Verdict.NOT_APPLICABLE: 1,
+    Verdict.FAIL: 3,
+    Verdict.INCONCLUSIVE: 2,
+    Verdict.KIT_ERROR: 4,
+}
+
+
+def write_allure_environment(alluredir: Path, profile: Any) -> None:
+    """Allure's environment widget reads ``environment.properties`` from the results directory."""
+    alluredir.mkdir(parents=True, exist_ok=True)
+    identity = profile.identity()
+    lines = {
+        "implementation.name": identity["name"],
+        "implementation.vendor": identity["vendor"],
+        "implementation.version": identity["version"],
+        "implementation.class": identity["class"],
+        "profile": identity["profile"],
+        "profile.sha256": identity["sha256"],
+        "kit.version": __version__,
+    }
+    text = "".join(f"{k}={_escape(str(v))}\n" for k, v in lines.items())
+    (alluredir / "environment.properties").write_text(text, encoding="utf-8")
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").encode("unicode_escape").decode("ascii")
+
+
+# -- fixtures -------------------------------------------------------------------------------------------
+
+
+def _kit(request: pytest.FixtureRequest) -> KitSession:
+    return request.config.pluginmanager.get_plugin("jpkikit-session")
+
+
+@pytest.fixture(scope="session")
+def profile(request: pytest.FixtureRequest) -> Any:
+    """The loaded profile of the implementation under test."""
+    return _kit(request).profile
+
+
+@pytest.fixture(scope="session")
+def catalogue(request: pytest.FixtureRequest) -> Any:
+    return _kit(request).catalogue
+
+
+@pytest.fixture
+def card(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A traced card session on the implementation under test, warm-reset before the test."""
+    from jpkikit.harness.seam import open_link
+    from jpkikit.host.card_session import CardSession
+
+    kit = _kit(request)
+    if kit.link is None:
+        try:
+            kit.link = CardSession(open_link(kit.profile))
+        except (ReaderNotFound, DeviceUnreachable) as exc:
+            if not kit.opened_once:  # a set-up problem, not the device's behaviour: stop the run
+                pytest.exit(f"jpkikit: cannot reach the implementation: {exc}", returncode=2)
+            raise
+        kit.opened_once = True
+    session = kit.link
+    session.tracer.restart()
+    try:
+        session.reset()
+    except TransportError:
+        # The link broke in an earlier test (device gone, timeout): reopen once, then give up clearly.
+        try:
+            session.close()
+        except KitError:
+            pass
+        kit.link = session = CardSession(open_link(kit.profile))
+        session.reset()
+    request.node.stash[session_key] = session
+    try:
+        yield session
+    finally:
+        trace = session.tracer.restart()
+        _save_trace(request, trace)
+        if any(e.error for e in trace.exchanges):
+            try:
+                session.close()
+            except KitError:
+                pass
+            kit.link = None
+
+
+@pytest.fixture
+def fresh_card(request: pytest.FixtureRequest, card: Any) -> Iterator[Callable[[], Any] | None]:
+    """A maker of sessions on a brand-new card (initial PINs, keys, counters), for tests that do what cannot
+    be undone over the card interface (blocking a PIN). None where the kit cannot renew the implementation:
+    a real device. The kit's own emulator is renewed in-process, or, when the kit launched it behind vpcd,
+    through PC/SC with its test-bed factory-reset command."""
+    from jpkikit.host.card_session import CardSession
+    from jpkikit.host.inprocess import InProcessTransport
+    from jpkikit.host.link import Borrowed
+    from jpkikit.reference.emulator.build import make_card
+    from jpkikit.reference.emulator.runtime import FACTORY_RESET
+
+    def factory_reset() -> None:
+        r = card.transmit(FACTORY_RESET)
+        if not r.ok:
+            raise TransportError(f"the served emulator refused its factory reset: {r}")
+
+    transport = _kit(request).profile.ixit.transport
+    if transport.kind == "emulator":
+
+        def in_process() -> Any:
+            new = make_card(transport.personality, None, transport.factory)  # no state file: initial data
+            session = CardSession(InProcessTransport(new, "fresh in-process card"))
+            session.reset()
+            return session
+
+        yield in_process
+    elif getattr(transport, "serve", None) is not None:
+        used = False
+
+        def served() -> Any:
+            nonlocal used
+            used = True
+            factory_reset()
+            session = CardSession(Borrowed(card.transport))
+            session.reset()
+            return session
+
+        yield served
+        if used:  # the card is shared by the whole run: leave it as new, not as the last example left it
+            factory_reset()
+    else:
+        yield None
+
+
+def _save_trace(request: pytest.FixtureRequest, trace: Any) -> None:
+    trace_dir = request.config.getoption("trace_dir")
+    if trace_dir:
+        name = hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:12]
+        directory = Path(trace_dir)
+        directory.mkdir(parents=True, exist_ok=True)
+        safe = request.node.name.replace("/", "_")[:60]
+        trace.save(directory / f"{safe}-{name}.json")

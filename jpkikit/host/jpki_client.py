@@ -1,0 +1,162 @@
+"""The JPKI application seen from the host: file identifiers and the command sequences clients send.
+
+Facts from jpki-ap.md §3 (EF map), §4 (commands), §7 (order of operations: SELECT AP -> SELECT PIN EF ->
+VERIFY -> SELECT key EF -> 80 2A 00 80). Used by the conformance tests, the OpenSC interop tests and the
+emulator (which shares the EF numbers). PIN values pass through here to the card only; nothing here logs.
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+from typing import Protocol
+
+from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu, cla_with_channel
+from jpkikit.vocab.iso7816.sw import SW
+
+EF_SIGN_CERT = 0x0001
+EF_SIGN_CA = 0x0002
+EF_TOKEN_INFO = 0x0006
+EF_CERT_STATUS = 0x0008
+EF_AUTH_CERT = 0x000A
+EF_AUTH_CA = 0x000B
+EF_AUTH_KEY = 0x0017
+EF_AUTH_PIN = 0x0018
+EF_SIGN_KEY = 0x001A
+EF_SIGN_PIN = 0x001B
+
+#: Largest READ BINARY offset: 15 bits (§4).
+MAX_OFFSET = 0x7FFF
+#: Length of the token label at the start of EF 0006 (§10).
+LABEL_LENGTH = 32
+#: The characters of each PIN charset a profile can claim (ics.jpki.*_pin.charset; §6).
+CHARSETS = {
+    "digits": string.digits,
+    "upper-alnum": string.ascii_uppercase + string.digits,
+    "alnum": string.ascii_letters + string.digits,
+    "printable": "".join(chr(c) for c in range(0x20, 0x7F)),
+}
+#: The label each personality carries (§10 label table, §11.3). The SIM design's label is [NONE].
+LABELS_BY_PERSONALITY = {"mynumber-card": "JPKIAPICCTOKEN2", "gp-se": "JPKIAPGPSETOKEN"}
+
+
+@dataclass(frozen=True)
+class KeyPair:
+    """One of the two JPKI credentials: its PIN EF, key EF, certificate EF and CA certificate EF (§3)."""
+
+    name: str  # "auth" | "sign": also the profile's ics.jpki.<name>_pin and ixit.secrets.<name>_pin
+    pin_ef: int
+    key_ef: int
+    cert_ef: int
+    ca_ef: int
+
+
+AUTH = KeyPair("auth", EF_AUTH_PIN, EF_AUTH_KEY, EF_AUTH_CERT, EF_AUTH_CA)
+SIGN = KeyPair("sign", EF_SIGN_PIN, EF_SIGN_KEY, EF_SIGN_CERT, EF_SIGN_CA)
+PAIRS = (AUTH, SIGN)
+
+
+class Session(Protocol):
+    def transmit(self, apdu: CommandApdu | bytes) -> ResponseApdu: ...
+
+
+class JpkiClient:
+    """Command helpers on one logical channel of a card session
+    (``jpkikit.host.card_session.CardSession``)."""
+
+    def __init__(self, session: Session, aid: bytes, channel: int = 0) -> None:
+        self.session = session
+        self.aid = bytes(aid)
+        self.channel = channel
+
+    def send(
+        self, cla: int, ins: int, p1: int, p2: int, data: bytes = b"", ne: int | None = None
+    ) -> ResponseApdu:
+        if self.channel:
+            cla = cla_with_channel(cla, self.channel)
+        return self.session.transmit(CommandApdu(cla, ins, p1, p2, data, ne))
+
+    def select_ap(self) -> ResponseApdu:
+        """00 A4 04 0C Lc AID (§1). Re-selecting is also how clients log out (§5, OpenSC quirk 4)."""
+        return self.send(0x00, 0xA4, 0x04, 0x0C, self.aid)
+
+    def select_ef(self, fid: int) -> ResponseApdu:
+        """00 A4 02 0C 02 FID (§4)."""
+        return self.send(0x00, 0xA4, 0x02, 0x0C, fid.to_bytes(2, "big"))
+
+    def read(self, offset: int, ne: int = 256) -> ResponseApdu:
+        """READ BINARY of the current EF at a 15-bit offset (§4)."""
+        return self.send(0x00, 0xB0, (offset >> 8) & 0x7F, offset & 0xFF, ne=ne)
+
+    def read_ef(self, fid: int, chunk: int = 0xFF) -> tuple[bytes, ResponseApdu]:
+        """All of EF ``fid``: SELECT, then READ BINARY chunks until 6B00 or a short chunk (§3).
+
+        Returns the bytes read and the last response (for a caller that wants to see an error SW). Raises
+        AssertionError when the card never reports the end within the 15-bit offset range (a broken card).
+        """
+        r = self.select_ef(fid)
+        if not r.ok:
+            return b"", r
+        out = b""
+        while True:
+            if len(out) > MAX_OFFSET:
+                raise AssertionError(
+                    f"EF {fid:04X}: READ BINARY did not reach the end within {MAX_OFFSET + 1} bytes"
+                )
+            r = self.read(len(out), chunk)
+            if r.sw == SW.WRONG_P1P2 and out:  # 6B00 right at the end: the whole EF has been read
+                return out, ResponseApdu(b"", SW.OK)
+            if not r.ok:
+                return out, r
+            out += r.data
+            if len(r.data) < chunk or not r.data:
+                return out, r
+
+    def read_der(self, fid: int) -> tuple[bytes, ResponseApdu]:
+        """A DER object at the start of EF ``fid``, read the way OpenSC does: 4 header bytes, then the
+        encoded length (§3, ``30 82 LL LL``). Returns (object, last response)."""
+        r = self.select_ef(fid)
+        if not r.ok:
+            return b"", r
+        head = self.read(0, 4)
+        if not head.ok or len(head.data) != 4:
+            return head.data, head
+        total = ((head.data[2] << 8) | head.data[3]) + 4
+        out = head.data
+        while len(out) < total:
+            r = self.read(len(out), min(0xFF, total - len(out)))
+            if not r.ok or not r.data:
+                return out, r
+            out += r.data
+        return out, ResponseApdu(b"", SW.OK)
+
+    def retry_query(self, pin_ef: int) -> ResponseApdu:
+        """SELECT the PIN EF, then VERIFY with no data and no Le (case 1, §4): 63Cx, spends nothing."""
+        r = self.select_ef(pin_ef)
+        return r if not r.ok else self.send(0x00, 0x20, 0x00, 0x80)
+
+    def verify(self, pin_ef: int, pin: str | bytes) -> ResponseApdu:
+        """SELECT the PIN EF, then VERIFY 00 20 00 80 Lc <PIN as ASCII> (§4, §6). ``pin`` may be any bytes."""
+        r = self.select_ef(pin_ef)
+        value = pin.encode("ascii") if isinstance(pin, str) else bytes(pin)
+        return r if not r.ok else self.send(0x00, 0x20, 0x00, 0x80, value)
+
+    def change(self, pin_ef: int, new: str | bytes) -> ResponseApdu:
+        """SELECT the PIN EF, then CHANGE REFERENCE DATA 00 24 01 80 Lc <new> (§4)."""
+        r = self.select_ef(pin_ef)
+        value = new.encode("ascii") if isinstance(new, str) else bytes(new)
+        return r if not r.ok else self.send(0x00, 0x24, 0x01, 0x80, value)
+
+    def sign(self, key_ef: int, data: bytes, ne: int = 256) -> ResponseApdu:
+        """SELECT the key EF, then COMPUTE DIGITAL SIGNATURE 80 2A 00 80 Lc <data> Le (§4, §7)."""
+        r = self.select_ef(key_ef)
+        return r if not r.ok else self.send(0x80, 0x2A, 0x00, 0x80, bytes(data), ne)
+
+    def token_label(self) -> tuple[str | None, ResponseApdu]:
+        """The label in EF 0006, trailing spaces and NULs stripped (§10); None if it cannot be read."""
+        r = self.select_ef(EF_TOKEN_INFO)
+        if r.ok:
+            r = self.read(0, LABEL_LENGTH)
+        if not r.ok:
+            return None, r
+        return r.data.rstrip(b" \x00").decode("ascii", "replace"), r

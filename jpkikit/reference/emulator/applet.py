@@ -1,0 +1,70 @@
+"""The base class of the emulator's card applications, and what the runtime hands them per command."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu
+from jpkikit.vocab.iso7816.sw import SW
+
+if TYPE_CHECKING:
+    from jpkikit.reference.emulator.runtime import Card
+
+
+def reply(sw: int = SW.OK, data: bytes = b"") -> ResponseApdu:
+    return ResponseApdu(bytes(data), int(sw))
+
+
+@dataclass
+class Context:
+    """What an applet sees of one command: the card, the logical channel, and that channel's session.
+
+    ``session`` is transient (ISO 7816-4 §7.1: current EF, security status) and is cleared when the applet
+    is deselected on that channel or the card is reset.
+    """
+
+    card: Card
+    channel: int
+    session: dict[str, Any] = field(default_factory=dict)
+
+
+class Applet:
+    """A card application. Subclasses override ``select``, ``deselect`` and ``process``.
+
+    Persistent data lives in ``self.data`` (a JSON-serialisable dict); the runtime saves it with the card
+    state after every command that changed it.
+    """
+
+    #: Key under which the class is registered (the state file names applets by it).
+    type_name: ClassVar[str] = "applet"
+    #: GP "multi-selectable": may be selected on several logical channels at once.
+    multiselectable: ClassVar[bool] = True
+
+    def __init__(self, aid: bytes, data: dict[str, Any] | None = None, **params: Any) -> None:
+        self.aid = bytes(aid)
+        self.params = params
+        self.data: dict[str, Any] = data if data is not None else self.initial_data()
+
+    def initial_data(self) -> dict[str, Any]:
+        """Persistent data at installation."""
+        return {}
+
+    def select(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
+        """SELECT by DF name reached this applet (the runtime has already made it current)."""
+        return reply()
+
+    def deselect(self, ctx: Context) -> None:
+        """Another selection, a channel close or a reset takes this applet off ``ctx.channel``."""
+
+    def process(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
+        return reply(SW.INS_NOT_SUPPORTED)
+
+
+APPLET_TYPES: dict[str, type[Applet]] = {}
+
+
+def register(cls: type[Applet]) -> type[Applet]:
+    """Class decorator: make an applet type known to the state loader (and, later, to GP LOAD)."""
+    APPLET_TYPES[cls.type_name] = cls
+    return cls

@@ -1,0 +1,381 @@
+"""Card content management by the ISD: GET STATUS (§11.4), INSTALL (§11.5), LOAD (§11.6), DELETE (§11.2),
+SET STATUS (§11.10) and STORE DATA (§11.11) of GPCS v2.3.1, with the life-cycle rules of §5.
+
+GP registry data the runtime's registry does not hold (privileges, ELF, module, associated SD) lives in the
+ISD's persistent ``apps``; loaded ELFs in ``elfs``. An application's life cycle is its ``RegistryEntry``'s.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from jpkikit.errors import TlvError
+from jpkikit.reference.emulator.applet import APPLET_TYPES, Context, reply
+from jpkikit.reference.emulator.gp.packages import PACKAGES, package_image
+from jpkikit.reference.emulator.runtime import RegistryEntry
+from jpkikit.vocab.gp.constants import (
+    CARD_TRANSITIONS,
+    INS_DELETE,
+    INS_INSTALL,
+    INS_LOAD,
+    INS_SET_STATUS,
+    INSTALLED,
+    LOADED,
+    LOCKED_BIT,
+    PRIV_CARD_RESET,
+    PRIV_SECURITY_DOMAIN,
+    SELECTABLE,
+)
+from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu
+from jpkikit.vocab.iso7816.sw import SW
+from jpkikit.vocab.iso7816.tlv import Tlv, decode
+
+if TYPE_CHECKING:
+    from jpkikit.reference.emulator.gp.security_domain import IssuerSecurityDomain, SecurityDomain
+
+PERSO_TARGET = "perso_target"  # ctx.session key: AID hex after INSTALL [for personalization]
+LOAD_STATE = "load"  # ctx.session key: {elf, next_block, buffer}
+
+
+def _aid(value: bytes) -> str:
+    return value.hex().upper()
+
+
+class _Reader:
+    """LV fields of INSTALL data; ``fail`` set when the data runs short (answered 6A80)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data, self.pos = data, 0
+
+    def lv(self, ber: bool = False) -> bytes:
+        if self.pos >= len(self.data):
+            raise ValueError("data ends before an LV field")
+        n = self.data[self.pos]
+        self.pos += 1
+        if ber and n == 0x81:
+            n = self.data[self.pos]
+            self.pos += 1
+        elif ber and n == 0x82:
+            n = int.from_bytes(self.data[self.pos : self.pos + 2], "big")
+            self.pos += 2
+        value = self.data[self.pos : self.pos + n]
+        if len(value) != n:
+            raise ValueError("LV field longer than the data")
+        self.pos += n
+        return value
+
+
+# -- GET STATUS (§11.4) --------------------------------------------------------------------------------------
+
+
+def _privileges(value: Any) -> bytes:
+    return int(value, 16).to_bytes(3, "big") if isinstance(value, str) else int(value).to_bytes(3, "big")
+
+
+def status_entries(sd: SecurityDomain, ctx: Context, p1: int) -> list[bytes]:
+    isd = issuer(ctx)
+    card = ctx.card
+    out: list[bytes] = []
+    if p1 == 0x80:
+        out.append(_e3(sd.aid if isd is None else isd.aid, card.life_cycle, 0x9EFE80))
+    elif p1 == 0x40:
+        apps = isd.data["apps"] if isd else {}
+        for aid, entry in card.registry.items():
+            if isd is not None and aid == isd.aid:
+                continue
+            meta = apps.get(_aid(aid), {})
+            extra = b""
+            if meta.get("elf"):
+                extra += Tlv(0xC4, bytes.fromhex(meta["elf"])).encode()
+            if meta.get("sd"):
+                extra += Tlv(0xCC, bytes.fromhex(meta["sd"])).encode()
+            out.append(_e3(aid, entry.life_cycle, int(meta.get("privileges", "000000"), 16), extra))
+    elif p1 in (0x20, 0x10):
+        for aid_hex, elf in (isd.data["elfs"] if isd else {}).items():
+            body = Tlv(0x4F, bytes.fromhex(aid_hex)).encode() + Tlv(0x9F70, bytes((LOADED,))).encode()
+            body += Tlv(0xCE, bytes.fromhex(elf.get("version", "0100"))).encode()
+            if p1 == 0x10:
+                body += b"".join(Tlv(0x84, bytes.fromhex(m)).encode() for m in elf["modules"])
+            body += Tlv(0xCC, bytes.fromhex(elf.get("sd", _aid(isd.aid) if isd else ""))).encode()
+            out.append(Tlv(0xE3, body).encode())
+    return out
+
+
+def _e3(aid: bytes, life_cycle: int, privileges: int, extra: bytes = b"") -> bytes:
+    body = Tlv(0x4F, aid).encode() + Tlv(0x9F70, bytes((life_cycle,))).encode()
+    body += Tlv(0xC5, privileges.to_bytes(3, "big")).encode() + extra
+    return Tlv(0xE3, body).encode()
+
+
+def get_status(sd: SecurityDomain, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
+    if apdu.p1 not in (0x80, 0x40, 0x20, 0x10) or apdu.p2 not in (0x02, 0x03):
+        return reply(SW.INCORRECT_P1P2)  # only the tag-list (TLV) format, P2 b2 = 1
+    try:
+        criteria = decode(apdu.data)
+    except TlvError:
+        return reply(SW.WRONG_DATA)
+    search = next((t for t in criteria if t.tag == 0x4F), None)
+    if search is None:
+        return reply(SW.WRONG_DATA)
+    pending: list[bytes] = ctx.session.get("get_status_more", [])
+    if apdu.p2 == 0x03:
+        if not pending:
+            return reply(SW.INCORRECT_P1P2)  # [next] without a preceding [first]
+        entries = pending
+    else:
+        entries = [
+            e
+            for e in status_entries(sd, ctx, apdu.p1)
+            if _aid_of(e).startswith(search.value) or apdu.p1 == 0x80
+        ]
+        if not entries:
+            return reply(SW.REFERENCED_DATA_NOT_FOUND)
+    chunk, size = [], 0
+    while entries and size + len(entries[0]) <= 256 - 8 - 16:  # room for an R-MAC and R-ENC padding
+        size += len(entries[0])
+        chunk.append(entries.pop(0))
+    ctx.session["get_status_more"] = entries
+    return reply(0x6310 if entries else SW.OK, b"".join(chunk))
+
+
+def _aid_of(e3: bytes) -> bytes:
+    inner = decode(decode(e3)[0].value)
+    return next(t.value for t in inner if t.tag == 0x4F)
+
+
+# -- STORE DATA (§11.11) -------------------------------------------------------------------------------------
+
+
+def store_data(sd: SecurityDomain, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
+    target = ctx.session.get(PERSO_TARGET)
+    last = bool(apdu.p1 & 0x80)
+    if target is not None:
+        entry = ctx.card.registry.get(bytes.fromhex(target))
+        if entry is None:
+            ctx.session.pop(PERSO_TARGET, None)
+            return reply(SW.REFERENCED_DATA_NOT_FOUND)
+        plain = CommandApdu(0x80, apdu.ins, apdu.p1, apdu.p2, apdu.data)
+        response = entry.applet.process(Context(ctx.card, ctx.channel, {}), plain)
+        if last:
+            ctx.session.pop(PERSO_TARGET, None)
+        return response
+    try:
+        items = decode(apdu.data)
+    except TlvError:
+        return reply(SW.WRONG_DATA)
+    for item in items:
+        if item.tag == 0x42:
+            sd.data["iin"] = item.value.hex()
+        elif item.tag == 0x45:
+            sd.data["cin"] = item.value.hex()
+        else:
+            return reply(SW.REFERENCED_DATA_NOT_FOUND)
+    return reply()
+
+
+# -- dispatch of the ISD-only commands -----------------------------------------------------------------------
+
+
+def issuer(ctx: Context) -> IssuerSecurityDomain | None:
+    from jpkikit.reference.emulator.gp.security_domain import IssuerSecurityDomain
+
+    return next(
+        (e.applet for e in ctx.card.registry.values() if isinstance(e.applet, IssuerSecurityDomain)), None
+    )
+
+
+def manage(isd: IssuerSecurityDomain, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
+    try:
+        if apdu.ins == INS_INSTALL:
+            return install(isd, ctx, apdu)
+        if apdu.ins == INS_LOAD:
+            return load(isd, ctx, apdu)
+        if apdu.ins == INS_DELETE:
+            return delete(isd, ctx, apdu)
+        if apdu.ins == INS_SET_STATUS:
+            return set_status(isd, ctx, apdu)
+    except (ValueError, TlvError):
+        return reply(SW.WRONG_DATA)
+    return reply(SW.INS_NOT_SUPPORTED)
+
+
+# -- INSTALL (§11.5) -----------------------------------------------------------------------------------------
+
+
+def install(isd: IssuerSecurityDomain, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
+    if apdu.p1 & 0x80:
+        return reply(SW.INCORRECT_P1P2)  # no GP chaining of INSTALL here (§11.1.5: 6A86)
+    r = _Reader(apdu.data)
+    if apdu.p1 == 0x02:  # [for load]
+        elf, _sd, _hash, _params, _token = r.lv(), r.lv(), r.lv(), r.lv(True), r.lv(True)
+        package = PACKAGES.get(elf)
+        if package is None or package.preloaded:
+            return reply(SW.REFERENCED_DATA_NOT_FOUND)
+        if _aid(elf) in isd.data["elfs"]:
+            return reply(SW.CONDITIONS_NOT_SATISFIED)
+        ctx.session[LOAD_STATE] = {"elf": _aid(elf), "next": 0, "buffer": ""}
+        return reply(SW.OK, b"\x00")
+    if apdu.p1 in (0x04, 0x0C):  # [for install] (and make selectable)
+        elf, module, aid, privs, _params, _token = r.lv(), r.lv(), r.lv(), r.lv(), r.lv(True), r.lv(True)
+        if len(privs) not in (1, 3) or not 5 <= len(aid) <= 16:
+            return reply(SW.WRONG_DATA)
+        privileges = int.from_bytes(privs.ljust(3, b"\x00"), "big")
+        meta = isd.data["elfs"].get(_aid(elf))
+        if meta is None or _aid(module) not in meta["modules"]:
+            return reply(SW.REFERENCED_DATA_NOT_FOUND)
+        if aid in ctx.card.registry:
+            return reply(SW.CONDITIONS_NOT_SATISFIED)
+        if privileges & PRIV_CARD_RESET and apdu.p1 != 0x0C:
+            return reply(SW.WRONG_DATA)  # Card Reset needs make selectable in the same command (B.6)
+        type_name = meta["modules"][_aid(module)]
+        applet = APPLET_TYPES[type_name](aid, None)
+        ctx.card.registry[aid] = RegistryEntry(applet, SELECTABLE if apdu.p1 == 0x0C else INSTALLED)
+        isd.data["apps"][_aid(aid)] = {
+            "privileges": f"{privileges:06X}",
+            "elf": _aid(elf),
+            "module": _aid(module),
+            "sd": _aid(isd.aid),
+        }
+        return reply(SW.OK, b"\x00")
+    if apdu.p1 == 0x08:  # [for make selectable]
+        _, _, aid, privs = r.lv(), r.lv(), r.lv(), r.lv()
+        entry = ctx.card.registry.get(aid)
+        if entry is None:
+            return reply(SW.REFERENCED_DATA_NOT_FOUND)
+        if entry.life_cycle != INSTALLED:
+            return reply(SW.CONDITIONS_NOT_SATISFIED)
+        entry.life_cycle = SELECTABLE
+        return reply(SW.OK, b"\x00")
+    if apdu.p1 == 0x20:  # [for personalization]
+        _, _, aid = r.lv(), r.lv(), r.lv()
+        entry = ctx.card.registry.get(aid)
+        if entry is None or aid == isd.aid:
+            return reply(SW.REFERENCED_DATA_NOT_FOUND)
+        if entry.life_cycle & LOCKED_BIT:
+            return reply(SW.CONDITIONS_NOT_SATISFIED)
+        ctx.session[PERSO_TARGET] = _aid(aid)
+        return reply(SW.OK, b"\x00")
+    return reply(SW.INCORRECT_P1P2)
+
+
+# -- LOAD (§11.6) --------------------------------------------------------------------------------------------
+
+
+def load(isd: IssuerSecurityDomain, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
+    state = ctx.session.get(LOAD_STATE)
+    if state is None:
+        return reply(SW.CONDITIONS_NOT_SATISFIED)  # no INSTALL [for load] before
+    if apdu.p1 not in (0x00, 0x80) or apdu.p2 != state["next"]:
+        ctx.session.pop(LOAD_STATE, None)
+        return reply(SW.INCORRECT_P1P2)  # block numbers strictly sequential
+    state["buffer"] += apdu.data.hex()
+    state["next"] += 1
+    if apdu.p1 == 0x00:
+        return reply()
+    ctx.session.pop(LOAD_STATE, None)
+    package = PACKAGES[bytes.fromhex(state["elf"])]
+    try:
+        (lfdb,) = decode(bytes.fromhex(state["buffer"]))
+    except (TlvError, ValueError):
+        return reply(SW.WRONG_DATA)
+    if lfdb.tag != 0xC4 or lfdb.value != package_image(package):
+        return reply(SW.WRONG_DATA)
+    isd.data["elfs"][state["elf"]] = {
+        "modules": {_aid(m): t for m, t in package.modules.items()},
+        "version": package.version.hex(),
+        "sd": _aid(isd.aid),
+    }
+    return reply(SW.OK, b"\x00")
+
+
+# -- DELETE (§11.2) ------------------------------------------------------------------------------------------
+
+
+def delete(isd: IssuerSecurityDomain, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
+    if apdu.p1 & 0x80 or apdu.p2 not in (0x00, 0x80):
+        return reply(SW.INCORRECT_P1P2)
+    items = decode(apdu.data)
+    target = next((t.value for t in items if t.tag == 0x4F), None)
+    if target is None:
+        return reply(SW.WRONG_DATA)
+    registry = ctx.card.registry
+    if target == isd.aid:
+        return reply(SW.CONDITIONS_NOT_SATISFIED)
+    if _aid(target) in isd.data["elfs"]:
+        dependants = [aid for aid, m in isd.data["apps"].items() if m.get("elf") == _aid(target)]
+        if dependants and apdu.p2 != 0x80:
+            return reply(SW.CONDITIONS_NOT_SATISFIED)  # instances exist: delete related objects (P2 80)
+        for aid in dependants:
+            _remove_app(isd, ctx, bytes.fromhex(aid))
+        del isd.data["elfs"][_aid(target)]
+        return reply(SW.OK, b"\x00")
+    if target in registry:
+        meta = isd.data["apps"].get(_aid(target), {})
+        if int(meta.get("privileges", "000000"), 16) & PRIV_SECURITY_DOMAIN:
+            associated = [a for a, m in isd.data["apps"].items() if m.get("sd") == _aid(target)]
+            if associated and apdu.p2 != 0x80:
+                return reply(SW.CONDITIONS_NOT_SATISFIED)
+            for aid in associated:
+                _remove_app(isd, ctx, bytes.fromhex(aid))
+        _remove_app(isd, ctx, target)
+        return reply(SW.OK, b"\x00")
+    return reply(SW.REFERENCED_DATA_NOT_FOUND)
+
+
+def _remove_app(isd: IssuerSecurityDomain, ctx: Context, aid: bytes) -> None:
+    entry = ctx.card.registry.pop(aid, None)
+    isd.data["apps"].pop(_aid(aid), None)
+    if entry is None:
+        return
+    for channel in ctx.card.channels.values():
+        if channel.selected is entry:
+            channel.selected = None
+            channel.session = {}
+
+
+# -- SET STATUS (§11.10) -------------------------------------------------------------------------------------
+
+
+def set_status(isd: IssuerSecurityDomain, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
+    card = ctx.card
+    if apdu.p1 == 0x80:  # the card (ISD) life cycle, §5.1
+        if apdu.p2 not in CARD_TRANSITIONS.get(card.life_cycle, set()):
+            return reply(SW.CONDITIONS_NOT_SATISFIED)
+        card.life_cycle = apdu.p2
+        return reply()
+    if apdu.p1 not in (0x40, 0x60):
+        return reply(SW.INCORRECT_P1P2)
+    entry = card.registry.get(apdu.data)
+    if entry is None or apdu.data == isd.aid:
+        return reply(SW.REFERENCED_DATA_NOT_FOUND)
+    targets = [entry]
+    if apdu.p1 == 0x60:
+        meta = isd.data["apps"].get(_aid(apdu.data), {})
+        if not int(meta.get("privileges", "000000"), 16) & PRIV_SECURITY_DOMAIN:
+            return reply(SW.REFERENCED_DATA_NOT_FOUND)  # P1 60 names a security domain
+        targets += [
+            card.registry[bytes.fromhex(a)]
+            for a, m in isd.data["apps"].items()
+            if m.get("sd") == _aid(apdu.data) and bytes.fromhex(a) in card.registry
+        ]
+    lock = bool(apdu.p2 & LOCKED_BIT)
+    if lock == bool(entry.life_cycle & LOCKED_BIT):
+        return reply(SW.CONDITIONS_NOT_SATISFIED)  # already locked / not locked: no transition (§5.3)
+    if not lock and apdu.p2 not in (0x00, entry.life_cycle & 0x7F):
+        return reply(SW.WRONG_DATA)  # the ISD only locks and unlocks applications
+    for target in targets:
+        target.life_cycle = target.life_cycle | LOCKED_BIT if lock else target.life_cycle & 0x7F
+    return reply()
+
+
+def issuance_registry(apps: dict[bytes, tuple[int, bytes | None, bytes | None]]) -> dict[str, Any]:
+    """ISD params for the applications a personality installs: AID -> (privileges, ELF, associated SD)."""
+    return {
+        _aid(aid): {
+            "privileges": f"{p:06X}",
+            "elf": _aid(elf) if elf else "",
+            "module": "",
+            "sd": _aid(sd) if sd else "",
+        }
+        for aid, (p, elf, sd) in apps.items()
+    }

@@ -1,0 +1,325 @@
+"""The JPKI application (公的個人認証AP), card-compatible (jpki-ap.md §1, §3-§8, §10, §11).
+
+EFs (§3): certificates 0001 (sign, password-protected), 0002 (its CA), 000A (auth; protected on the GP-SE
+token, §11.1), 000B (its CA); token info 0006 (§10); 0008 cert presence; key EFs 0017/001A and PIN EFs
+0018/001B (selectable, not readable). Commands (§4): SELECT EF, READ BINARY (15-bit offset or SFI, 6B00
+past the end), VERIFY with the case-1 retry query, CHANGE REFERENCE DATA after VERIFY, COMPUTE DIGITAL
+SIGNATURE 80 2A 00 80 (PKCS#1 v1.5 type 1 over the DigestInfo given, §7), GET CHALLENGE.
+
+Persistent data (``self.data``): EF contents, PIN values and try counters, private keys (PEM). The security
+status is transient, per logical channel (``ctx.session``); the runtime clears it on re-select, on selecting
+another application and on reset (§8). Secrets are never logged.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+from functools import lru_cache
+from typing import Any, ClassVar
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from jpkikit.host.jpki_client import (
+    CHARSETS,
+    EF_AUTH_CA,
+    EF_AUTH_CERT,
+    EF_AUTH_KEY,
+    EF_AUTH_PIN,
+    EF_CERT_STATUS,
+    EF_SIGN_CA,
+    EF_SIGN_CERT,
+    EF_SIGN_KEY,
+    EF_SIGN_PIN,
+    EF_TOKEN_INFO,
+)
+from jpkikit.reference.emulator.applet import Applet, Context, register, reply
+from jpkikit.reference.persona import load_persona
+from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu, cla_secure_messaging
+from jpkikit.vocab.iso7816.sw import SW
+from jpkikit.vocab.jpki.pkcs1 import max_data_length, sign_data
+
+JPKI_AID = bytes.fromhex("D392F000260100000001")
+
+PIN_EFS = {EF_AUTH_PIN: "auth", EF_SIGN_PIN: "sign"}
+#: Key EF -> the PIN EF whose VERIFY permits signing with it (§8).
+KEY_PIN = {EF_AUTH_KEY: EF_AUTH_PIN, EF_SIGN_KEY: EF_SIGN_PIN}
+
+#: The VERIFY data field is 1-16 bytes (§6, JICSAP 6.4.9).
+MAX_PIN_BYTES = 16
+
+#: Card PIN rules (§6): auth 4 digits / 3 tries, sign 6-16 of A-Z 0-9 / 5 tries. Same shape as the
+#: profile's ICS ``jpki.auth_pin`` / ``jpki.sign_pin``; a personality may override them.
+DEFAULT_PIN_RULES: dict[str, dict[str, Any]] = {
+    "auth": {"min_length": 4, "max_length": 4, "charset": "digits", "tries": 3},
+    "sign": {"min_length": 6, "max_length": 16, "charset": "upper-alnum", "tries": 5},
+}
+
+INS_SELECT = 0xA4
+INS_READ_BINARY = 0xB0
+INS_VERIFY = 0x20
+INS_CHANGE = 0x24
+INS_GET_CHALLENGE = 0x84
+INS_SIGN = 0x2A  # proprietary class 80 (§4)
+
+
+def token_info(label: str, max_pin: int = 16, min_pin: int = 6) -> bytes:
+    """EF 0006: a 160-byte CK_TOKEN_INFO with big-endian CK_ULONGs (jpki-ap.md §10, layout as observed)."""
+
+    def text(value: str, size: int) -> bytes:
+        return value.encode("ascii").ljust(size, b" ")[:size]
+
+    def ulong(*values: int) -> bytes:
+        return b"".join(v.to_bytes(4, "big") for v in values)
+
+    body = (
+        text(label, 32)
+        + text("JPKI", 32)
+        + text("JPKIKIT-EMU", 16)
+        + text("00000000", 16)
+        + ulong(0x0000040D, 1, 0, 1, 0, max_pin, min_pin)  # flags, sessions, PIN length max/min
+        + ulong(*(0xFFFFFFFF,) * 4)  # memory fields
+        + b"03"
+        + b"01"
+        + text("", 16)
+    )
+    return body.ljust(160, b"\x00")
+
+
+def pin_acceptable(value: bytes, rules: dict[str, Any]) -> bool:
+    """Whether ``value`` is a PIN the rules allow (length and character set, §6)."""
+    alphabet = CHARSETS.get(rules.get("charset", ""), "")
+    return rules["min_length"] <= len(value) <= rules["max_length"] and all(chr(b) in alphabet for b in value)
+
+
+@lru_cache(maxsize=16)
+def load_key(pem: str) -> rsa.RSAPrivateKey:
+    key = serialization.load_pem_private_key(pem.encode("ascii"), None)
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise TypeError("JPKI key EF holds a non-RSA key")
+    return key
+
+
+def _fid_key(fid: int) -> str:
+    return f"{fid:04X}"
+
+
+@register
+class JpkiApplet(Applet):
+    """Params: ``token_label``; ``auth_cert_needs_pin`` (GP-SE: EF 000A needs the auth PIN, §11.1);
+    ``auth_pin`` / ``sign_pin`` rule overrides (see DEFAULT_PIN_RULES)."""
+
+    type_name = "jpki"
+    _HANDLERS: ClassVar[dict[int, str]] = {
+        INS_SELECT: "_select_ef",
+        INS_READ_BINARY: "_read_binary",
+        INS_VERIFY: "_verify",
+        INS_CHANGE: "_change",
+        INS_GET_CHALLENGE: "_get_challenge",
+    }
+
+    # -- set-up ---------------------------------------------------------------------------------------------
+
+    def rules(self, which: str) -> dict[str, Any]:
+        return {**DEFAULT_PIN_RULES[which], **self.params.get(f"{which}_pin", {})}
+
+    def initial_data(self) -> dict[str, Any]:
+        persona = load_persona()
+        sign = self.rules("sign")
+        label = self.params.get("token_label", "JPKIAPGPSETOKEN")
+        files = {
+            EF_SIGN_CERT: persona.certs["sign"],
+            EF_SIGN_CA: persona.certs["sign-ca"],
+            EF_TOKEN_INFO: token_info(label, sign["max_length"], sign["min_length"]),
+            EF_CERT_STATUS: b"\x8f\x8f\x00",  # both certificates present (§3)
+            EF_AUTH_CERT: persona.certs["auth"],
+            EF_AUTH_CA: persona.certs["auth-ca"],
+        }
+        return {
+            "files": {_fid_key(fid): content.hex() for fid, content in files.items()},
+            "pins": {
+                _fid_key(fid): {"value": persona.pins[which], "tries_left": self.rules(which)["tries"]}
+                for fid, which in PIN_EFS.items()
+            },
+            "keys": {
+                _fid_key(EF_AUTH_KEY): persona.key_pems["auth"],
+                _fid_key(EF_SIGN_KEY): persona.key_pems["sign"],
+            },
+        }
+
+    # -- helpers that faulty variants (tests/faulty_jpki.py) override --------------------------------------
+
+    def read_condition(self, fid: int) -> int | None:
+        """The PIN EF whose VERIFY permits READ BINARY of ``fid``, or None when it is free (§3, §11.1)."""
+        if fid == EF_SIGN_CERT:
+            return EF_SIGN_PIN
+        if fid == EF_AUTH_CERT and self.params.get("auth_cert_needs_pin", False):
+            return EF_AUTH_PIN
+        return None
+
+    def verified(self, ctx: Context) -> set[int]:
+        """PIN EFs verified in this channel's session (cleared by re-select, another select, reset: §8)."""
+        return ctx.session.setdefault("verified", set())
+
+    def blocked_sw(self) -> int:
+        return SW.REFERENCE_DATA_NOT_USABLE  # 6984 on every VERIFY after the lock (§5 consensus)
+
+    def on_wrong_pin(self, record: dict[str, Any]) -> None:
+        record["tries_left"] = max(0, int(record["tries_left"]) - 1)
+
+    def sign(self, key: rsa.RSAPrivateKey, data: bytes) -> bytes:
+        return sign_data(key, data)
+
+    # -- dispatch -------------------------------------------------------------------------------------------
+
+    def process(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
+        if cla_secure_messaging(apdu.cla):
+            return reply(SW.SECURE_MESSAGING_NOT_SUPPORTED)  # 6882 for an SM CLA (§5)
+        if apdu.cla & 0x80:
+            if apdu.ins == INS_SIGN:
+                return self._compute_signature(ctx, apdu)
+            return reply(SW.INS_NOT_SUPPORTED)
+        name = self._HANDLERS.get(apdu.ins)
+        return getattr(self, name)(ctx, apdu) if name else reply(SW.INS_NOT_SUPPORTED)
+
+    def _file(self, fid: int | None) -> bytes | None:
+        content = self.data["files"].get(_fid_key(fid)) if fid is not None else None
+        return bytes.fromhex(content) if content is not None else None
+
+    def _exists(self, fid: int) -> bool:
+        key = _fid_key(fid)
+        return key in self.data["files"] or key in self.data["pins"] or key in self.data["keys"]
+
+    def _target(self, ctx: Context, p2: int) -> int | None:
+        """P2 = 80: the current EF; P2 = 80 + SFI (1..30): that EF (§4, "by SFI")."""
+        if p2 == 0x80:
+            return ctx.session.get("ef")
+        if 0x81 <= p2 <= 0x9E:
+            return p2 & 0x1F
+        return None
+
+    # -- SELECT EF, READ BINARY (§3, §4) ---------------------------------------------------------------
+
+    def _select_ef(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
+        if apdu.p1 == 0x00 and not apdu.data:
+            return reply()  # "select MF" with a DF current: a no-op (§1)
+        if apdu.p1 not in (0x00, 0x02) or apdu.p2 not in (0x00, 0x0C):
+            return reply(SW.INCORRECT_P1P2)
+        if len(apdu.data) != 2:
+            return reply(SW.WRONG_LENGTH)
+        fid = int.from_bytes(apdu.data, "big")
+        if not self._exists(fid):
+            return reply(SW.FILE_NOT_FOUND)  # the current EF stays
+        ctx.session["ef"] = fid
+        return reply()
+
+    def _read_binary(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
+        if apdu.data:
+            return reply(SW.WRONG_LENGTH)
+        if apdu.p1 & 0x80:  # P1 = 80 + SFI, P2 = 8-bit offset; the EF becomes current
+            fid, offset = apdu.p1 & 0x1F, apdu.p2
+            if not fid or not self._exists(fid):
+                return reply(SW.FILE_NOT_FOUND)
+            ctx.session["ef"] = fid
+        else:
+            fid, offset = ctx.session.get("ef"), (apdu.p1 << 8) | apdu.p2  # 15-bit offset
+        if fid is None:
+            return reply(SW.NO_CURRENT_EF)
+        content = self._file(fid)
+        if content is None:
+            return reply(SW.COMMAND_INCOMPATIBLE)  # a PIN or key EF: not a transparent EF
+        pin = self.read_condition(fid)
+        if pin is not None and pin not in self.verified(ctx):
+            return reply(SW.SECURITY_STATUS_NOT_SATISFIED)
+        if offset >= len(content):
+            return reply(SW.WRONG_P1P2)  # 6B00 offset outside the EF (§3)
+        return reply(SW.OK, content[offset : offset + (apdu.ne or 256)])
+
+    # -- VERIFY, CHANGE REFERENCE DATA (§4, §5, §6) -----------------------------------------------------
+
+    def _pin_record(self, ctx: Context, apdu: CommandApdu) -> tuple[int, dict[str, Any]] | ResponseApdu:
+        fid = self._target(ctx, apdu.p2)
+        if fid is None and apdu.p2 != 0x80:
+            return reply(SW.INCORRECT_P1P2)
+        record = self.data["pins"].get(_fid_key(fid)) if fid is not None else None
+        if fid is None or record is None:
+            return reply(SW.REFERENCED_DATA_NOT_FOUND)  # no PIN EF current
+        return fid, record
+
+    def _verify(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
+        if apdu.p1 != 0x00:
+            return reply(SW.INCORRECT_P1P2)
+        found = self._pin_record(ctx, apdu)
+        if isinstance(found, ResponseApdu):
+            return found
+        fid, record = found
+        if apdu.ne is not None:
+            return reply(SW.WRONG_LENGTH)  # the retry query is case 1; with Le it is 6700 (§4)
+        tries = int(record["tries_left"])
+        if not apdu.data:
+            return reply(0x63C0 | min(tries, 0x0F))  # retry query: spends nothing (§4)
+        if len(apdu.data) > MAX_PIN_BYTES:
+            return reply(SW.WRONG_LENGTH)
+        if tries == 0:
+            return reply(self.blocked_sw())
+        verified = self.verified(ctx)
+        # The card compares bytes: a lowercase or non-ASCII value is simply a wrong PIN (§6).
+        if hmac.compare_digest(apdu.data, str(record["value"]).encode("ascii")):
+            record["tries_left"] = self.rules(PIN_EFS[fid])["tries"]  # success resets the counter (§6)
+            verified.add(fid)
+            return reply()
+        verified.discard(fid)
+        self.on_wrong_pin(record)
+        return reply(0x63C0 | min(int(record["tries_left"]), 0x0F))
+
+    def _change(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
+        if apdu.p1 != 0x01:
+            return reply(SW.INCORRECT_P1P2)  # only "new value only" (P1=01) is supported (§4)
+        found = self._pin_record(ctx, apdu)
+        if isinstance(found, ResponseApdu):
+            return found
+        fid, record = found
+        if apdu.ne is not None or not 1 <= len(apdu.data) <= MAX_PIN_BYTES:
+            return reply(SW.WRONG_LENGTH)
+        if int(record["tries_left"]) == 0:
+            return reply(self.blocked_sw())
+        if fid not in self.verified(ctx):
+            return reply(SW.SECURITY_STATUS_NOT_SATISFIED)  # only after a successful VERIFY (§4)
+        rules = self.rules(PIN_EFS[fid])
+        if not pin_acceptable(apdu.data, rules):
+            return reply(SW.WRONG_DATA)
+        record["value"] = apdu.data.decode("ascii")
+        record["tries_left"] = rules["tries"]
+        return reply()
+
+    # -- COMPUTE DIGITAL SIGNATURE (§4, §7), GET CHALLENGE ----------------------------------------------
+
+    def _compute_signature(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
+        if apdu.p1 != 0x00:
+            return reply(SW.INCORRECT_P1P2)  # only the P1=00 scheme every client uses
+        fid = self._target(ctx, apdu.p2)
+        if fid is None and apdu.p2 != 0x80:
+            return reply(SW.INCORRECT_P1P2)
+        if fid not in KEY_PIN:
+            return reply(SW.NO_CURRENT_EF)  # no key EF selected
+        if KEY_PIN[fid] not in self.verified(ctx):
+            return reply(SW.SECURITY_STATUS_NOT_SATISFIED)  # 6982 without VERIFY (§5)
+        key = load_key(self.data["keys"][_fid_key(fid)])
+        if not 1 <= len(apdu.data) <= max_data_length(key.key_size // 8):
+            return reply(SW.WRONG_LENGTH)  # 1..k-11 bytes (§4)
+        return reply(SW.OK, self.sign(key, apdu.data))
+
+    def _get_challenge(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
+        if apdu.p1 or apdu.p2:
+            return reply(SW.INCORRECT_P1P2)
+        if apdu.data or apdu.ne is None:
+            return reply(SW.WRONG_LENGTH)
+        return reply(SW.OK, os.urandom(min(apdu.ne, 256)))
+
+
+@register
+class CardFaceApplet(Applet):
+    """The My Number card's card-face APs, present minimally (selectable, nothing else)."""
+
+    type_name = "card-face"

@@ -1,0 +1,336 @@
+"""The smartphone JPKI applet (``jpki-phone``): the card-compatible JPKI applet plus the provisioning
+command set the TSM uses to personalise it (docs/provisioning-commands.md; system.md §3, §4.1-§4.5).
+
+No public specification defines these commands: they are the kit's profile of them. They use the
+proprietary class (CLA 80, 84 with secure messaging) and are accepted only inside an SCP03 session opened
+with the key set of the applet's associated security domain (the JPKI APSD, system.md §2), at least at the
+security level the applet is given (``provisioning_level``, from the profile's ``ics.provisioning``).
+The session is opened by sending INITIALIZE UPDATE / EXTERNAL AUTHENTICATE to the applet itself, which
+hands them to its SD (GP API ``SecureChannel.processSecurity``, GPCS §10.2.3). ISO commands (CLA 00) are
+the card's, unchanged, outside the secure channel; RESET RETRY COUNTER (00 2C) is added for the app's
+"unblock with the temporary PIN" (seed 004 p.17).
+
+Persistent data beyond the JPKI applet's: ``se_id`` (SE identification ID, seed 004 p.18), ``commit``
+(pending R per key slot, seed 004 step ⑰), per PIN record ``temp`` / ``temp_tries`` (flow 4.2).
+Secrets (PINs, temporary PINs, private keys) are never logged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from jpkikit.host.jpki_client import (
+    EF_AUTH_CA,
+    EF_AUTH_CERT,
+    EF_AUTH_KEY,
+    EF_AUTH_PIN,
+    EF_CERT_STATUS,
+    EF_SIGN_CA,
+    EF_SIGN_CERT,
+    EF_SIGN_KEY,
+    EF_SIGN_PIN,
+)
+from jpkikit.host.tracer import register_secret_command
+from jpkikit.reference.emulator.applet import Context, register, reply
+from jpkikit.reference.emulator.gp.security_domain import SecurityDomain, associated_security_domain
+from jpkikit.reference.emulator.jpki import MAX_PIN_BYTES, PIN_EFS, JpkiApplet, load_key, pin_acceptable
+from jpkikit.vocab.gp.constants import INS_EXTERNAL_AUTHENTICATE, INS_INITIALIZE_UPDATE
+from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu, cla_secure_messaging
+from jpkikit.vocab.iso7816.sw import SW
+from jpkikit.vocab.iso7816.tlv import Tlv
+
+# -- the provisioning command set (CLA 80/84; docs/provisioning-commands.md) ------------------------------
+INS_GET_SE_ID = 0x10  # read the SE identification ID (seed 004 p.18, steps ⑥⑦)
+INS_COMMIT = 0x12  # random R, answer S = H[R] (seed 004 step ⑰, first half)
+INS_GENERATE_KEY = 0x14  # RSA key pair on chip, answer public key + R (step ⑰, second half)
+INS_PUT_CERTIFICATE = 0x16  # write a certificate (steps ㉑㉒)
+INS_SET_TEMP_PIN = 0x18  # set the temporary PIN (flow 4.2 / 4.3)
+INS_BLOCK_PIN = 0x1A  # block the PIN: only an unblock with the temporary PIN opens it (flow 4.2)
+INS_DELETE_KEYS = 0x1C  # delete keys and certificates (flow 4.5)
+# -- ISO command added for the app (flow 4.2: unblock with the temporary PIN, giving the new PIN) ---------
+INS_RESET_RETRY_COUNTER = 0x2C
+
+PROVISIONING_INS = frozenset(
+    {
+        INS_GET_SE_ID,
+        INS_COMMIT,
+        INS_GENERATE_KEY,
+        INS_PUT_CERTIFICATE,
+        INS_SET_TEMP_PIN,
+        INS_BLOCK_PIN,
+        INS_DELETE_KEYS,
+    }
+)
+
+register_secret_command(True, INS_SET_TEMP_PIN, "temporary PIN")
+register_secret_command(False, INS_RESET_RETRY_COUNTER, "PIN")
+
+SE_ID_LENGTH = 16
+R_LENGTH = 32
+KEY_BITS = 2048
+PUBLIC_EXPONENT = 65537
+DEFAULT_LEVEL = "33"  # C-DECRYPTION, C-MAC, R-ENCRYPTION, R-MAC (Amd D Table 7-3)
+DEFAULT_TEMP_PIN_TRIES = 3
+ALL_SLOTS = 0xFF
+MORE_BLOCKS = 0x80  # PUT CERTIFICATE P1: more blocks follow
+CA_BIT = 0x10  # PUT CERTIFICATE P2: the slot's CA certificate rather than its own
+CERT_BUFFER = "cert_blocks"  # ctx.session key while a certificate arrives in blocks
+
+# Tags of the GENERATE KEY response (ISO 7816-8 public key template).
+TAG_PUBLIC_KEY, TAG_MODULUS, TAG_EXPONENT, TAG_R = 0x7F49, 0x81, 0x82, 0xC0
+
+
+def commitment(r: bytes) -> bytes:
+    """S = H[R] (seed 004 step ⑰); H is SHA-256 in the kit's profile of the command set."""
+    return hashlib.sha256(r).digest()
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One key pair of the applet: its key EF, certificate EF, CA certificate EF, PIN EF, EF 0008 byte."""
+
+    name: str
+    key: int
+    cert: int
+    ca: int
+    pin: int
+    status_byte: int
+
+
+SLOTS = {
+    0x01: Slot("auth", EF_AUTH_KEY, EF_AUTH_CERT, EF_AUTH_CA, EF_AUTH_PIN, 1),
+    0x02: Slot("sign", EF_SIGN_KEY, EF_SIGN_CERT, EF_SIGN_CA, EF_SIGN_PIN, 0),
+}
+PIN_SLOT = {slot.pin: ref for ref, slot in SLOTS.items()}
+
+
+def _hex(fid: int) -> str:
+    return f"{fid:04X}"
+
+
+def public_key_template(key: rsa.RSAPublicKey) -> bytes:
+    numbers = key.public_numbers()
+    n = numbers.n.to_bytes((numbers.n.bit_length() + 7) // 8, "big")
+    e = numbers.e.to_bytes((numbers.e.bit_length() + 7) // 8, "big")
+    return Tlv(TAG_PUBLIC_KEY, Tlv(TAG_MODULUS, n).encode() + Tlv(TAG_EXPONENT, e).encode()).encode()
+
+
+@register
+class JpkiPhoneApplet(JpkiApplet):
+    """Params (besides JpkiApplet's): ``provisioning_level`` (hex, the SCP03 level bits every provisioning
+    command needs, default 33), ``temp_pin_tries`` (default 3), ``se_id`` (hex; random at installation
+    when absent)."""
+
+    type_name = "jpki-phone"
+    _PROVISIONING: ClassVar[dict[int, str]] = {
+        INS_GET_SE_ID: "_get_se_id",
+        INS_COMMIT: "_commit",
+        INS_GENERATE_KEY: "_generate_key",
+        INS_PUT_CERTIFICATE: "_put_certificate",
+        INS_SET_TEMP_PIN: "_set_temp_pin",
+        INS_BLOCK_PIN: "_block_pin",
+        INS_DELETE_KEYS: "_delete_keys",
+    }
+
+    def initial_data(self) -> dict[str, Any]:
+        data = super().initial_data()
+        data["se_id"] = self.params.get("se_id") or os.urandom(SE_ID_LENGTH).hex().upper()
+        data["commit"] = {}
+        return data
+
+    @property
+    def required_level(self) -> int:
+        return int(self.params.get("provisioning_level", DEFAULT_LEVEL), 16)
+
+    # -- hooks that faulty variants (tests/faulty_provisioning.py) override ----------------------------
+
+    def new_key(self) -> rsa.RSAPrivateKey:
+        return rsa.generate_private_key(public_exponent=PUBLIC_EXPONENT, key_size=KEY_BITS)
+
+    def new_r(self) -> bytes:
+        return os.urandom(R_LENGTH)
+
+    def level_ok(self, level: int) -> bool:
+        required = self.required_level
+        return level & required == required
+
+    # -- dispatch --------------------------------------------------------------------------------------
+
+    def process(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
+        proprietary = bool(apdu.cla & 0x80)
+        sd = associated_security_domain(ctx, self.aid)
+        if proprietary and apdu.ins in (INS_INITIALIZE_UPDATE, INS_EXTERNAL_AUTHENTICATE) and sd is not None:
+            handled = sd.process_security(ctx, apdu)
+            if handled is not None:
+                return handled
+        if proprietary and apdu.ins in PROVISIONING_INS:
+            return self._provisioning(ctx, sd, apdu)
+        if not proprietary and apdu.ins == INS_RESET_RETRY_COUNTER and not cla_secure_messaging(apdu.cla):
+            return self._reset_retry_counter(ctx, apdu)
+        return super().process(ctx, apdu)
+
+    def _provisioning(self, ctx: Context, sd: SecurityDomain | None, apdu: CommandApdu) -> ResponseApdu:
+        if sd is None:
+            return reply(SW.SECURITY_STATUS_NOT_SATISFIED)  # no associated SD: no secure channel at all
+        sc = sd.channel(ctx)
+        plain = sc.unwrap(apdu)
+        if isinstance(plain, ResponseApdu):
+            return plain  # bad protection: refused and the session aborted (Amd D §5.6)
+        if not sc.authenticated or sc.session is None or not self.level_ok(int(sc.session.level)):
+            return sc.wrap(reply(SW.SECURITY_STATUS_NOT_SATISFIED))  # 6982: not at the required level
+        return sc.wrap(getattr(self, self._PROVISIONING[plain.ins])(ctx, plain))
+
+    def _slot(self, p2: int) -> Slot | None:
+        return SLOTS.get(p2)
+
+    # -- GET SE ID (seed 004 p.18) -----------------------------------------------------------------------
+
+    def _get_se_id(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
+        if apdu.p1 or apdu.p2:
+            return reply(SW.INCORRECT_P1P2)
+        return reply(SW.OK, bytes.fromhex(self.data["se_id"]))
+
+    # -- key pair generation with the commitment (seed 004 step ⑰) -----------------------------------------
+
+    def _commit(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
+        slot = self._slot(apdu.p2)
+        if apdu.p1 or slot is None:
+            return reply(SW.INCORRECT_P1P2)
+        r = self.new_r()
+        self.data["commit"][slot.name] = r.hex()
+        return reply(SW.OK, commitment(r))
+
+    def _generate_key(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
+        slot = self._slot(apdu.p2)
+        if apdu.p1 or slot is None:
+            return reply(SW.INCORRECT_P1P2)
+        r_hex = self.data["commit"].pop(slot.name, None)
+        if r_hex is None:
+            return reply(SW.CONDITIONS_NOT_SATISFIED)  # 6985: no commitment S given out first
+        key = self.new_key()
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ).decode("ascii")
+        self.data["keys"][_hex(slot.key)] = pem
+        self._drop_certificate(slot)  # the old certificate is for a key that no longer exists
+        body = public_key_template(key.public_key()) + Tlv(TAG_R, bytes.fromhex(r_hex)).encode()
+        return reply(SW.OK, body)
+
+    # -- PUT CERTIFICATE (seed 004 steps ㉑㉒) --------------------------------------------------------------
+
+    def _put_certificate(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
+        slot = self._slot(apdu.p2 & ~CA_BIT)
+        if apdu.p1 & ~MORE_BLOCKS or slot is None or not apdu.data:
+            ctx.session.pop(CERT_BUFFER, None)
+            return reply(SW.INCORRECT_P1P2 if apdu.data else SW.WRONG_LENGTH)
+        buffer = ctx.session.setdefault(CERT_BUFFER, {"p2": apdu.p2, "data": b""})
+        if buffer["p2"] != apdu.p2:
+            ctx.session.pop(CERT_BUFFER, None)
+            return reply(SW.CONDITIONS_NOT_SATISFIED)  # a block of another certificate in the middle
+        buffer["data"] += apdu.data
+        if apdu.p1 & MORE_BLOCKS:
+            return reply()
+        der = ctx.session.pop(CERT_BUFFER)["data"]
+        try:
+            cert = x509.load_der_x509_certificate(der)
+        except ValueError:
+            return reply(SW.WRONG_DATA)
+        if apdu.p2 & CA_BIT:
+            self.data["files"][_hex(slot.ca)] = der.hex()
+            return reply()
+        pem = self.data["keys"].get(_hex(slot.key))
+        if pem is None or not self.certificate_matches(cert, load_key(pem)):
+            return reply(SW.WRONG_DATA)  # 6A80: not a certificate of the key pair in this slot
+        self.data["files"][_hex(slot.cert)] = der.hex()
+        self._set_status_byte(slot, True)
+        return reply()
+
+    def certificate_matches(self, cert: x509.Certificate, key: rsa.RSAPrivateKey) -> bool:
+        return cert.public_key() == key.public_key()
+
+    # -- temporary PIN (flows 4.2, 4.3) ------------------------------------------------------------------
+
+    def _pin_of(self, p2: int) -> dict[str, Any] | None:
+        slot = self._slot(p2)
+        return self.data["pins"].get(_hex(slot.pin)) if slot is not None else None
+
+    def _set_temp_pin(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
+        record = self._pin_of(apdu.p2)
+        if apdu.p1 or record is None:
+            return reply(SW.INCORRECT_P1P2)
+        if not 1 <= len(apdu.data) <= MAX_PIN_BYTES:
+            return reply(SW.WRONG_LENGTH)
+        record["temp"] = apdu.data.hex()
+        record["temp_tries"] = int(self.params.get("temp_pin_tries", DEFAULT_TEMP_PIN_TRIES))
+        return reply()
+
+    def _block_pin(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
+        record = self._pin_of(apdu.p2)
+        if apdu.p1 or record is None:
+            return reply(SW.INCORRECT_P1P2)
+        if not record.get("temp"):
+            return reply(SW.CONDITIONS_NOT_SATISFIED)  # 6985: blocking without a temporary PIN locks out
+        record["tries_left"] = 0
+        self.verified(ctx).discard(SLOTS[apdu.p2].pin)
+        return reply()
+
+    def _reset_retry_counter(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
+        """00 2C 00 P2 <temporary PIN ‖ new PIN>: ISO 7816-4 §11.5.10 with the temporary PIN as the
+        resetting code; P2 = 80 (current PIN EF) or 80 + SFI of the PIN EF, as VERIFY."""
+        if apdu.p1 != 0x00:
+            return reply(SW.INCORRECT_P1P2)
+        found = self._pin_record(ctx, apdu)
+        if isinstance(found, ResponseApdu):
+            return found
+        fid, record = found
+        if apdu.ne is not None:
+            return reply(SW.WRONG_LENGTH)
+        temp = bytes.fromhex(record.get("temp") or "")
+        if not temp or int(record.get("temp_tries", 0)) == 0:
+            return reply(SW.REFERENCE_DATA_NOT_USABLE)  # 6984: no (usable) temporary PIN
+        given, new = apdu.data[: len(temp)], apdu.data[len(temp) :]
+        if not hmac.compare_digest(given, temp):
+            record["temp_tries"] = int(record["temp_tries"]) - 1
+            if record["temp_tries"] == 0:
+                record["temp"] = ""  # used up: a new temporary PIN must come from the TSM (flow 4.3)
+            return reply(0x63C0 | int(record["temp_tries"]))
+        rules = self.rules(PIN_EFS[fid])
+        if not pin_acceptable(new, rules):
+            return reply(SW.WRONG_DATA)  # the temporary PIN stays valid for a retry with a good PIN
+        record.update(value=new.decode("ascii"), tries_left=rules["tries"], temp="", temp_tries=0)
+        return reply()
+
+    # -- DELETE KEYS AND CERTIFICATES (flow 4.5) -----------------------------------------------------------
+
+    def _delete_keys(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
+        if apdu.p1 or (apdu.p2 != ALL_SLOTS and apdu.p2 not in SLOTS):
+            return reply(SW.INCORRECT_P1P2)
+        for ref, slot in SLOTS.items():
+            if apdu.p2 not in (ALL_SLOTS, ref):
+                continue
+            self.data["keys"].pop(_hex(slot.key), None)
+            self._drop_certificate(slot)
+            self.data["commit"].pop(slot.name, None)
+            record = self.data["pins"][_hex(slot.pin)]
+            record.update(tries_left=0, temp="", temp_tries=0)  # no key left to protect; PIN unusable
+            self.verified(ctx).discard(slot.pin)
+        return reply()
+
+    # -- helpers -------------------------------------------------------------------------------------------
+
+    def _drop_certificate(self, slot: Slot) -> None:
+        self.data["files"].pop(_hex(slot.cert), None)
+        self._set_status_byte(slot, False)
+
+    def _set_status_byte(self, slot: Slot, present: bool) -> None:
+        status = bytearray(bytes.fromhex(self.data["files"].get(_hex(EF_CERT_STATUS), "000000")))
+        status[slot.status_byte] = 0x8F if present else 0x00  # EF 0008 (jpki-ap.md §3)
+        self.data["files"][_hex(EF_CERT_STATUS)] = bytes(status).hex()
