@@ -6,12 +6,12 @@ Run: .venv/bin/tox -e bench  (or: pytest benchmarks --benchmark-only)
 from __future__ import annotations
 
 import pytest
-from jpkikit.reference.emulator.jpki import JPKI_AID
-from jpkikit.reference.emulator.personality import get_personality
-from jpkikit.reference.emulator.runtime import Card
 
 from jpkikit.host.card_session import CardSession
-from jpkikit.host.inprocess import InProcessTransport
+from jpkikit.host.link import InProcessTransport
+from jpkikit.reference.emulator.jpki import JPKI_AID
+from jpkikit.reference.emulator.personalities import get_personality
+from jpkikit.reference.emulator.runtime import Card
 from jpkikit.vocab.iso7816.apdu import CommandApdu
 
 SELECT = CommandApdu(0x00, 0xA4, 0x04, 0x0C, JPKI_AID).to_bytes()

@@ -6,16 +6,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from jpkikit.reference.emulator.applet import Applet, Context, register, reply
+from jpkikit.reference.emulator.applet import Applet, Context, reply
 from jpkikit.reference.emulator.personality import AppletSpec, Personality
 from jpkikit.reference.emulator.runtime import Card
-
 from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu
 
 COUNTER_AID = bytes.fromhex("F000000001C0")
 
 
-@register
 class CounterApplet(Applet):
     type_name = "test-counter"
 
@@ -39,6 +37,7 @@ PERSONALITY = Personality(
     max_response_data=256,
     applets=(AppletSpec("test-counter", COUNTER_AID),),
     default_aid=COUNTER_AID,
+    applet_types={CounterApplet.type_name: CounterApplet},
 )
 
 

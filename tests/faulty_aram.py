@@ -11,10 +11,9 @@ from pathlib import Path
 
 from jpkikit.reference.emulator.applet import Context, reply
 from jpkikit.reference.emulator.aram import AraM
-from jpkikit.reference.emulator.personality import get_personality
-from jpkikit.reference.emulator.runtime import Card
-
 from jpkikit.reference.emulator.gp.secure_channel import CardSecureChannel
+from jpkikit.reference.emulator.personalities import get_personality
+from jpkikit.reference.emulator.runtime import Card
 from jpkikit.vocab.gp import seac
 from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu
 from jpkikit.vocab.iso7816.sw import SW

@@ -12,13 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from jpkikit.reference.emulator.applet import Context, reply
-from jpkikit.reference.emulator.gp.recognition import card_recognition_data
-from jpkikit.reference.emulator.gp.security_domain import IssuerSecurityDomain, SecurityDomain
-from jpkikit.reference.emulator.personality import get_personality
-from jpkikit.reference.emulator.runtime import Card, Channel
-
 from jpkikit.reference.emulator.gp import content
+from jpkikit.reference.emulator.gp.recognition import card_recognition_data
 from jpkikit.reference.emulator.gp.secure_channel import CardSecureChannel, ChannelState
+from jpkikit.reference.emulator.gp.security_domain import IssuerSecurityDomain, SecurityDomain
+from jpkikit.reference.emulator.personalities import get_personality
+from jpkikit.reference.emulator.runtime import Card, Channel
 from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu, cla_secure_messaging
 from jpkikit.vocab.iso7816.sw import SW
 from jpkikit.vocab.scp03.session import Scp03Session

@@ -14,6 +14,7 @@ from jpkikit.reference.handset.agent import AgentServer, _Handler
 from jpkikit.reference.handset.handset import ReferenceHandset
 from jpkikit.vocab.gp import seac
 from jpkikit.vocab.iso7816.apdu import CommandApdu
+from jpkikit.vocab.omapi import errors as omapi_errors
 
 Resolver = Callable[[Sequence[seac.Rule], bytes | None, Sequence[bytes]], ace.Access]
 
@@ -136,8 +137,8 @@ class _AbsentIsIo(omapi.Session):
     def open_logical_channel(self, aid: bytes | None = None, p2: int = 0x00) -> omapi.Channel | None:
         try:
             return super().open_logical_channel(aid, p2)
-        except omapi.NoSuchElementError as exc:
-            raise omapi.OmapiIOError(str(exc)) from None
+        except omapi_errors.NoSuchElementError as exc:
+            raise omapi_errors.OmapiIOError(str(exc)) from None
 
 
 class _NoBasic(omapi.Session):

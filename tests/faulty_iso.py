@@ -9,9 +9,8 @@ import dataclasses
 from pathlib import Path
 
 from jpkikit.reference.emulator.applet import reply
-from jpkikit.reference.emulator.personality import get_personality
+from jpkikit.reference.emulator.personalities import get_personality
 from jpkikit.reference.emulator.runtime import Card, Channel
-
 from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu
 from jpkikit.vocab.iso7816.sw import SW
 

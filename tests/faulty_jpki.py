@@ -16,7 +16,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtensionOID, NameOID
-from jpkikit.reference.emulator.applet import APPLET_TYPES, Context, register, reply
+
+from jpkikit.reference.emulator.applet import Applet, Context, reply
 from jpkikit.reference.emulator.jpki import (
     EF_AUTH_CERT,
     EF_CERT_STATUS,
@@ -29,9 +30,8 @@ from jpkikit.reference.emulator.jpki import (
     load_key,
     token_info,
 )
-from jpkikit.reference.emulator.personality import get_personality
+from jpkikit.reference.emulator.personalities import get_personality
 from jpkikit.reference.emulator.runtime import Card
-
 from jpkikit.reference.persona import load_persona, read_file
 from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu
 from jpkikit.vocab.iso7816.sw import SW
@@ -42,7 +42,6 @@ FAULTS: dict[str, type[JpkiApplet]] = {}
 def fault(name: str) -> Callable[[type[JpkiApplet]], type[JpkiApplet]]:
     def decorate(cls: type[JpkiApplet]) -> type[JpkiApplet]:
         cls.type_name = f"jpki-faulty-{name}"
-        register(cls)
         FAULTS[name] = cls
         return cls
 
@@ -404,29 +403,26 @@ class SignPolicyProduction(JpkiApplet):
 # -- factories ----------------------------------------------------------------------------------------------
 
 
-def faulty_type(name: str, base_type: str) -> str:
-    """The registered applet type that is ``base_type`` (``jpki``, ``jpki-phone``, ...) with fault ``name``:
-    the fault class placed in front of the personality's own JPKI applet class, so that the faulty card
-    differs from the reference in that one fault only."""
-    type_name = f"{base_type}-faulty-{name}"
-    if type_name not in APPLET_TYPES:
-        base = APPLET_TYPES[base_type]
-        register(
-            type(f"{FAULTS[name].__name__}_{base.__name__}", (FAULTS[name], base), {"type_name": type_name})
-        )
-    return type_name
+def faulty_type(name: str, base: type[Applet]) -> type[Applet]:
+    """The applet class ``base`` (the personality's own JPKI applet class) with fault ``name`` in front of
+    it, so that the faulty card differs from the reference in that one fault only."""
+    type_name = f"{base.type_name}-faulty-{name}"
+    return type(f"{FAULTS[name].__name__}_{base.__name__}", (FAULTS[name], base), {"type_name": type_name})
 
 
 def _factory(name: str) -> Callable[[str | None, Path | None], Card]:
     def make(personality: str | None, state: Path | None) -> Card:
         base = get_personality(personality or "gp-se")
-        applets = tuple(
-            dataclasses.replace(spec, type_name=faulty_type(name, spec.type_name))
-            if issubclass(APPLET_TYPES[spec.type_name], JpkiApplet)
-            else spec
-            for spec in base.applets
-        )
-        return Card(dataclasses.replace(base, applets=applets), state)
+        types = dict(base.applet_types)
+        applets = []
+        for spec in base.applets:
+            cls = base.applet_types[spec.type_name]
+            if issubclass(cls, JpkiApplet):
+                faulty = faulty_type(name, cls)
+                types[faulty.type_name] = faulty
+                spec = dataclasses.replace(spec, type_name=faulty.type_name)
+            applets.append(spec)
+        return Card(dataclasses.replace(base, applets=tuple(applets), applet_types=types), state)
 
     make.__doc__ = FAULTS[name].__doc__
     return make

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jpkikit.reference.emulator.personality import get_personality
+from jpkikit.reference.emulator.personalities import get_personality
 from jpkikit.reference.emulator.runtime import Card
 
 

@@ -11,16 +11,16 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
-from jpkikit.reference.emulator.applet import Context, reply
-from jpkikit.reference.emulator.jpki import JPKI_AID
-from jpkikit.reference.emulator.jpki_phone import JpkiPhoneApplet
-from jpkikit.reference.emulator.personality import get_personality
-from jpkikit.reference.emulator.runtime import Card
 
+from jpkikit.reference.emulator.applet import Context, reply
+from jpkikit.reference.emulator.jpki_phone import JpkiPhoneApplet
+from jpkikit.reference.emulator.personalities import get_personality
+from jpkikit.reference.emulator.runtime import Card
 from jpkikit.reference.persona import load_persona
 from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu
 from jpkikit.vocab.iso7816.sw import SW
 from jpkikit.vocab.iso7816.tlv import Tlv
+from jpkikit.vocab.jpki.card import JPKI_AID
 
 
 class NoScpLevelCheck(JpkiPhoneApplet):

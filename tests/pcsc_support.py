@@ -13,8 +13,8 @@ from contextlib import contextmanager
 import pytest
 
 from jpkikit.host import pcscd
+from jpkikit.host.link import SimulatedCard
 from jpkikit.host.pcsc import list_readers
-from jpkikit.host.simulated_card import SimulatedCard
 from jpkikit.host.vpcd import VpcdServer, driver_installed, reader_name, wait_for_card, wait_for_card_removed
 
 PORT = int(os.environ.get("JPKI_TEST_VPCD_PORT", "35963"))

@@ -19,6 +19,9 @@ from pathlib import Path
 
 import pytest
 
+from jpkikit.harness.allure_results import CATEGORY_NAMES
+from jpkikit.harness.verdict import Verdict
+
 from .conformance_runner import REPO, faulty_profile
 from .test_report_cert import jpkikit
 
@@ -164,7 +167,7 @@ def test_report_shows_a_failure(chromium: str, tmp_path: Path, serve: functools.
     assert "Failed 1" in text
     categories = json.loads((out / "widgets" / "default" / "categories.json").read_text())
     names = {n.get("name") for n in categories["nodes"].values()}
-    assert "Fail: requirement not met" in names
+    assert CATEGORY_NAMES[Verdict.FAIL] in names
 
 
 def test_script_refuses_bad_input(tmp_path: Path) -> None:

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from jpkikit.host.card_session import CardSession
-from jpkikit.host.inprocess import InProcessTransport
+from jpkikit.host.link import InProcessTransport
 from jpkikit.host.scp03 import Scp03Layer
 from jpkikit.reference.emulator.gp.issuance import ISD_KEYS
-from jpkikit.reference.emulator.personality import get_personality
+from jpkikit.reference.emulator.personalities import get_personality
 from jpkikit.reference.emulator.runtime import Card
 from jpkikit.vocab.gp import seac
 from jpkikit.vocab.iso7816.apdu import CommandApdu

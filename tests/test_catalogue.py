@@ -13,10 +13,10 @@ import yaml
 from jpkikit.errors import CatalogueError
 from jpkikit.harness.catalogue import (
     REQUIREMENTS_DIR,
-    SOURCE_KINDS,
     Applicability,
     Catalogue,
     Requirement,
+    Source,
     load_catalogue,
 )
 from jpkikit.harness.profile import CLASSES, Profile, load_profile
@@ -60,7 +60,7 @@ def test_bundled_catalogue_loads(catalogue: Catalogue) -> None:
         assert isinstance(requirement, Requirement)
         assert requirement.title and requirement.statement and requirement.source
         assert set(requirement.classes) <= set(CLASSES)
-        assert all(source.kind in SOURCE_KINDS and source.ref for source in requirement.source)
+        assert all(isinstance(s, Source) and s.at and s.document.key == s.doc for s in requirement.source)
         assert requirement.file.parent == REQUIREMENTS_DIR
         assert requirement.id in catalogue
 
@@ -89,6 +89,26 @@ def test_iso_conditions(catalogue: Catalogue) -> None:
         "ISO-ERR-04": None,
     }
     assert catalogue.get("ISO-CH-05").waiver
+    assert catalogue.get("ISO-CH-01").applies_if.data == {  # type: ignore[union-attr]
+        "claim": "ics.iso7816.logical_channels",
+        "greater_than": 1,
+    }
+    assert catalogue.get("ISO-EXT-02").applies_if.data == {  # type: ignore[union-attr]
+        "claim": "ics.iso7816.extended_length",
+        "is": False,
+    }
+
+
+def test_sources_resolve_to_registered_documents(catalogue: Catalogue) -> None:
+    first = catalogue.get("ISO-SEL-01").source[0]
+    assert (first.doc, first.at) == ("iso7816-4", "SELECT command")
+    assert first.document.cite == "ISO/IEC 7816-4:2020"
+    assert first.citation == (
+        "ISO/IEC 7816-4:2020, SELECT command (P1 '04' selection by DF name, P2 '0C' no response data)"
+    )
+    kit = next(s for s in catalogue.get("ISO-SEL-01").source if s.doc == "kit-spec")
+    assert kit.citation.startswith("docs/spec/jpki-applet.md#applications-and-aids")
+    assert kit.url is None and first.url == "https://www.iso.org/standard/77180.html"
 
 
 def test_unknown_requirement_id(catalogue: Catalogue) -> None:
@@ -175,15 +195,18 @@ VALID: dict[str, Any] = {
             "id": "DEMO-A-01",
             "title": "A title",
             "statement": "The implementation shall answer 9000.",
-            "source": [{"kind": "iso", "ref": "ISO/IEC 7816-4:2020, SELECT command"}],
+            "source": [{"doc": "iso7816-4", "at": "SELECT command"}],
             "classes": ["gp-se", "sim"],
-            "applies_if": "ics.iso7816.extended_length",
+            "applies_if": {"claim": "ics.iso7816.extended_length"},
         },
         {
             "id": "DEMO-A-02",
             "title": "Another",
             "statement": "Something testable.",
-            "source": [{"kind": "seed", "ref": "seed 004 step ⑰"}],
+            "source": [
+                {"doc": "seed-004", "at": "p.15 step ⑰", "note": "key pair generated in the SE"},
+                {"doc": "kit-spec", "at": "system.md#first-issuance"},
+            ],
             "classes": ["tsm"],
             "waiver": "May be waived for SIM designs.",
         },
@@ -229,7 +252,8 @@ BAD_CATALOGUES = [
     ),
     (
         changed("requirements.0.classes", ["gp-se", "phone"]),
-        "DEMO-A-01: classes: unknown implementation class 'phone'; expected gp-se, sim, handset, rw, tsm",
+        "DEMO-A-01: classes[1]: unknown implementation class 'phone'; "
+        "expected gp-se, sim, handset, rw or tsm",
     ),
     (
         changed("requirements.0.classes", []),
@@ -237,22 +261,33 @@ BAD_CATALOGUES = [
     ),
     (changed("requirements.0.classes", ["sim", "sim"]), "DEMO-A-01: classes: lists a class twice"),
     (
-        changed("requirements.0.applies_if", "ics.iso7816.logical_channels >"),
-        "DEMO-A-01: applies_if: condition 'ics.iso7816.logical_channels >': syntax error: invalid syntax",
+        changed("requirements.0.applies_if", "ics.iso7816.logical_channels > 1"),
+        "DEMO-A-01: applies_if: must be a mapping such as {claim: ics.gp.scp03}, got text "
+        "'ics.iso7816.logical_channels > 1'",
     ),
     (
-        changed("requirements.0.applies_if", "ics.iso7816.channels > 1"),
-        "DEMO-A-01: applies_if: condition 'ics.iso7816.channels > 1': unknown profile field "
-        "'ics.iso7816.channels'; did you mean ics.iso7816.logical_channels?",
+        changed("requirements.0.applies_if", {"claim": "ics.iso7816.channels", "greater_than": 1}),
+        "DEMO-A-01: applies_if.claim: unknown profile field 'ics.iso7816.channels'; "
+        "did you mean ics.iso7816.logical_channels?",
     ),
     (
-        changed("requirements.0.applies_if", "open('x')"),
-        "DEMO-A-01: applies_if: condition \"open('x')\": "
-        "\"open('x')\" is not allowed (function calls are not allowed)",
+        changed("requirements.0.applies_if", {"claim": "ics.iso7816.extended_length", "greater_than": 1}),
+        "DEMO-A-01: applies_if.greater_than: ics.iso7816.extended_length is a boolean; "
+        "greater_than compares integers only",
     ),
     (
-        changed("requirements.0.applies_if", 1),
-        "DEMO-A-01: applies_if: condition must be a string, got int",
+        changed("requirements.0.applies_if", {"claim": "ics.personality", "equals": "gpse"}),
+        "DEMO-A-01: applies_if.equals: 'gpse' is not a possible value of ics.personality "
+        "(gp-se, mynumber-card, sim)",
+    ),
+    (
+        changed("requirements.0.applies_if", {"all": [{"claim": "ics.gp.scp03", "is": 1}]}),
+        "DEMO-A-01: applies_if.all[0].is: must be true or false, got an integer 1",
+    ),
+    (
+        changed("requirements.0.applies_if", {"claim": "ics.gp.scp03", "when": True}),
+        "DEMO-A-01: applies_if: unknown field 'when'; "
+        "expected one of: claim, is, equals, one_of, greater_than, less_than",
     ),
     (
         changed("requirements.0.statement", None),
@@ -262,24 +297,51 @@ BAD_CATALOGUES = [
         changed("requirements.0.statement", "  "),
         "DEMO-A-01: statement: must be non-empty text",
     ),
-    (changed("requirements.0.title", "two\nlines"), "DEMO-A-01: title: must be one line"),
+    (
+        changed("requirements.0.statement", 7),
+        "DEMO-A-01: statement: must be non-empty text, got an integer 7",
+    ),
+    (changed("requirements.0.title", "two\nlines"), "DEMO-A-01: title: must be non-empty text on one line"),
     (
         changed("requirements.0.verdict", "pass"),
         "DEMO-A-01: unknown field 'verdict'; expected one of: id, title, statement, source, classes, "
         "applies_if, waiver",
     ),
     (
-        changed("requirements.0.source", [{"kind": "rfc", "ref": "RFC 8017"}]),
-        "DEMO-A-01: source[0].kind: must be one of iso, gp, seed, jpki-card, got 'rfc'",
-    ),
-    (changed("requirements.0.source", []), "DEMO-A-01: source: must be a non-empty list of {kind, ref}"),
-    (
-        changed("requirements.0.source", [{"kind": "iso"}]),
-        "DEMO-A-01: source[0]: must be a mapping with exactly kind and ref",
+        changed("requirements.0.source", [{"doc": "rfc-8017", "at": "§9.2"}]),
+        "DEMO-A-01: source[0].doc: unknown document 'rfc-8017', not in the document registry; "
+        "did you mean 'rfc8017'?",
     ),
     (
-        changed("requirements.0.source", [{"kind": "iso", "ref": ""}]),
-        "DEMO-A-01: source[0]: ref: must be non-empty text",
+        changed("requirements.0.source", [{"doc": "ISO", "at": "§9.2"}]),
+        "DEMO-A-01: source[0].doc: must be a document key of jpkikit/harness/documents.yaml "
+        "(lowercase, digits, -)",
+    ),
+    (changed("requirements.0.source", []), "DEMO-A-01: source: must be a non-empty list of {doc, at}"),
+    (
+        changed("requirements.0.source", [{"kind": "iso", "ref": "ISO/IEC 7816-4:2020"}]),
+        "DEMO-A-01: source[0]: missing required field 'doc'",
+    ),
+    (
+        changed("requirements.0.source", [{"doc": "iso7816-4"}]),
+        "DEMO-A-01: source[0]: missing required field 'at'",
+    ),
+    (
+        changed("requirements.0.source", [{"doc": "iso7816-4", "at": ""}]),
+        "DEMO-A-01: source[0].at: must be non-empty text on one line",
+    ),
+    (
+        changed("requirements.0.source", [{"doc": "iso7816-4", "at": "x", "page": 3}]),
+        "DEMO-A-01: source[0]: unknown field 'page'; expected one of: doc, at, note",
+    ),
+    (
+        changed("requirements.0.source", ["ISO/IEC 7816-4"]),
+        "DEMO-A-01: source[0]: must be a mapping {doc, at[, note]}, got text 'ISO/IEC 7816-4'",
+    ),
+    (
+        changed("requirements.0.source", [{"doc": "kit-spec", "at": "§3 of the applet page"}]),
+        "DEMO-A-01: source[0].at: a kit-spec citation names a page and heading, such as "
+        "jpki-applet.md#pin-states; got '§3 of the applet page'",
     ),
     (changed("requirements.0.waiver", ""), "DEMO-A-01: waiver: must be non-empty text"),
     (
@@ -290,8 +352,13 @@ BAD_CATALOGUES = [
         changed("requirements.0.id", "demo-a-01"),
         "demo-a-01: id: must look like ISO-SEL-01 (uppercase words and digits joined by -)",
     ),
+    (
+        changed("requirements.0.id", 12),
+        "requirements[0]: id: must look like ISO-SEL-01 (uppercase words and digits joined by -), "
+        "got an integer 12",
+    ),
     (changed("requirements.0.id", None), "requirements[0]: missing required field 'id'"),
-    (changed("requirements.0", "ISO-SEL-01"), "requirements[0]: must be a mapping"),
+    (changed("requirements.0", "ISO-SEL-01"), "requirements[0]: must be a mapping, got text 'ISO-SEL-01'"),
     (changed("requirements", []), "requirements: must be a non-empty list of requirements"),
     (changed("area", "other"), "area: must match the file name ('demo'), got 'other'"),
     (changed("area", "Demo Area"), "area: must be a lowercase name such as iso7816"),
@@ -302,7 +369,10 @@ BAD_CATALOGUES = [
         "<document>: unknown field 'owner'; "
         "expected one of: area, id_prefix, title, description, requirements",
     ),
-    (["not", "a", "mapping"], "<document>: must be a mapping"),
+    (
+        ["not", "a", "mapping"],
+        "<document>: must be a mapping with area, id_prefix and requirements, got a list",
+    ),
 ]
 
 
@@ -339,7 +409,7 @@ def test_area_defined_twice(tmp_path: Path) -> None:
     [
         ("area: [\n", "<document>: invalid YAML at line 2, column 1: expected the node content"),
         ("area: demo\narea: demo\n", "area: duplicate field (again at line 2)"),
-        ("", "<document>: must be a mapping"),
+        ("", "<document>: must be a mapping with area, id_prefix and requirements, got nothing"),
     ],
 )
 def test_bad_catalogue_yaml(tmp_path: Path, text: str, message: str) -> None:

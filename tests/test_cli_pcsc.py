@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from jpkikit.reference.emulator.personality import get_personality
+
+from jpkikit.reference.emulator.personalities import get_personality
 from jpkikit.reference.emulator.runtime import Card
 
 from .conformance_runner import REPO

@@ -1,13 +1,22 @@
-"""The applicability condition language: whitelist, load-time type checks, evaluation reasons."""
+"""Applicability conditions as data: schema shape, load-time type checks, evaluation and its reasons."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jpkikit.errors import CatalogueError
-from jpkikit.harness.conditions import MAX_LENGTH, Condition, FieldSpec, parse_condition
+from jpkikit.harness.conditions import (
+    Condition,
+    ConditionError,
+    FieldSpec,
+    parse_condition,
+    schema_validator,
+    walk,
+)
 from jpkikit.harness.profile import ics_fields
 
 FIELDS = ics_fields()
@@ -19,6 +28,8 @@ GPSE = {
     "ics.iso7816.max_command_data": 2048,
     "ics.jpki.auth_cert_needs_pin": True,
     "ics.jpki.token_label": "JPKIAPGPSETOKEN",
+    "ics.gp.scp03": True,
+    "ics.provisioning.key_bits": 2048,
 }
 CARD = {
     **GPSE,
@@ -26,52 +37,80 @@ CARD = {
     "ics.iso7816.logical_channels": 1,
     "ics.iso7816.extended_length": False,
     "ics.jpki.auth_cert_needs_pin": False,
+    "ics.gp.scp03": None,  # the card profile has no ics.gp section
+    "ics.provisioning.key_bits": None,
 }
 
+EXT = {"claim": "ics.iso7816.extended_length"}
+CHANNELS = {"claim": "ics.iso7816.logical_channels", "greater_than": 1}
 
-def evaluate(text: str, values: dict[str, object]) -> tuple[bool, str]:
-    return parse_condition(text, FIELDS).evaluate(values.__getitem__)
+
+def evaluate(data: Any, values: dict[str, object]) -> tuple[bool, str]:
+    return parse_condition(data, FIELDS).evaluate(values.__getitem__)
+
+
+# --- evaluation and reasons -------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("text", "values", "expected"),
+    ("data", "values", "expected"),
     [
-        ("ics.iso7816.extended_length", GPSE, (True, "ics.iso7816.extended_length is true")),
-        ("ics.iso7816.extended_length", CARD, (False, "ics.iso7816.extended_length is false")),
-        ("not ics.iso7816.extended_length", GPSE, (False, "ics.iso7816.extended_length is true")),
-        ("not ics.iso7816.extended_length", CARD, (True, "ics.iso7816.extended_length is false")),
+        (EXT, GPSE, (True, "ics.iso7816.extended_length is true")),
+        (EXT, CARD, (False, "ics.iso7816.extended_length is false")),
+        ({**EXT, "is": True}, GPSE, (True, "ics.iso7816.extended_length is true")),
+        ({**EXT, "is": False}, GPSE, (False, "ics.iso7816.extended_length is true")),
+        ({**EXT, "is": False}, CARD, (True, "ics.iso7816.extended_length is false")),
         (
-            "ics.iso7816.logical_channels > 1",
+            CHANNELS,
             GPSE,
             (True, "ics.iso7816.logical_channels > 1 is true: ics.iso7816.logical_channels is 4"),
         ),
         (
-            "ics.iso7816.logical_channels > 1",
+            CHANNELS,
             CARD,
             (False, "ics.iso7816.logical_channels > 1 is false: ics.iso7816.logical_channels is 1"),
         ),
         (
-            "ics.personality in ['gp-se', 'sim']",
+            {"claim": "ics.iso7816.logical_channels", "less_than": 4},
+            GPSE,
+            (False, "ics.iso7816.logical_channels < 4 is false: ics.iso7816.logical_channels is 4"),
+        ),
+        (
+            {"claim": "ics.iso7816.logical_channels", "equals": 1},
+            CARD,
+            (True, "ics.iso7816.logical_channels == 1 is true: ics.iso7816.logical_channels is 1"),
+        ),
+        (
+            {"claim": "ics.personality", "equals": "gp-se"},
+            CARD,
+            (False, "ics.personality == 'gp-se' is false: ics.personality is 'mynumber-card'"),
+        ),
+        (
+            {"claim": "ics.personality", "one_of": ["gp-se", "sim"]},
             CARD,
             (False, "ics.personality in ['gp-se', 'sim'] is false: ics.personality is 'mynumber-card'"),
         ),
         (
-            "ics.personality not in ('sim',)",
+            {"claim": "ics.jpki.token_label", "equals": "JPKIAPGPSETOKEN"},
             GPSE,
-            (True, "ics.personality not in ('sim',) is true: ics.personality is 'gp-se'"),
+            (
+                True,
+                "ics.jpki.token_label == 'JPKIAPGPSETOKEN' is true: "
+                "ics.jpki.token_label is 'JPKIAPGPSETOKEN'",
+            ),
         ),
         (
-            "1 < ics.iso7816.logical_channels <= 4",
+            {"claim": "ics.provisioning.key_bits", "equals": 2048},
             GPSE,
-            (True, "1 < ics.iso7816.logical_channels <= 4 is true: ics.iso7816.logical_channels is 4"),
+            (True, "ics.provisioning.key_bits == 2048 is true: ics.provisioning.key_bits is 2048"),
         ),
-        (  # `and` is decided by its first false operand
-            "ics.iso7816.extended_length and ics.iso7816.logical_channels > 1",
+        (
+            {"all": [EXT, CHANNELS]},
             CARD,
             (False, "ics.iso7816.extended_length is false"),
-        ),
+        ),  # first false decides
         (
-            "ics.iso7816.extended_length and ics.iso7816.logical_channels > 1",
+            {"all": [EXT, CHANNELS]},
             GPSE,
             (
                 True,
@@ -79,137 +118,254 @@ def evaluate(text: str, values: dict[str, object]) -> tuple[bool, str]:
                 "ics.iso7816.logical_channels > 1 is true: ics.iso7816.logical_channels is 4",
             ),
         ),
-        (  # `or` is decided by its first true operand, and lists every false one otherwise
-            "ics.iso7816.extended_length or ics.jpki.auth_cert_needs_pin",
+        (  # `any` is decided by its first true operand, and lists every false one otherwise
+            {"any": [EXT, {"claim": "ics.jpki.auth_cert_needs_pin"}]},
             CARD,
             (False, "ics.iso7816.extended_length is false; ics.jpki.auth_cert_needs_pin is false"),
         ),
         (
-            "ics.iso7816.extended_length or ics.personality == 'mynumber-card'",
+            {"any": [EXT, {"claim": "ics.personality", "equals": "mynumber-card"}]},
             CARD,
             (True, "ics.personality == 'mynumber-card' is true: ics.personality is 'mynumber-card'"),
         ),
-        (
-            "ics.jpki.token_label != 'JPKIAPICCTOKEN2'",
-            GPSE,
-            (
-                True,
-                "ics.jpki.token_label != 'JPKIAPICCTOKEN2' is true: "
-                "ics.jpki.token_label is 'JPKIAPGPSETOKEN'",
-            ),
-        ),
-        (
-            "ics.iso7816.max_command_data >= ics.iso7816.logical_channels",
-            GPSE,
-            (
-                True,
-                "ics.iso7816.max_command_data >= ics.iso7816.logical_channels is true: "
-                "ics.iso7816.max_command_data is 2048, ics.iso7816.logical_channels is 4",
-            ),
-        ),
+        ({"not": EXT}, CARD, (True, "ics.iso7816.extended_length is false")),
+        ({"not": {"claim": "ics.gp.scp03"}}, CARD, (True, "ics.gp.scp03 is not given")),
     ],
 )
-def test_evaluation_and_reason(text: str, values: dict[str, object], expected: tuple[bool, str]) -> None:
-    assert evaluate(text, values) == expected
-
-
-def test_condition_records_its_fields_and_text() -> None:
-    condition = parse_condition("  ics.iso7816.extended_length and ics.iso7816.logical_channels > 1 ", FIELDS)
-    assert isinstance(condition, Condition)
-    assert condition.text == "ics.iso7816.extended_length and ics.iso7816.logical_channels > 1"
-    assert condition.fields == {"ics.iso7816.extended_length", "ics.iso7816.logical_channels"}
-    assert "ics.iso7816.extended_length" in repr(condition)
-
-
-def test_absent_optional_field_is_not_given() -> None:
-    fields = {"ics.opt": FieldSpec("int"), "ics.flag": FieldSpec("bool")}
-    values: dict[str, object] = {"ics.opt": None, "ics.flag": None}
-    assert parse_condition("ics.opt > 1", fields).evaluate(values.__getitem__) == (
-        False,
-        "ics.opt > 1 is false: ics.opt is not given",
-    )
-    assert parse_condition("ics.flag", fields).evaluate(values.__getitem__) == (
-        False,
-        "ics.flag is not given",
-    )
-    assert parse_condition("ics.opt == None", fields).evaluate(values.__getitem__)[0] is True
-
-
-def test_untyped_fields_mismatch_at_evaluation_is_a_catalogue_error() -> None:
-    condition = parse_condition("a.b > 1")  # no field types given: checked only at evaluation
-    with pytest.raises(CatalogueError, match=r"cannot evaluate a\.b > 1"):
-        condition.evaluate(lambda path: "text")
+def test_evaluation_and_reason(data: Any, values: dict[str, object], expected: tuple[bool, str]) -> None:
+    assert evaluate(data, values) == expected
 
 
 @pytest.mark.parametrize(
-    ("text", "problem"),
+    ("data", "text"),
     [
-        ("__import__('os').system('true')", "function calls are not allowed"),
-        ("ics.iso7816.logical_channels + 1 > 2", "arithmetic is not allowed"),
-        ("ics.x[0]", "indexing is not allowed"),
-        ("lambda: ics.iso7816.extended_length", "lambdas are not allowed"),
-        ("ics.iso7816.extended_length if True else False", "conditional expressions are not allowed"),
-        ("(ics := 1)", "NamedExpr expressions are not part of the condition language"),
-        ("ics.iso7816.logical_channels is 1", "operator Is is not allowed"),
-        ("(1).real", "is not a profile field"),
-        ("ics.foo", "unknown profile field 'ics.foo'"),
-        ("ics.iso7816.extended_lenght", "did you mean ics.iso7816.extended_length?"),
-        ("true", "write True, False or None"),
-        ("ics.iso7816.logical_channels", "ics.iso7816.logical_channels is an integer, not a boolean"),
-        ("ics.personality == 'gpse'", "'gpse' is not a possible value of ics.personality"),
-        ("ics.personality in ['gp-se', 'card']", "'card' is not a possible value of ics.personality"),
-        ("ics.personality > 1", "ics.personality is not an integer"),
-        ("ics.iso7816.logical_channels > True", "true is not an integer"),
-        ("ics.iso7816.extended_length == 1", "is a boolean but 1 is an integer"),
-        ("ics.iso7816.logical_channels == '4'", "is an integer but '4' is a string"),
-        ("ics.personality in 'gp-se'", "'in' needs a field or constant on the left and a list on the right"),
-        ("ics.personality == ['gp-se']", "a list can only follow 'in' or 'not in'"),
-        ("ics.personality in [ics.personality]", "a list may hold only constants"),
-        ("1 == 1", "compares two constants"),
-        ("True", "the constant True on its own is not a condition"),
-        ("not 0", "the constant 0 on its own is not a condition"),
-        ("ics.iso7816.logical_channels > 1.5", "constant 1.5 is not allowed"),
-        ("ics.iso7816.logical_channels >", "syntax error"),
-        ("ics.iso7816.extended_length; import os", "syntax error"),
-        ("", "condition is empty"),
-        ("   ", "condition is empty"),
-        ("x" * (MAX_LENGTH + 1), f"longer than {MAX_LENGTH} characters"),
-        ("\x00", "condition"),
+        (EXT, "ics.iso7816.extended_length"),
+        ({**EXT, "is": False}, "not ics.iso7816.extended_length"),
+        (CHANNELS, "ics.iso7816.logical_channels > 1"),
+        ({"claim": "ics.iso7816.logical_channels", "equals": 1}, "ics.iso7816.logical_channels == 1"),
+        ({"claim": "ics.personality", "one_of": ["gp-se", "sim"]}, "ics.personality in ['gp-se', 'sim']"),
+        ({"all": [EXT, CHANNELS]}, "ics.iso7816.extended_length and ics.iso7816.logical_channels > 1"),
+        (
+            {"any": [EXT, {"all": [CHANNELS, {"claim": "ics.gp.scp03"}]}]},
+            "ics.iso7816.extended_length or (ics.iso7816.logical_channels > 1 and ics.gp.scp03)",
+        ),
+        (
+            {"not": {"any": [EXT, CHANNELS]}},
+            "not (ics.iso7816.extended_length or ics.iso7816.logical_channels > 1)",
+        ),
     ],
 )
-def test_rejected_at_load_time(text: str, problem: str) -> None:
-    with pytest.raises(CatalogueError) as caught:
-        parse_condition(text, FIELDS)
-    assert problem in str(caught.value)
+def test_text(data: Any, text: str) -> None:
+    condition = parse_condition(data, FIELDS)
+    assert condition.text == text
+    assert repr(condition) == f"Condition({text!r})"
 
 
-def test_non_string_condition_is_rejected() -> None:
-    with pytest.raises(CatalogueError, match="condition must be a string, got int"):
-        parse_condition(1, FIELDS)
+def test_condition_records_its_fields_and_data() -> None:
+    data = {"all": [EXT, {"not": CHANNELS}]}
+    condition = parse_condition(data, FIELDS)
+    assert isinstance(condition, Condition)
+    assert condition.data == data
+    assert condition.fields == {"ics.iso7816.extended_length", "ics.iso7816.logical_channels"}
+    assert len(list(walk(condition))) == 4
 
 
-@settings(max_examples=500, deadline=None)
-@given(st.text(max_size=80))
-def test_random_text_only_ever_raises_catalogue_error(text: str) -> None:
+def test_absent_field_makes_a_claim_false_and_reads_not_given() -> None:
+    fields = {
+        "ics.opt": FieldSpec("int"),
+        "ics.flag": FieldSpec("bool"),
+        "ics.kind": FieldSpec("str", ("a",)),
+    }
+    values: dict[str, object] = {"ics.opt": None, "ics.flag": None, "ics.kind": None}
+
+    def run(data: Any) -> tuple[bool, str]:
+        return parse_condition(data, fields).evaluate(values.__getitem__)
+
+    assert run({"claim": "ics.opt", "greater_than": 1}) == (
+        False,
+        "ics.opt > 1 is false: ics.opt is not given",
+    )
+    assert run({"claim": "ics.opt", "less_than": 1}) == (False, "ics.opt < 1 is false: ics.opt is not given")
+    assert run({"claim": "ics.flag"}) == (False, "ics.flag is not given")
+    assert run({"claim": "ics.flag", "is": False}) == (False, "ics.flag is not given")
+    assert run({"claim": "ics.kind", "equals": "a"}) == (
+        False,
+        "ics.kind == 'a' is false: ics.kind is not given",
+    )
+    assert run({"not": {"claim": "ics.flag"}}) == (True, "ics.flag is not given")
+
+
+def test_untyped_condition_checks_types_at_evaluation() -> None:
+    condition = parse_condition({"claim": "ics.a.b", "greater_than": 1})  # no field types: shape only
+    with pytest.raises(CatalogueError, match=r"cannot evaluate: ics\.a\.b is 'text' \(a string\)"):
+        condition.evaluate(lambda path: "text")
+    with pytest.raises(CatalogueError, match="cannot evaluate"):
+        parse_condition({"claim": "ics.a.b"}).evaluate(lambda path: 1)
+    with pytest.raises(CatalogueError, match="cannot evaluate"):
+        parse_condition({"claim": "ics.a.b", "equals": 1}).evaluate(lambda path: "1")
+
+
+# --- load-time rejections ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "where", "problem"),
+    [
+        # the type check against the profile schema
+        (
+            {"claim": "ics.iso7816.channels", "greater_than": 1},
+            "claim",
+            "unknown profile field 'ics.iso7816.channels'; did you mean ics.iso7816.logical_channels?",
+        ),
+        ({"claim": "ics.nothing.like.this"}, "claim", "unknown profile field 'ics.nothing.like.this'"),
+        (
+            {"claim": "ics.iso7816.logical_channels"},
+            "claim",
+            "ics.iso7816.logical_channels is an integer, not a boolean; "
+            "test it with greater_than, less_than or equals",
+        ),
+        (
+            {"claim": "ics.personality", "is": True},
+            "is",
+            "ics.personality is a string, not a boolean; test it with equals or one_of",
+        ),
+        (
+            {"claim": "ics.personality", "greater_than": 1},
+            "greater_than",
+            "ics.personality is a string; greater_than compares integers only",
+        ),
+        (
+            {"claim": "ics.iso7816.extended_length", "less_than": 1},
+            "less_than",
+            "ics.iso7816.extended_length is a boolean; less_than compares integers only",
+        ),
+        (
+            {"claim": "ics.iso7816.extended_length", "equals": 1},
+            "equals",
+            "ics.iso7816.extended_length is a boolean; write is: true or is: false",
+        ),
+        (
+            {"claim": "ics.iso7816.logical_channels", "equals": "4"},
+            "equals",
+            "ics.iso7816.logical_channels is an integer but '4' is a string",
+        ),
+        (
+            {"claim": "ics.personality", "equals": "gpse"},
+            "equals",
+            "'gpse' is not a possible value of ics.personality (gp-se, mynumber-card, sim)",
+        ),
+        (
+            {"claim": "ics.personality", "one_of": ["gp-se", "card"]},
+            "one_of",
+            "'card' is not a possible value of ics.personality (gp-se, mynumber-card, sim)",
+        ),
+        (
+            {"claim": "ics.provisioning.key_bits", "equals": 4096},
+            "equals",
+            "4096 is not a possible value of ics.provisioning.key_bits (2048)",
+        ),
+        (
+            {"all": [EXT, {"any": [CHANNELS, {"claim": "ics.gp.scp3"}]}]},
+            "all[1].any[1].claim",
+            "unknown profile field 'ics.gp.scp3'; did you mean ics.gp.scp03?",
+        ),
+        (
+            {"not": {"claim": "ics.jpki.token_label"}},
+            "not.claim",
+            "ics.jpki.token_label is a string, not a boolean",
+        ),
+        # the shape, from catalogue.schema.json
+        ({}, "", "a condition needs claim, all, any or not"),
+        (["ics.gp.scp03"], "", "must be a mapping such as {claim: ics.gp.scp03}"),
+        (1, "", "must be a mapping such as {claim: ics.gp.scp03}"),
+        ({"is": True}, "", "a condition needs claim, all, any or not"),
+        ({"claim": "gp.scp03"}, "claim", "must be a dotted ICS field such as ics.gp.scp03"),
+        ({"claim": 3}, "claim", "must be a dotted ICS field such as ics.gp.scp03"),
+        (
+            {"claim": "ics.gp.scp03", "is": True, "equals": 1},
+            "",
+            "a claim takes one test: is, equals, one_of, greater_than or less_than",
+        ),
+        (
+            {"claim": "ics.gp.scp03", "greater": 1},
+            "",
+            "unknown field 'greater'; expected one of: claim, is, equals, one_of, greater_than, less_than",
+        ),
+        ({"claim": "ics.gp.scp03", "is": "yes"}, "is", "must be true or false, got text 'yes'"),
+        (
+            {"claim": "ics.iso7816.logical_channels", "greater_than": True},
+            "greater_than",
+            "must be an integer",
+        ),
+        (
+            {"claim": "ics.iso7816.logical_channels", "greater_than": 1.5},
+            "greater_than",
+            "must be an integer",
+        ),
+        ({"claim": "ics.personality", "one_of": []}, "one_of", "must not be empty"),
+        ({"claim": "ics.personality", "one_of": ["sim", "sim"]}, "one_of", "lists a value twice"),
+        ({"all": []}, "all", "must be a non-empty list of conditions"),
+        ({"any": EXT}, "any", "must be a non-empty list of conditions"),
+        ({"all": [EXT], "any": [EXT]}, "", "unknown field 'any'; expected one of: all"),
+        ({"not": [EXT]}, "not", "must be a mapping such as {claim: ics.gp.scp03}"),
+        ({"all": [EXT, "ics.gp.scp03"]}, "all[1]", "must be a mapping such as {claim: ics.gp.scp03}"),
+    ],
+)
+def test_rejected_at_load_time(data: Any, where: str, problem: str) -> None:
+    with pytest.raises(ConditionError) as caught:
+        parse_condition(data, FIELDS)
+    assert caught.value.where == where
+    assert caught.value.problem.startswith(problem), caught.value.problem
+    assert str(caught.value) == (f"{where}: {caught.value.problem}" if where else caught.value.problem)
+
+
+def test_the_old_expression_form_gets_a_pointer_to_the_new_one() -> None:
+    with pytest.raises(ConditionError, match=r"must be a mapping such as \{claim: ics.gp.scp03\}, not the"):
+        parse_condition("ics.iso7816.logical_channels > 1", FIELDS)
+
+
+def test_the_condition_schema_is_a_valid_draft_2020_12_schema() -> None:
+    validator = schema_validator("condition")
+    assert validator.is_valid({"all": [EXT, {"not": CHANNELS}]})
+    assert not validator.is_valid({"claim": "ics.gp.scp03", "is": 1})
+
+
+# --- robustness -------------------------------------------------------------------------------------------
+
+KEYS = ["claim", "is", "equals", "one_of", "greater_than", "less_than", "all", "any", "not", "x"]
+SCALARS = st.one_of(
+    st.sampled_from([*GPSE, "ics.nope", "gp-se", "sim", "card", "ics."]),
+    st.integers(-3, 5000),
+    st.booleans(),
+    st.none(),
+    st.floats(allow_nan=False, allow_infinity=False),
+)
+DATA = st.recursive(
+    SCALARS,
+    lambda children: st.one_of(
+        st.lists(children, max_size=3),
+        st.dictionaries(st.sampled_from(KEYS), children, max_size=3),
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(DATA)
+def test_arbitrary_data_only_ever_raises_condition_error(data: Any) -> None:
     try:
-        condition = parse_condition(text, FIELDS)
-    except CatalogueError:
-        return
-    ok, reason = condition.evaluate(GPSE.__getitem__)
-    assert isinstance(ok, bool) and reason
-
-
-TOKENS = [*GPSE, "ics.nope", "and", "or", "not", "in", "not in", "==", "!=", "<", ">=", "(", ")", "[", "]"]
-TOKENS += [",", "1", "0", "'gp-se'", "'sim'", "True", "None", "+", "x.y", "f()", ":="]
-
-
-@settings(max_examples=500, deadline=None)
-@given(st.lists(st.sampled_from(TOKENS), min_size=1, max_size=12))
-def test_token_soup_only_ever_raises_catalogue_error(tokens: list[str]) -> None:
-    try:
-        condition = parse_condition(" ".join(tokens), FIELDS)
-    except CatalogueError:
+        condition = parse_condition(data, FIELDS)
+    except ConditionError:
         return
     for profile in (GPSE, CARD):
-        ok, reason = condition.evaluate(profile.__getitem__)
+        values = {path: profile.get(path) for path in FIELDS}
+        ok, reason = condition.evaluate(values.__getitem__)
         assert isinstance(ok, bool) and isinstance(reason, str) and reason
+
+
+def test_deep_nesting_is_a_condition_error() -> None:
+    data: Any = EXT
+    for _ in range(3000):
+        data = {"not": data}
+    with pytest.raises(CatalogueError):
+        parse_condition(data, FIELDS)

@@ -22,18 +22,18 @@ requirements:
   - id: DEMO-A-01
     title: tested
     statement: A.
-    source: [{kind: iso, ref: "x"}]
+    source: [{doc: iso7816-4, at: "x"}]
     classes: [gp-se]
   - id: DEMO-B-01
     title: waived, not tested
     statement: B.
-    source: [{kind: iso, ref: "x"}]
+    source: [{doc: iso7816-4, at: "x"}]
     classes: [gp-se]
     waiver: may be accepted when ...
   - id: DEMO-C-01
     title: neither tested nor waived
     statement: C.
-    source: [{kind: iso, ref: "x"}]
+    source: [{doc: iso7816-4, at: "x"}]
     classes: [gp-se]
 """
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from jpkikit.reference.emulator.gp.issuance import ISD_KEYS
-from jpkikit.reference.emulator.personality import get_personality
-from jpkikit.reference.emulator.runtime import Card
 
-from jpkikit.host.collector import GetResponseLayer
+from jpkikit.host.card_session import GetResponseLayer
 from jpkikit.host.pcsc import PcscTransport
 from jpkikit.host.scp03 import Scp03Layer
+from jpkikit.reference.emulator.gp.issuance import ISD_KEYS
+from jpkikit.reference.emulator.personalities import get_personality
+from jpkikit.reference.emulator.runtime import Card
 from jpkikit.vocab.gp.constants import ISD_AID
 from jpkikit.vocab.iso7816.apdu import CommandApdu
 from jpkikit.vocab.scp03 import Mode, StaticKeys

@@ -9,18 +9,18 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from jpkikit.reference.emulator.personality import get_personality
-from jpkikit.reference.emulator.runtime import Card
 
-from jpkikit.errors import DeviceUnreachable
+from jpkikit.errors import DeviceUnreachable, TransportError
 from jpkikit.host.handset_client import HandsetClient
-from jpkikit.host.inprocess import InProcessTransport
+from jpkikit.host.link import InProcessTransport
 from jpkikit.reference.apps import JPKI_APP, OTHER_APP, READER_APP
-from jpkikit.reference.handset import omapi
+from jpkikit.reference.emulator.personalities import get_personality
+from jpkikit.reference.emulator.runtime import Card
 from jpkikit.reference.handset.agent import AgentServer, serve
 from jpkikit.reference.handset.handset import ReferenceHandset
 from jpkikit.vocab.gp import seac
 from jpkikit.vocab.omapi import agent_protocol as protocol
+from jpkikit.vocab.omapi import errors as omapi_errors
 from tests import faulty_aram
 
 JPKI = bytes.fromhex("D392F000260100000001")
@@ -38,24 +38,24 @@ def test_allowed_denied_and_filtered(handset: ReferenceHandset) -> None:
     reader = handset.reader
     channel = reader.open_session(JPKI_APP).open_logical_channel(JPKI)
     assert channel is not None and channel.get_select_response() == b"\x90\x00"
-    with pytest.raises(omapi.SecurityError):
+    with pytest.raises(omapi_errors.SecurityError):
         reader.open_session(OTHER_APP).open_logical_channel(JPKI)
     filtered = reader.open_session(READER_APP).open_logical_channel(JPKI)
     assert filtered is not None
     assert filtered.transmit(bytes.fromhex("00A4020C020006")) == b"\x90\x00"
-    with pytest.raises(omapi.SecurityError):
+    with pytest.raises(omapi_errors.SecurityError):
         filtered.transmit(bytes.fromhex("0020008000"))
 
 
 def test_argument_and_state_errors(handset: ReferenceHandset) -> None:
     session = handset.reader.open_session(JPKI_APP)
-    with pytest.raises(omapi.IllegalArgumentError):
+    with pytest.raises(omapi_errors.IllegalArgumentError):
         session.open_logical_channel(b"\x01\x02")
     handset.store_rules([seac.rule_from_json({"aid": "all", "hash": "", "apdu": "always"})])
-    with pytest.raises(omapi.NoSuchElementError):
+    with pytest.raises(omapi_errors.NoSuchElementError):
         session.open_logical_channel(ABSENT)
     session.close()
-    with pytest.raises(omapi.IllegalStateError):
+    with pytest.raises(omapi_errors.IllegalStateError):
         session.open_logical_channel(JPKI)
 
 
@@ -81,7 +81,7 @@ def test_no_aram_means_full_access_on_ese_and_deny_on_uicc(uicc: bool, allowed: 
     if allowed:
         assert session.open_logical_channel(JPKI) is not None
     else:
-        with pytest.raises(omapi.SecurityError, match="UICC"):
+        with pytest.raises(omapi_errors.SecurityError, match="UICC"):
             session.open_logical_channel(JPKI)
 
 
@@ -92,7 +92,7 @@ def test_basic_channel_on_uicc_is_null() -> None:
 
 def test_malformed_rules_deny_everything_and_are_reported() -> None:
     h = _handset_over(faulty_aram.malformed_rules("gp-se"), uicc=False)
-    with pytest.raises(omapi.SecurityError, match="access rules unusable"):
+    with pytest.raises(omapi_errors.SecurityError, match="access rules unusable"):
         h.reader.open_session(JPKI_APP).open_logical_channel(JPKI)
     assert h.reader.ace.error is not None and "AR-DO" in h.reader.ace.error
 
@@ -100,8 +100,12 @@ def test_malformed_rules_deny_everything_and_are_reported() -> None:
 def test_link_failure_is_io_error(handset: ReferenceHandset) -> None:
     channel = handset.reader.open_session(JPKI_APP).open_logical_channel(JPKI)
     assert channel is not None
-    handset.session.transport.close()
-    with pytest.raises(omapi.OmapiIOError):
+
+    def broken(command: bytes) -> bytes:
+        raise TransportError("the SE link is gone")
+
+    handset.terminal.hal.transmit = broken  # type: ignore[method-assign]
+    with pytest.raises(omapi_errors.OmapiIOError):
         channel.transmit(bytes.fromhex("00A4020C020006"))
 
 
@@ -169,7 +173,7 @@ def test_client_maps_omapi_errors_and_closes_sessions_on_disconnect(
     agent: AgentServer, handset: ReferenceHandset
 ) -> None:
     client = HandsetClient(*agent.address)
-    with pytest.raises(omapi.SecurityError):
+    with pytest.raises(omapi_errors.SecurityError):
         client.open_session("eSE1", OTHER_APP.hashes).open_logical_channel(JPKI)
     channel = client.open_session("eSE1", JPKI_APP.hashes).open_logical_channel(JPKI)
     assert channel is not None and channel.select_response == b"\x90\x00"

@@ -9,12 +9,11 @@ import pytest
 from cryptography import x509
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from jpkikit.reference.emulator.jpki import JPKI_AID
-from jpkikit.reference.emulator.personalities import CARD_FACE_AIDS
-from jpkikit.reference.emulator.personality import get_personality
-from jpkikit.reference.emulator.runtime import Card
 
+from jpkikit.reference.emulator.personalities import CARD_FACE_AIDS, get_personality
+from jpkikit.reference.emulator.runtime import Card
 from jpkikit.reference.persona import load_persona
+from jpkikit.vocab.jpki.card import JPKI_AID
 from jpkikit.vocab.jpki.pkcs1 import digest_info_of, verify_data
 
 SELECT_AP = "00A4040C0A" + JPKI_AID.hex()

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from jpkikit.reference.emulator.jpki import DEFAULT_PIN_RULES
-from jpkikit.reference.emulator.personality import get_personality
+from jpkikit.reference.emulator.personalities import get_personality
 from jpkikit.reference.emulator.runtime import Card
 from jpkikit.reference.persona import load_persona
 

@@ -16,10 +16,10 @@ import pytest
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from jpkikit.reference.emulator.jpki import JPKI_AID
-from jpkikit.reference.emulator.personality import get_personality
-from jpkikit.reference.emulator.runtime import Card
 
+from jpkikit.reference.emulator.personalities import get_personality
+from jpkikit.reference.emulator.runtime import Card
+from jpkikit.vocab.jpki.card import JPKI_AID
 from jpkikit.vocab.jpki.pkcs1 import (
     digest_info,
     digest_info_of,

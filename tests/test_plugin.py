@@ -51,7 +51,7 @@ def test_not_applicable_with_reason_and_coverage_listing(pytester: pytest.Pytest
     )
     result.stdout.fnmatch_lines(
         [
-            "*0 pass, 0 fail, 0 inconclusive, 1 not applicable, 0 kit error*",
+            "*0 pass, 0 fail, 0 inconclusive, 1 not applicable, 0 not exercised, 0 kit error*",
             "*requirements that apply to this profile but have no test*",
             "*ISO-SEL-01*",
         ]

@@ -328,13 +328,16 @@ def test_inline_secret_values_are_never_echoed_in_errors(tmp_path: Path) -> None
         error = expect_error(
             path,
             "ixit.secrets.auth_pin",
-            f"must be a secret reference: env:NAME, file:relative/path#key or test:VALUE, got {kind}",
+            f"{SECRET_PROBLEM}, got {kind}",
         )
         assert AUTH not in str(error)
 
 
 # --- invalid profiles: exact file, field and problem ------------------------------------------------------
 
+SECRET_PROBLEM = (
+    "must be a secret reference: env:NAME, file:relative/path#key, package:module/file or test:VALUE"
+)
 AID_PROBLEM = "must be an AID of 5 to 16 bytes in hex without spaces, e.g. 'D392F000260100000001'"
 BAD = [
     ({"ics.iso7816.logical_channels": 0}, "ics.iso7816.logical_channels", "must be between 1 and 20, got 0"),
@@ -493,7 +496,7 @@ BAD = [
     (
         {"ixit.secrets.auth_pin": "vault:auth"},
         "ixit.secrets.auth_pin",
-        "must be a secret reference: env:NAME, file:relative/path#key or test:VALUE, got a string",
+        f"{SECRET_PROBLEM}, got a string",
     ),
     (
         {"ixit.secrets.AuthPin": "test:1234"},

@@ -13,15 +13,15 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
-from jpkikit.host.inprocess import InProcessTransport
+from jpkikit.host.link import InProcessTransport
 from jpkikit.host.scp03 import Scp03Layer
 from jpkikit.reference.emulator.gp.issuance import APSD_AID, APSD_KEYS, ISD_KEYS
-from jpkikit.reference.emulator.jpki import JPKI_AID
-from jpkikit.reference.emulator.personality import get_personality
+from jpkikit.reference.emulator.personalities import get_personality
 from jpkikit.reference.emulator.runtime import Card
 from jpkikit.vocab.gp.constants import ISD_AID
 from jpkikit.vocab.iso7816.apdu import CommandApdu
 from jpkikit.vocab.jpki import provisioning as se
+from jpkikit.vocab.jpki.card import JPKI_AID
 from jpkikit.vocab.scp03 import AuthenticationError, StaticKeys
 
 AUTH_PIN_P2 = 0x98  # 80 + SFI of EF 0018

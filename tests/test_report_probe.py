@@ -103,7 +103,7 @@ def test_a_gp_card_that_does_not_answer_get_data(tmp_path: Path) -> None:
 
 
 def no_get_data(personality: str | None, state: Path | None) -> object:
-    from jpkikit.reference.emulator.personality import get_personality
+    from jpkikit.reference.emulator.personalities import get_personality
     from jpkikit.reference.emulator.runtime import Card
 
     class NoGetData(Card):

@@ -8,8 +8,29 @@ from pathlib import Path
 
 import pytest
 
-from jpkikit.harness.verdict import Verdict
-from jpkikit.report.allure import categories, requirement_link, write_categories
+from jpkikit.errors import (
+    ApduError,
+    CardAbsent,
+    DeviceTimeout,
+    Inconclusive,
+    MalformedResponse,
+    NonConformance,
+    ProfileError,
+    TlvDecodeError,
+    TlvError,
+    TransportError,
+)
+from jpkikit.harness.allure_results import (
+    CATEGORY_NAMES,
+    STATUS,
+    TEST_LABEL,
+    apply_verdicts,
+    categories,
+    prefix,
+    requirement_link,
+    write_categories,
+)
+from jpkikit.harness.verdict import Verdict, verdict_of
 from jpkikit.report.verdicts import (
     UNTESTED,
     WAIVED,
@@ -20,12 +41,14 @@ from jpkikit.report.verdicts import (
     requirement_verdict,
     worst,
 )
+from jpkikit.vocab.scp03.errors import AuthenticationError, Scp03AnswerError, SecureChannelError
 
-P, F, INC, NA, K = (
+P, F, INC, NA, NE, K = (
     Verdict.PASS,
     Verdict.FAIL,
     Verdict.INCONCLUSIVE,
     Verdict.NOT_APPLICABLE,
+    Verdict.NOT_EXERCISED,
     Verdict.KIT_ERROR,
 )
 
@@ -43,7 +66,9 @@ def outcomes(*verdicts: Verdict, rid: str = "R-1") -> list[TestOutcome]:
         ((P, INC), INC),
         ((INC, F), F),
         ((F, K), K),
-        ((P, NA, INC, F, K), K),
+        ((P, NE), NE),
+        ((NE, INC), INC),
+        ((P, NA, NE, INC, F, K), K),
     ],
 )
 def test_worst_order(verdicts: tuple[Verdict, ...], expected: Verdict) -> None:
@@ -108,19 +133,8 @@ def test_waivers_and_inapplicable_requirements_in_the_certification() -> None:
 # -- Allure categories: every verdict lands in exactly one category, the one that names it -------------
 
 SAMPLES = [
-    ("failed", "AssertionError: SELECT answered 9000, expected 6A82", "Fail"),
-    ("broken", "jpkikit.errors.DeviceTimeout: no answer within 30 s", "Inconclusive"),
-    ("broken", "jpkikit.errors.ApduError: response of 1 byte", "Inconclusive"),
-    ("broken", "jpkikit.errors.CardAbsent: card removed", "Inconclusive"),
-    (
-        "skipped",
-        "Skipped: not applicable: ISO-CH-05: ics.iso7816.logical_channels == 1 is false",
-        "Not applicable",
-    ),
-    ("skipped", "Skipped: the reader was busy", "Inconclusive"),
-    ("broken", "KeyError: 'gp'", "Kit error"),
-    ("broken", "jpkikit.errors.ProfileError: profile.yaml: ixit: missing", "Kit error"),
-    ("failed", "Failed: the profile claims GlobalPlatform but gives no ixit.gp", "Kit error"),
+    (STATUS[verdict], prefix(verdict) + "what the test found", CATEGORY_NAMES[verdict])
+    for verdict in CATEGORY_NAMES
 ]
 
 
@@ -148,13 +162,60 @@ def test_passed_results_fall_into_no_category() -> None:
     assert matching("passed", "") == []
 
 
-def test_categories_follow_new_transport_errors() -> None:
-    from jpkikit.errors import TransportError
+class _Jammed(TransportError):  # a link error class added later by another module
+    pass
 
-    class ReaderJammed(TransportError):  # a layer added later by another module
-        pass
 
-    assert matching("broken", "ReaderJammed: stuck")[0].startswith("Inconclusive")
+VERDICT_CASES = [
+    ("passed", "call", None, "", P),
+    ("skipped", "setup", None, "not applicable: ISO-CH-05: ics.iso7816.logical_channels is 4", NA),
+    ("skipped", "setup", None, "not exercised: blocks a PIN; ixit.unit.allows lacks block-pin", NE),
+    ("skipped", "call", None, "the reader was busy", INC),
+    ("failed", "call", AssertionError("SELECT answered 9000, expected 6A82"), "", F),
+    ("failed", "setup", AssertionError("SELECT of the JPKI application answered 6A82"), "", F),
+    ("failed", "teardown", AssertionError("EF 000A differs from the start of the run"), "", F),
+    ("failed", "call", pytest.fail.Exception("DID NOT RAISE <class 'SecurityError'>"), "", F),
+    ("failed", "call", AuthenticationError("card cryptogram does not verify"), "", F),
+    ("failed", "call", SecureChannelError("R-MAC does not verify"), "", F),
+    ("failed", "call", Scp03AnswerError("card answered with key set 31, 30 was requested"), "", F),
+    ("failed", "call", MalformedResponse("response APDU is 1 bytes"), "", F),
+    ("failed", "call", TlvDecodeError("offset 3: length expected, data ended"), "", F),
+    ("failed", "call", NonConformance("signature does not verify"), "", F),
+    ("failed", "call", DeviceTimeout("no answer within 30 s"), "", INC),
+    ("failed", "setup", CardAbsent("card removed"), "", INC),
+    ("failed", "call", _Jammed("stuck"), "", INC),
+    ("failed", "call", Inconclusive("the profile gives no ixit.applicant"), "", INC),
+    ("failed", "call", ProfileError("p.yaml", "ixit.gp", "missing"), "", INC),
+    ("failed", "call", KeyError("gp"), "", K),
+    ("failed", "call", ApduError("Ne must be 1..65536"), "", K),  # the kit built a bad command
+    ("failed", "call", TlvError("tag must be a positive int"), "", K),  # the kit built a bad TLV
+]
+
+
+@pytest.mark.parametrize(("outcome", "when", "exc", "reason", "expected"), VERDICT_CASES)
+def test_verdict_of_each_mechanism(
+    outcome: str, when: str, exc: BaseException | None, reason: str, expected: Verdict
+) -> None:
+    assert verdict_of(outcome, when, exc, reason) is expected
+
+
+def test_apply_verdicts_rewrites_status_and_message(tmp_path: Path) -> None:
+    def result(nodeid: str, status: str, message: str) -> dict[str, object]:
+        return {
+            "status": status,
+            "statusDetails": {"message": message},
+            "labels": [{"name": TEST_LABEL, "value": nodeid}],
+        }
+
+    (tmp_path / "a-result.json").write_text(json.dumps(result("t::a", "broken", "AuthenticationError: x")))
+    (tmp_path / "b-result.json").write_text(json.dumps(result("t::b", "failed", "Failed: DID NOT RAISE")))
+    (tmp_path / "c-result.json").write_text(json.dumps(result("t::c", "broken", "DeviceTimeout: y")))
+    verdicts = {"t::a": F, "t::b": F, "t::c": INC}
+    assert apply_verdicts(tmp_path, verdicts) == 3
+    for name, verdict in (("a", F), ("b", F), ("c", INC)):
+        doc = json.loads((tmp_path / f"{name}-result.json").read_text())
+        assert doc["status"] == STATUS[verdict]
+        assert matching(doc["status"], doc["statusDetails"]["message"]) == [CATEGORY_NAMES[verdict]]
 
 
 def test_write_categories(tmp_path: Path) -> None:

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from jpkikit.reference.emulator.jpki import JPKI_AID
-from jpkikit.reference.emulator.personality import get_personality
-from jpkikit.reference.emulator.runtime import Card
-from jpkikit.reference.emulator.state import load_state
 
 from jpkikit.errors import KitError, StateError
+from jpkikit.reference.emulator.personalities import get_personality
+from jpkikit.reference.emulator.runtime import Card
+from jpkikit.reference.emulator.state import load_state
+from jpkikit.vocab.jpki.card import JPKI_AID
 
 from .counter_applet import COUNTER_AID, PERSONALITY
 

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from jpkikit.errors import TransportError
-from jpkikit.host.collector import GetResponseLayer, get_response_cla, with_short_le
+from jpkikit.host.card_session import GetResponseLayer, get_response_cla, with_short_le
 from jpkikit.host.link import Transport
 
 H = bytes.fromhex

@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from jpkikit.reference.emulator.jpki import JPKI_AID
-from jpkikit.reference.emulator.personality import get_personality
-from jpkikit.reference.emulator.runtime import Card
 
 from jpkikit.errors import KitError
-from jpkikit.host.inprocess import InProcessTransport
+from jpkikit.host.link import InProcessTransport
 from jpkikit.host.tracer import Trace, Tracer, decode_command, replay
+from jpkikit.reference.emulator.personalities import get_personality
+from jpkikit.reference.emulator.runtime import Card
+from jpkikit.vocab.jpki.card import JPKI_AID
 
 SELECT = bytes.fromhex("00A4040C0A") + JPKI_AID
 PIN = b"8731"

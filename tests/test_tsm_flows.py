@@ -16,15 +16,16 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
-from jpkikit.host.inprocess import InProcessTransport
+from jpkikit.host.admin_agent import AdminAgent, AgentError
+from jpkikit.host.link import InProcessTransport
 from jpkikit.host.tsm_driver import TsmClient, TsmRefused, signed_application, unblock_with_temp_pin
-from jpkikit.reference.emulator.jpki import JPKI_AID
-from jpkikit.reference.emulator.personality import get_personality
+from jpkikit.reference.emulator.personalities import get_personality
 from jpkikit.reference.emulator.runtime import Card
 from jpkikit.reference.persona import load_persona
-from jpkikit.reference.tsm import AdminAgent, AgentError, TsmHttpServer
+from jpkikit.reference.tsm import TsmHttpServer
 from jpkikit.reference.tsm.wiring import start_reference_tsm
 from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu
+from jpkikit.vocab.jpki.card import JPKI_AID
 
 
 class Phone:

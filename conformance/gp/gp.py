@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from jpkikit.host.scp03 import Scp03Layer
+from jpkikit.vocab.gp.layouts import InstallForInstall, InstallForLoad, StatusEntry
 from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu
 from jpkikit.vocab.iso7816.tlv import Tlv, decode
 from jpkikit.vocab.scp03 import Mode, StaticKeys
@@ -87,22 +88,18 @@ def open_session(
 # -- card content management commands (GPCS §11) ------------------------------------------------------------
 
 
-def lv(value: bytes) -> bytes:
-    return bytes((len(value),)) + value
-
-
-def get_status(layer: Scp03Layer, p1: int, prefix: bytes = b"") -> list[dict[int, bytes]]:
-    """GET STATUS in the tag-list format (P2=02, then 03 while 6310); each entry as {tag: value}."""
-    entries: list[dict[int, bytes]] = []
+def get_status(layer: Scp03Layer, p1: int, prefix: bytes = b"") -> list[StatusEntry]:
+    """GET STATUS in the tag-list format (P2=02, then 03 while 6310); the entries of Table 11-36."""
+    entries: list[StatusEntry] = []
     p2 = 0x02
     while True:
         r = layer.send(CommandApdu(0x80, 0xF2, p1, p2, Tlv(0x4F, prefix).encode(), ne=256))
         if r.sw == 0x6A88 and not entries:
             return []
         assert r.sw in (0x9000, 0x6310), f"GET STATUS P1={p1:02X} answered {r}"
-        for e3 in decode(r.data):
-            assert e3.tag == 0xE3, f"GET STATUS entry with tag {e3.tag:X}, E3 expected (GPCS §11.4.3.1)"
-            entries.append({t.tag: t.value for t in decode(e3.value)})
+        for item in decode(r.data):
+            assert item.tag == 0xE3, f"GET STATUS entry with tag {item.tag:X}, E3 expected (GPCS §11.4.3.1)"
+        entries.extend(StatusEntry.parse_all(r.data))
         if r.sw == 0x9000:
             return entries
         p2 = 0x03
@@ -111,16 +108,19 @@ def get_status(layer: Scp03Layer, p1: int, prefix: bytes = b"") -> list[dict[int
 def status_of(layer: Scp03Layer, aid: bytes, p1: int = 0x40) -> int | None:
     """Life cycle of ``aid`` from GET STATUS, None when not listed."""
     for e in get_status(layer, p1):
-        if e.get(0x4F) == aid:
-            return e[0x9F70][0]
+        if e.aid == aid:
+            return e.life_cycle
     return None
 
 
 def install_for_load(elf: bytes, sd: bytes = b"") -> CommandApdu:
-    return CommandApdu(0x80, 0xE6, 0x02, 0x00, lv(elf) + lv(sd) + b"\x00\x00\x00", ne=256)
+    """INSTALL [for load] (GPCS Table 11-49): no hash, no load parameters, no token."""
+    return CommandApdu(0x80, 0xE6, 0x02, 0x00, InstallForLoad(elf, sd).to_bytes(), ne=256)
 
 
 def load_blocks(load_file: bytes, size: int = 200) -> list[CommandApdu]:
+    """The Load File (C4 Load File Data Block, §11.6.2.3) cut into LOAD commands of ``size`` bytes, P2 the
+    block number, P1 80 on the last block (§11.6.2.1)."""
     blocks = [load_file[i : i + size] for i in range(0, len(load_file), size)]
     return [
         CommandApdu(0x80, 0xE8, 0x80 if n == len(blocks) - 1 else 0x00, n, block, ne=256)
@@ -129,16 +129,20 @@ def load_blocks(load_file: bytes, size: int = 200) -> list[CommandApdu]:
 
 
 def install_for_install(elf: bytes, module: bytes, aid: bytes, selectable: bool = True) -> CommandApdu:
-    data = lv(elf) + lv(module) + lv(aid) + lv(b"\x00") + lv(b"\xc9\x00") + b"\x00"
+    """INSTALL [for install] (and make selectable): no privileges, empty C9 install parameters, no token."""
+    data = InstallForInstall(elf, module, aid, b"\x00", Tlv(0xC9, b"").encode()).to_bytes()
     return CommandApdu(0x80, 0xE6, 0x0C if selectable else 0x04, 0x00, data, ne=256)
 
 
 def install_make_selectable(aid: bytes) -> CommandApdu:
-    return CommandApdu(0x80, 0xE6, 0x08, 0x00, b"\x00\x00" + lv(aid) + lv(b"\x00") + b"\x00\x00", ne=256)
+    """INSTALL [for make selectable]: only the application AID and (no) privileges."""
+    data = InstallForInstall(application_aid=aid, privileges=b"\x00").to_bytes()
+    return CommandApdu(0x80, 0xE6, 0x08, 0x00, data, ne=256)
 
 
 def install_for_personalization(aid: bytes) -> CommandApdu:
-    return CommandApdu(0x80, 0xE6, 0x20, 0x00, b"\x00\x00" + lv(aid) + b"\x00\x00\x00", ne=256)
+    """INSTALL [for personalization]: only the application AID."""
+    return CommandApdu(0x80, 0xE6, 0x20, 0x00, InstallForInstall(application_aid=aid).to_bytes(), ne=256)
 
 
 def delete(aid: bytes, related: bool = False) -> CommandApdu:
@@ -150,19 +154,9 @@ def set_status(p1: int, p2: int, aid: bytes = b"") -> CommandApdu:
 
 
 def package_to_load(profile: Any) -> tuple[bytes, bytes, bytes]:
-    """ELF AID, module AID and the Load File to LOAD (the kit emulator's image unless the IXIT names one)."""
+    """ELF AID, module AID and the Load File to LOAD (ixit.gp.test_package)."""
     pkg = gp_ixit(profile).get("test_package")
     if pkg is None:
         pytest.fail("ics.gp.load claims LOAD but ixit.gp.test_package is missing")
     elf, module = bytes.fromhex(pkg["elf"]), bytes.fromhex(pkg["module"])
-    if pkg.get("load_file"):
-        from pathlib import Path
-
-        path = Path(pkg["load_file"])
-        load_file = (path if path.is_absolute() else Path(profile.path).parent / path).read_bytes()
-    else:
-        from jpkikit.reference.emulator.gp.packages import PACKAGES
-        from jpkikit.reference.emulator.gp.packages import load_file as emulator_load_file
-
-        load_file = emulator_load_file(PACKAGES[elf])
-    return elf, module, load_file
+    return elf, module, profile.resource(pkg["load_file"])

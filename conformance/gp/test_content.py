@@ -72,9 +72,7 @@ def test_get_data_identifiers(card: Any, profile: Any) -> None:
 def test_load_install_and_make_selectable(card: Any, profile: Any) -> None:
     layer = _session(card, profile)
     elf, module = _load(layer, profile)
-    assert any(e.get(0x4F) == elf for e in gp.get_status(layer, 0x20)), (
-        "GET STATUS P1=20 does not list the ELF"
-    )
+    assert any(e.aid == elf for e in gp.get_status(layer, 0x20)), "GET STATUS P1=20 does not list the ELF"
     aid = _instance(module)
     r = layer.send(gp.install_for_install(elf, module, aid, selectable=True))
     assert r.sw == 0x9000, f"INSTALL [for install and make selectable] answered {r}"
@@ -140,8 +138,6 @@ def test_delete(card: Any, profile: Any) -> None:
     assert gp.status_of(layer, aid) == 0x07, "the refused DELETE removed the application"
     r = layer.send(gp.delete(elf, related=True))
     assert r.sw == 0x9000, f"DELETE with related objects answered {r}"
-    assert gp.status_of(layer, aid) is None and not any(
-        e.get(0x4F) == elf for e in gp.get_status(layer, 0x20)
-    )
+    assert gp.status_of(layer, aid) is None and not any(e.aid == elf for e in gp.get_status(layer, 0x20))
     layer.end()
     assert card.select(aid).sw == 0x6A82, "SELECT of a deleted application must answer 6A82"

@@ -15,7 +15,7 @@ def _session(card: Any, profile: Any) -> Any:
 
 
 def _card_state(layer: Any) -> int:
-    return gp.get_status(layer, 0x80)[0][0x9F70][0]
+    return gp.get_status(layer, 0x80)[0].life_cycle
 
 
 @pytest.mark.requirement("GP-LC-01")

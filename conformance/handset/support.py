@@ -7,14 +7,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-import pytest
-
-from jpkikit.harness.factory import resolve
+from jpkikit.harness.seam import handset_endpoint
 from jpkikit.host.handset_client import HandsetClient, RemoteChannel, RemoteSession
-from jpkikit.reference.handset import omapi
-from jpkikit.reference.handset.agent import AgentServer
-from jpkikit.reference.handset.handset import ReferenceHandset
 from jpkikit.vocab.gp import seac
+from jpkikit.vocab.omapi import errors as omapi
 
 SELECT_EF_TOKEN_INFO = bytes.fromhex("00A4020C020006")  # JPKI-AP EF 0006 (jpki-ap.md §3)
 READ_32 = bytes.fromhex("00B0000020")
@@ -86,36 +82,15 @@ def rule(aid: bytes | str, hash_: bytes, apdu: Any = "always") -> seac.Rule:
 
 @contextmanager
 def handset_for(profile: Any) -> Iterator[HandsetUnderTest]:
-    """Connect to the profile's handset agent, or serve the reference handset on 127.0.0.1 first."""
-    ixit = profile.ixit.handset
-    if ixit is None:
-        pytest.fail("a handset profile needs ixit.handset (reader, apps, and agent or reference)")
-    server = reference = None
-    if "agent" in ixit:
-        agent = ixit["agent"]
-        host, port, timeout = agent.get("host", "127.0.0.1"), agent["port"], agent.get("timeout", 30.0)
-    else:
-        ref = ixit.get("reference", {})
-        personality = ref.get("personality", profile.ics.personality)
-        if ref.get("factory"):
-            reference = resolve(ref["factory"])(personality)
-        else:
-            reference = ReferenceHandset.over_emulator(personality)
-        server_class = getattr(reference, "agent_class", None) or AgentServer
-        server = server_class(reference).start()
-        host, port = server.address
-        timeout = 30.0
-    client = HandsetClient(host, port, timeout)
-    hut = HandsetUnderTest(profile, client)
-    try:
-        yield hut
-    finally:
+    """The profile's handset agent (ixit.handset.agent), or the reference handset the seam serves."""
+    with handset_endpoint(profile) as (host, port, timeout):
+        client = HandsetClient(host, port, timeout)
+        hut = HandsetUnderTest(profile, client)
         try:
-            if hut.rules_changed:
-                hut.restore_rules()
+            yield hut
         finally:
-            client.close()
-            if server is not None:
-                server.stop()
-            if reference is not None:
-                reference.close()
+            try:
+                if hut.rules_changed:
+                    hut.restore_rules()
+            finally:
+                client.close()

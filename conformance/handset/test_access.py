@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from jpkikit.reference.handset import omapi
 from jpkikit.vocab.iso7816.apdu import CommandApdu
+from jpkikit.vocab.omapi import errors as omapi
 
 from .support import SELECT_EF_TOKEN_INFO, HandsetUnderTest, rule
 

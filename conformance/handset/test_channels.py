@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from jpkikit.reference.handset import omapi
+from jpkikit.vocab.omapi import errors as omapi
 
 from .support import READ_32, SELECT_EF_TOKEN_INFO, HandsetUnderTest
 

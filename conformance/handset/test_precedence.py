@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from jpkikit.reference.handset import omapi
+from jpkikit.vocab.omapi import errors as omapi
 
 from .support import HandsetUnderTest, rule
 

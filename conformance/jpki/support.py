@@ -17,7 +17,8 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from jpkikit.host.jpki_client import CHARSETS, PAIRS, JpkiClient, KeyPair
+from jpkikit.host.jpki_client import JpkiClient
+from jpkikit.vocab.jpki.card import CHARSETS, PAIRS, KeyPair
 from jpkikit.vocab.jpki.pkcs1 import verify_data
 
 #: A character outside each charset, to build a value that breaks the rules (None: no ASCII one exists).

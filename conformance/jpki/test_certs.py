@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from jpkikit.host.jpki_client import AUTH, PAIRS, SIGN, JpkiClient
+from jpkikit.host.jpki_client import JpkiClient
+from jpkikit.vocab.jpki.card import AUTH, PAIRS, SIGN
 from jpkikit.vocab.jpki.x509profile import check_end_entity, check_root
 
 from .support import read_certificate

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from jpkikit.host.jpki_client import AUTH, JpkiClient
+from jpkikit.host.jpki_client import JpkiClient
 from jpkikit.vocab.iso7816.sw import SW
+from jpkikit.vocab.jpki.card import AUTH
 from jpkikit.vocab.jpki.pkcs1 import digest_info_of
 
 from .support import pin, public_key, read_certificate, signature_problem

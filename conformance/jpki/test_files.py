@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from jpkikit.host.jpki_client import (
+from jpkikit.host.jpki_client import JpkiClient
+from jpkikit.vocab.iso7816.sw import SW
+from jpkikit.vocab.jpki.card import (
     AUTH,
     EF_AUTH_CA,
     EF_AUTH_CERT,
@@ -17,9 +19,7 @@ from jpkikit.host.jpki_client import (
     LABEL_LENGTH,
     LABELS_BY_PERSONALITY,
     SIGN,
-    JpkiClient,
 )
-from jpkikit.vocab.iso7816.sw import SW
 
 from .support import pin
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from jpkikit.host.jpki_client import AUTH, PAIRS, SIGN, JpkiClient, KeyPair
+from jpkikit.host.jpki_client import JpkiClient
 from jpkikit.vocab.iso7816.sw import SW, retries_left
+from jpkikit.vocab.jpki.card import AUTH, PAIRS, SIGN, KeyPair
 
 from .support import other_value, pin, restore, rule_breakers, rules
 

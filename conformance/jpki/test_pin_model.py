@@ -22,8 +22,9 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_state_machine_as_test
 
-from jpkikit.host.jpki_client import CHARSETS, PAIRS, SIGN, JpkiClient, KeyPair
+from jpkikit.host.jpki_client import JpkiClient
 from jpkikit.vocab.iso7816.sw import SW
+from jpkikit.vocab.jpki.card import CHARSETS, PAIRS, SIGN, KeyPair
 from jpkikit.vocab.jpki.pkcs1 import digest_info_of
 
 from .support import pin, public_key, read_certificate, restore, rules

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from jpkikit.host.jpki_client import AUTH, PAIRS, SIGN, JpkiClient, KeyPair
+from jpkikit.host.jpki_client import JpkiClient
 from jpkikit.vocab.iso7816.sw import SW
+from jpkikit.vocab.jpki.card import AUTH, PAIRS, SIGN, KeyPair
 from jpkikit.vocab.jpki.pkcs1 import digest_info_of, max_data_length
 
 from .support import pin, public_key, read_certificate, signature_problem

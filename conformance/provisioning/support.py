@@ -17,15 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jpkikit.reference.emulator.build import make_card
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
+from jpkikit.harness.seam import fresh_link, reference_tsm
+from jpkikit.host.admin_agent import AdminAgent
 from jpkikit.host.card_session import CardSession
-from jpkikit.host.inprocess import InProcessTransport
 from jpkikit.host.scp03 import Scp03Layer
 from jpkikit.host.tsm_driver import TsmClient, signed_application, unblock_with_temp_pin
-from jpkikit.reference.persona import load_persona
-from jpkikit.reference.tsm import AdminAgent, SeTarget, TsmHttpServer
-from jpkikit.reference.tsm.wiring import start_reference_tsm
 from jpkikit.vocab.scp03 import StaticKeys
 
 
@@ -43,29 +42,31 @@ def apsd_keys(profile: Any) -> StaticKeys:
     pytest.fail("ics.provisioning claims the command set but ixit.gp.keysets has no apsd key set")
 
 
-def target(profile: Any) -> SeTarget:
-    return SeTarget(
-        profile.ixit.aids.jpki, bytes.fromhex(profile.ixit.gp["apsd"]), apsd_keys(profile), level(profile)
+def applicant(profile: Any) -> tuple[x509.Certificate, Any]:
+    """The test card whose signature key signs the applications (ixit.applicant): certificate, key."""
+    given = profile.ixit.applicant
+    if given is None:
+        pytest.fail("the profile gives no ixit.applicant (the test card that signs applications)")
+    raw = profile.resource(given["certificate"])
+    cert = (
+        x509.load_pem_x509_certificate(raw)
+        if raw.startswith(b"-----")
+        else x509.load_der_x509_certificate(raw)
     )
+    pem = profile.secret(given["key"]).reveal().encode()
+    key = serialization.load_pem_private_key(pem[pem.index(b"-----BEGIN") :], None)
+    return cert, key
 
 
-@contextmanager
-def se_session(card: CardSession, profile: Any) -> Iterator[CardSession]:
-    """The test's card session; on the in-process emulator its link is swapped for a fresh card for the
-    duration of the test, so the trace the plugin saves shows the exchanges with that card."""
-    transport = profile.ixit.transport
-    if transport.kind != "emulator":
-        yield card
-        return
-    original = card.tracer.inner
-    card.tracer.inner = InProcessTransport(
-        make_card(transport.personality, None, transport.factory), "fresh card"
-    )
-    try:
-        card.reset()
-        yield card
-    finally:
-        card.tracer.inner = original
+def signed(profile: Any, application: dict[str, Any]) -> dict[str, Any]:
+    """Order fields: ``application`` signed with the applicant card's signature key (seed 004 p.15 step ②)."""
+    cert, key = applicant(profile)
+    return signed_application(cert.public_bytes(serialization.Encoding.DER), key, application)
+
+
+def se_session(card: CardSession, profile: Any) -> Any:
+    """The test's card session; a new card for the duration on the in-process emulator (the seam)."""
+    return fresh_link(profile, card)
 
 
 def open_applet(se: CardSession, profile: Any, at_level: int | None = None) -> Scp03Layer:
@@ -80,7 +81,7 @@ def open_applet(se: CardSession, profile: Any, at_level: int | None = None) -> S
 class Flows:
     """The reference TSM on loopback, the back end in ``tmp``, the kit's agent on the SE under test."""
 
-    def __init__(self, server: TsmHttpServer, se: CardSession, profile: Any) -> None:
+    def __init__(self, server: Any, se: CardSession, profile: Any) -> None:
         self.server, self.se, self.profile = server, se, profile
         self.client = TsmClient(server.url)
         self.agent = AdminAgent(se.tracer, server.url)
@@ -91,11 +92,7 @@ class Flows:
 
     def run(self, operation: str, **fields: Any) -> dict[str, Any]:
         if operation in ("issue", "renew", "pin-init"):
-            persona = load_persona()
-            fields = {
-                **signed_application(persona.certs["sign"], persona.private_key("sign"), {"type": operation}),
-                **fields,
-            }
+            fields = {**signed(self.profile, {"type": operation}), **fields}
         order = self.client.order(operation, **fields)
         self.agent.run(order["admin_uri"])
         return self.client.order_state(order["order"])
@@ -120,7 +117,7 @@ def profile_pins(profile: Any) -> dict[str, bytes]:
 def flows(card: CardSession, profile: Any, tmp_path: Path) -> Iterator[Flows]:
     fresh = profile.ixit.transport.kind == "emulator"
     with se_session(card, profile) as se:
-        server = start_reference_tsm(tmp_path / "jlis.sqlite", target(profile))
+        server = reference_tsm(profile, tmp_path / "jlis.sqlite", apsd_keys(profile), level(profile))
         try:
             yield Flows(server, se, profile)
         finally:
@@ -131,7 +128,7 @@ def flows(card: CardSession, profile: Any, tmp_path: Path) -> Iterator[Flows]:
 
 def restore_pins(card: CardSession, profile: Any, tmp_path: Path) -> None:
     """On a real device: a fresh issuance leaving the PINs at the profile's values (best effort)."""
-    server = start_reference_tsm(tmp_path / "restore.sqlite", target(profile))
+    server = reference_tsm(profile, tmp_path / "restore.sqlite", apsd_keys(profile), level(profile))
     try:
         f = Flows(server, card, profile)
         f.set_pins(f.issue(), profile_pins(profile))

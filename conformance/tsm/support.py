@@ -1,5 +1,5 @@
 """The harness for a TSM under test (class tsm): the kit plays the handset's admin agent and the SE (an
-observing emulator SE, jpkikit.reference.emulator.observed_se) and the JPKI app (orders with applications
+observing emulator SE the seam provides) and the JPKI app (orders with applications
 signed by the kit's
 test persona card); the TSM is reached over loopback HTTP (docs/tsm-protocol.md): the reference TSM started
 in-process (ixit.tsm.reference, optionally a factory for the kit's faulty variants) or ixit.tsm.url.
@@ -23,23 +23,19 @@ import pytest
 from cryptography import x509
 
 from jpkikit.errors import KitError
-from jpkikit.harness.factory import resolve
+from jpkikit.harness.seam import kit_se, tsm_endpoint
+from jpkikit.host.admin_agent import AdminAgent
 from jpkikit.host.card_session import CardSession
-from jpkikit.host.inprocess import InProcessTransport
-from jpkikit.host.tsm_driver import TsmClient, signed_application
-from jpkikit.reference.emulator.observed_se import ObservedPhoneApplet, kit_se
-from jpkikit.reference.persona import load_persona
-from jpkikit.reference.tsm import AdminAgent
-from jpkikit.reference.tsm.server import TsmService
-from jpkikit.reference.tsm.wiring import start_reference_tsm
+from jpkikit.host.link import InProcessTransport
+from jpkikit.host.tsm_driver import TsmClient
 
-from ..provisioning.support import level, target
+from ..provisioning.support import apsd_keys, level, signed
 
 
 class Phone:
     def __init__(self, harness: TsmHarness, lie_about_r: bool = False) -> None:
         profile = harness.profile
-        self.card, self.applet = kit_se(profile.ics.personality, profile.ixit.aids.jpki, lie_about_r)
+        self.card, self.applet = kit_se(profile, lie_about_r)
         self.session = CardSession(InProcessTransport(self.card, "kit SE for the TSM"))
         self.session.reset()
         self.agent = AdminAgent(self.session.tracer, harness.url)
@@ -55,28 +51,16 @@ class Phone:
 
 
 class TsmHarness:
-    def __init__(self, profile: Any, tmp_path: Path) -> None:
+    def __init__(self, profile: Any, url: str) -> None:
         self.profile = profile
         self.required_level = level(profile)
-        ixit = profile.ixit.tsm or {}
-        self.server = None
-        if "reference" in ixit:
-            factory = (ixit["reference"] or {}).get("factory")
-            service = resolve(factory) if factory else TsmService
-            self.server = start_reference_tsm(tmp_path / "jlis.sqlite", target(profile), service)
-            self.url = self.server.url
-        elif "url" in ixit:
-            self.url = ixit["url"]
-        else:
-            pytest.fail("a tsm profile needs ixit.tsm.reference or ixit.tsm.url")
+        self.url = url
         self.client = TsmClient(self.url)
         self.phones: dict[str, Phone] = {}
         self.push = _PushReceiver(self)
 
     def close(self) -> None:
         self.push.stop()
-        if self.server is not None:
-            self.server.stop()
 
     def phone(self, lie_about_r: bool = False) -> Phone:
         p = Phone(self, lie_about_r)
@@ -85,12 +69,7 @@ class TsmHarness:
 
     def run(self, phone: Phone, operation: str, **fields: Any) -> dict[str, Any]:
         if operation in ("issue", "renew", "pin-init"):
-            persona = load_persona()
-            application = {"type": operation, "nonce": time.time_ns()}
-            fields = {
-                **signed_application(persona.certs["sign"], persona.private_key("sign"), application),
-                **fields,
-            }
+            fields = {**signed(self.profile, {"type": operation, "nonce": time.time_ns()}), **fields}
         order = self.client.order(operation, push_url=self.push.url, **fields)
         phone.agent.run(order["admin_uri"])
         return self.client.order_state(order["order"])
@@ -151,11 +130,9 @@ class _PushReceiver:
 def harness(profile: Any, tmp_path: Path) -> Iterator[TsmHarness]:
     if not (profile.ics.tsm or {}).get("present"):
         pytest.skip("ics.tsm.present is not claimed")
-    h = TsmHarness(profile, tmp_path)
-    try:
-        yield h
-    finally:
-        h.close()
-
-
-__all__ = ["ObservedPhoneApplet", "Phone", "TsmHarness", "harness"]
+    with tsm_endpoint(profile, tmp_path, apsd_keys(profile), level(profile)) as url:
+        h = TsmHarness(profile, url)
+        try:
+            yield h
+        finally:
+            h.close()

@@ -9,21 +9,30 @@ from typing import Any
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
-from jpkikit.reference.emulator.jpki_phone import (
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from jpkikit.vocab.jpki.provisioning import (
     INS_BLOCK_PIN,
     INS_DELETE_KEYS,
     INS_GENERATE_KEY,
     INS_PUT_CERTIFICATE,
     INS_SET_TEMP_PIN,
 )
-
-from jpkikit.reference.backend.certificates import persona_ca
 from jpkikit.vocab.jpki.x509profile import check_end_entity
 
 from .support import harness
 
 MIN_TEMP_PIN_BYTES = 8  # a "random" temporary PIN needs room for entropy (seed 004 p.17: up to 16 bytes)
 SLOT_KIND = {0x01: "auth", 0x02: "sign"}
+
+
+def issuer_ca(profile: Any, kind: str) -> bytes:
+    """DER of the CA the TSM issues ``kind`` phone certificates under (ixit.tsm.issuer_cas)."""
+    cas = (profile.ixit.tsm or {}).get("issuer_cas")
+    if not cas:
+        pytest.fail("ixit.tsm.issuer_cas is not given: the issued certificates cannot be checked")
+    raw = profile.resource(cas[kind])
+    return x509.load_pem_x509_certificate(raw).public_bytes(Encoding.DER) if raw.startswith(b"-----") else raw
 
 
 def _done(state: dict[str, Any], what: str) -> None:
@@ -65,7 +74,7 @@ def test_no_key_import_and_certificates_for_the_generated_keys(profile: Any, tmp
                 f"the {SLOT_KIND[p2]} certificate is not for a key generated on the SE"
             )
             if profile.ics.jpki.cert_hierarchy == "test":
-                problems = check_end_entity(der, persona_ca(SLOT_KIND[p2]).der, SLOT_KIND[p2])
+                problems = check_end_entity(der, issuer_ca(profile, SLOT_KIND[p2]), SLOT_KIND[p2])
                 assert not problems, f"{SLOT_KIND[p2]} certificate: {problems}"
 
 

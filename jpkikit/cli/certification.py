@@ -74,11 +74,11 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
-    from jpkikit.cli.main import _profile_path
+    from jpkikit.harness.bundled import profile_path
     from jpkikit.harness.profile import load_profile
     from jpkikit.report.probe import probe, save
 
-    profile = load_profile(_profile_path(args.profile))
+    profile = load_profile(profile_path(args.profile))
     findings, trace = probe(profile)
     print(f"probe of {profile.identity()['name']} ({profile.path}):")
     for finding in findings:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from jpkikit import __version__
 from jpkikit.errors import KitError
+from jpkikit.harness.bundled import profile_path
 
 EXIT_USAGE = 2
 
@@ -84,26 +85,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _profile_path(value: str | None) -> Path:
-    from jpkikit.harness.bundled import profile_path
-
-    return profile_path(value)
-
-
 def cmd_certify(args: argparse.Namespace) -> int:
     import pytest
 
     from jpkikit.harness.bundled import suite_dir
     from jpkikit.harness.profile import load_profile
 
-    profile_path = _profile_path(args.profile)
-    profile = load_profile(profile_path)  # fail early and clearly on a bad profile
+    path = profile_path(args.profile)
+    profile = load_profile(path)  # fail early and clearly on a bad profile
     suite = suite_dir()
-    results = Path(args.results) if args.results else Path("results") / profile_path.stem
+    results = Path(args.results) if args.results else Path("results") / path.stem
     results.mkdir(parents=True, exist_ok=True)
     pytest_args = [
         str(suite),
-        f"--profile={profile_path}",
+        f"--profile={path}",
         f"--alluredir={results / 'allure-results'}",
         "--clean-alluredir",
         f"--junitxml={results / 'junit.xml'}",
@@ -121,7 +116,7 @@ def cmd_certify(args: argparse.Namespace) -> int:
     if args.keyword:
         pytest_args += ["-k", args.keyword]
     pytest_args += args.pytest_args
-    print(f"jpkikit {__version__}: certifying {profile.identity()['name']} with {profile_path}")
+    print(f"jpkikit {__version__}: certifying {profile.identity()['name']} with {path}")
     code = pytest.main(pytest_args)
     print(f"jpkikit: results in {results}/ (allure-results/, junit.xml, traces/)")
     if code == pytest.ExitCode.USAGE_ERROR:
@@ -130,10 +125,10 @@ def cmd_certify(args: argparse.Namespace) -> int:
 
 
 def cmd_emulate(args: argparse.Namespace) -> int:
+    from jpkikit.harness.seam import emulator_card
     from jpkikit.host.vpcd import VpcdServer
-    from jpkikit.reference.emulator.build import make_card
 
-    card = make_card(args.personality, args.state, args.factory)
+    card = emulator_card(args.personality, Path(args.state) if args.state else None, args.factory)
     if args.testbed:
         card.testbed = True  # type: ignore[attr-defined]
     server = VpcdServer(card, host=args.host, port=args.port)
@@ -178,7 +173,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from jpkikit.host.tracer import Trace, replay
 
     trace = Trace.load(args.trace)
-    with open_link(load_profile(_profile_path(args.profile))) as link:
+    with open_link(load_profile(profile_path(args.profile))) as link:
         steps = replay(trace, link, compare_data=not args.sw_only)
     for step in steps:
         mark = "ok  " if step.match else "DIFF"

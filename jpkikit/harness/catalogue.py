@@ -1,6 +1,7 @@
 """The requirement catalogue: every normative statement the kit checks, with a stable ID.
 
-Requirements live in ``jpkikit/harness/requirements/<area>.yaml``, one file per area::
+Requirements live in ``jpkikit/harness/requirements/<area>.yaml``, one file per area, in the format of
+``catalogue.schema.json`` (JSON Schema, Draft 2020-12)::
 
     area: iso7816                 # must equal the file name
     id_prefix: ISO                # every ID in the file starts with ISO-
@@ -9,51 +10,96 @@ Requirements live in ``jpkikit/harness/requirements/<area>.yaml``, one file per 
       - id: ISO-SEL-01
         title: SELECT by DF name of a present application
         statement: ...            # the normative text, in English
-        source:                   # where it comes from
-          - {kind: iso, ref: "ISO/IEC 7816-4:2020, SELECT command"}
+        source:                   # where it comes from: a document of documents.yaml and the passage
+          - {doc: iso7816-4, at: "§11.2.2 SELECT command", note: "P1 '04' by DF name"}
+          - {doc: kit-spec, at: "jpki-applet.md#applications-and-aids"}
         classes: [gp-se, sim, rw] # implementation classes it applies to
-        applies_if: ics.iso7816.logical_channels > 1   # optional, see jpkikit.harness.conditions
+        applies_if: {claim: ics.iso7816.logical_channels, greater_than: 1}   # optional, see conditions.py
         waiver: ...               # optional: when a deviation may be accepted
 
-:func:`load_catalogue` checks all of it (and every condition against the profile schema); problems are
-:class:`CatalogueError` naming the file and the requirement.
+``documents.yaml`` is the registry of citable documents: public ones (ISO, GlobalPlatform, IETF, NIST, ETSI,
+GSMA, Android, OpenSC and other public repositories, J-LIS, the Japanese government's published study
+materials) with their number, version, publisher and address, and the kit's own folders (``docs/spec``,
+``docs``) whose pages state facts in the kit's words; a citation of those is ``<file>.md#<heading-anchor>``.
+
+:func:`load_catalogue` validates every file with the schema, then checks what a schema cannot: the area is
+the file name, IDs start with the prefix and are unique, every source names a registered document, and every
+condition reads an existing ICS field with a test that suits its type. Problems are :class:`CatalogueError`
+naming the file, the requirement and the field.
 """
 
 from __future__ import annotations
 
+import difflib
+import functools
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from jpkikit.errors import CatalogueError
-from jpkikit.harness.conditions import Condition, parse_condition
-from jpkikit.harness.profile import CLASSES, Profile, ics_fields, join_path, parse_yaml
+from jpkikit.harness.conditions import (
+    Condition,
+    ConditionError,
+    describe,
+    first_error,
+    parse_condition,
+    schema_validator,
+)
+from jpkikit.harness.profile import Profile, ics_fields, join_path, parse_yaml
 
 REQUIREMENTS_DIR = Path(__file__).with_name("requirements")
-SOURCE_KINDS = ("iso", "gp", "seed", "jpki-card")
-ID_PATTERN = re.compile(r"[A-Z][A-Z0-9]*(-[A-Z0-9]+)+")
-_AREA_PATTERN = re.compile(r"[a-z][a-z0-9-]*")
-_PREFIX_PATTERN = re.compile(r"[A-Z][A-Z0-9]*")
-_Fail = Callable[[str, str], CatalogueError]
-_FILE_KEYS = {"area": True, "id_prefix": True, "title": False, "description": False, "requirements": True}
-_REQ_KEYS = {
-    "id": True,
-    "title": True,
-    "statement": True,
-    "source": True,
-    "classes": True,
-    "applies_if": False,
-    "waiver": False,
-}
+DOCUMENTS_PATH = Path(__file__).with_name("documents.yaml")
+#: How a citation of a kit document locates its passage: a Markdown file and, optionally, a heading anchor.
+KIT_AT_PATTERN = re.compile(r"(?P<file>[A-Za-z0-9_.-]+\.md)(?:#(?P<anchor>[^\s#]+))?")
+
+
+@dataclass(frozen=True)
+class Document:
+    """One entry of ``documents.yaml``."""
+
+    key: str
+    cite: str  # the short name a citation starts with, e.g. "ISO/IEC 7816-4:2020"
+    title: str
+    publisher: str
+    number: str | None = None
+    version: str | None = None
+    date: str | None = None
+    url: str | None = None
+    access: str | None = None
+    where: str | None = None
+    path: str | None = None  # set for the kit's own documents: a folder of the repository
+    note: str | None = None
+
+    @property
+    def is_kit(self) -> bool:
+        return self.path is not None
 
 
 @dataclass(frozen=True)
 class Source:
-    kind: str  # iso | gp | seed | jpki-card
-    ref: str  # e.g. "ISO/IEC 7816-4:2020, SELECT command", "seed 004 step ⑰", "jpki-ap.md §4"
+    """A citation: a registered document and the passage in it."""
+
+    doc: str  # a key of documents.yaml, e.g. "gpcs-amd-d", "seed-004", "kit-spec"
+    at: str  # e.g. "§7.1.1", "p.15 step ⑰", "jpki-applet.md#pin-states"
+    document: Document
+    note: str | None = None
+
+    @property
+    def citation(self) -> str:
+        """One line for reports: ``GPC_SPE_014 v1.1.1 (SCP03), §7.1.1 (INITIALIZE UPDATE)``."""
+        if self.document.is_kit:
+            text = f"{self.document.path}/{self.at}"
+        else:
+            text = f"{self.document.cite}, {self.at}"
+        return f"{text} ({self.note})" if self.note else text
+
+    @property
+    def url(self) -> str | None:
+        return self.document.url
 
 
 @dataclass(frozen=True)
@@ -130,8 +176,41 @@ class Catalogue:
         return applicability(requirement, profile)
 
 
-def load_catalogue(paths: Iterable[str | os.PathLike[str]] | None = None) -> Catalogue:
-    """Load requirement files (directories are searched for ``*.yaml``); default: the bundled catalogue."""
+# ---------------------------------------------------------------------------------------------------------
+# The document registry
+
+
+def load_documents(path: str | os.PathLike[str] | None = None) -> Mapping[str, Document]:
+    """The document registry (``documents.yaml`` by default), checked against ``$defs/registry``."""
+    if path is None:
+        return _bundled_documents()
+    return _load_documents(Path(path))
+
+
+@functools.cache
+def _bundled_documents() -> Mapping[str, Document]:
+    return _load_documents(DOCUMENTS_PATH)
+
+
+def _load_documents(file: Path) -> Mapping[str, Document]:
+    doc = _read_yaml(file)
+    _validate(file, doc, "registry", _plain_where)
+    return MappingProxyType({key: Document(key=key, **entry) for key, entry in doc["documents"].items()})
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Loading
+
+
+def load_catalogue(
+    paths: Iterable[str | os.PathLike[str]] | None = None,
+    documents: Mapping[str, Document] | None = None,
+) -> Catalogue:
+    """Load requirement files (directories are searched for ``*.yaml``); default: the bundled catalogue.
+
+    ``documents`` is the registry sources are resolved in; default: the bundled ``documents.yaml``.
+    """
+    registry = load_documents() if documents is None else documents
     files: list[Path] = []
     for path in [REQUIREMENTS_DIR] if paths is None else [Path(p) for p in paths]:
         if path.is_dir():
@@ -146,7 +225,7 @@ def load_catalogue(paths: Iterable[str | os.PathLike[str]] | None = None) -> Cat
     requirements: list[Requirement] = []
     areas: dict[str, Path] = {}
     for file in files:
-        area, loaded = _load_file(file)
+        area, loaded = _load_file(file, registry)
         if area in areas:
             raise CatalogueError(f"{file}: area {area!r} is already defined in {areas[area]}")
         areas[area] = file
@@ -154,7 +233,7 @@ def load_catalogue(paths: Iterable[str | os.PathLike[str]] | None = None) -> Cat
     return Catalogue(requirements)
 
 
-def _load_file(file: Path) -> tuple[str, list[Requirement]]:
+def _read_yaml(file: Path) -> Any:
     def fail(where: str, problem: str) -> CatalogueError:
         return CatalogueError(f"{file}: {where}: {problem}")
 
@@ -162,80 +241,80 @@ def _load_file(file: Path) -> tuple[str, list[Requirement]]:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise CatalogueError(f"{file}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
-    doc = parse_yaml(text, fail)
-    _check_fields(doc, _FILE_KEYS, "<document>", fail)
+    return parse_yaml(text, fail)
+
+
+def _plain_where(parts: list[str | int], doc: Any) -> str:
+    return join_path(parts) or "<document>"
+
+
+def _requirement_where(parts: list[str | int], doc: Any) -> str:
+    """``requirements[3].classes[1]`` -> ``ISO-CH-02: classes[1]`` when requirement 3 has a text ID."""
+    if len(parts) >= 2 and parts[0] == "requirements" and isinstance(parts[1], int):
+        entry = doc["requirements"][parts[1]]
+        name = entry["id"] if isinstance(entry, dict) and isinstance(entry.get("id"), str) else None
+        name = name or join_path(parts[:2])
+        rest = join_path(parts[2:])
+        return f"{name}: {rest}" if rest else name
+    return join_path(parts) or "<document>"
+
+
+def _validate(file: Path, doc: Any, definition: str | None, where: Any) -> None:
+    error = first_error(schema_validator(definition), doc)
+    if error is not None:
+        _, problem = describe(error, doc)
+        raise CatalogueError(f"{file}: {where(list(error.absolute_path), doc)}: {problem}")
+
+
+def _load_file(file: Path, registry: Mapping[str, Document]) -> tuple[str, list[Requirement]]:
+    doc = _read_yaml(file)
+    _validate(file, doc, None, _requirement_where)
     area, prefix = doc["area"], doc["id_prefix"]
-    if not isinstance(area, str) or not _AREA_PATTERN.fullmatch(area):
-        raise fail("area", "must be a lowercase name such as iso7816")
     if area != file.stem:
-        raise fail("area", f"must match the file name ({file.stem!r}), got {area!r}")
-    if not isinstance(prefix, str) or not _PREFIX_PATTERN.fullmatch(prefix):
-        raise fail("id_prefix", "must be uppercase letters and digits, such as ISO")
-    entries = doc["requirements"]
-    if not isinstance(entries, list) or not entries:
-        raise fail("requirements", "must be a non-empty list of requirements")
-    return area, [_requirement(entry, index, area, prefix, file, fail) for index, entry in enumerate(entries)]
+        raise CatalogueError(f"{file}: area: must match the file name ({file.stem!r}), got {area!r}")
+    return area, [_requirement(entry, area, prefix, file, registry) for entry in doc["requirements"]]
 
 
-def _check_fields(doc: Any, keys: dict[str, bool], where: str, fail: _Fail) -> None:
-    if not isinstance(doc, dict):
-        raise fail(where, "must be a mapping")
-    for key in doc:
-        if key not in keys:
-            raise fail(where, f"unknown field {key!r}; expected one of: {', '.join(keys)}")
-    for key, required in keys.items():
-        if required and key not in doc:
-            raise fail(where, f"missing required field {key!r}")
-
-
-def _text(entry: dict[str, Any], key: str, where: str, fail: _Fail) -> str:
-    value = entry[key]
-    if not isinstance(value, str) or not value.strip():
-        raise fail(where, f"{key}: must be non-empty text")
-    return value.strip()
-
-
-def _requirement(entry: Any, index: int, area: str, prefix: str, file: Path, fail: _Fail) -> Requirement:
-    where = join_path(["requirements", index])
-    if isinstance(entry, dict) and isinstance(entry.get("id"), str):
-        where = entry["id"]
-    _check_fields(entry, _REQ_KEYS, where, fail)
+def _requirement(
+    entry: dict[str, Any], area: str, prefix: str, file: Path, registry: Mapping[str, Document]
+) -> Requirement:
     rid = entry["id"]
-    if not isinstance(rid, str) or not ID_PATTERN.fullmatch(rid):
-        raise fail(where, "id: must look like ISO-SEL-01 (uppercase words and digits joined by -)")
+
+    def fail(problem: str) -> CatalogueError:
+        return CatalogueError(f"{file}: {rid}: {problem}")
+
     if not rid.startswith(prefix + "-"):
-        raise fail(where, f"id: must start with the file's id_prefix {prefix}-")
-    title = _text(entry, "title", where, fail)
-    if "\n" in title:
-        raise fail(where, "title: must be one line")
-    statement = _text(entry, "statement", where, fail)
-    sources = entry["source"]
-    if not isinstance(sources, list) or not sources:
-        raise fail(where, "source: must be a non-empty list of {kind, ref}")
-    parsed_sources = []
-    for number, source in enumerate(sources):
-        if not isinstance(source, dict) or set(source) != {"kind", "ref"}:
-            raise fail(where, f"source[{number}]: must be a mapping with exactly kind and ref")
-        if source["kind"] not in SOURCE_KINDS:
-            kinds = ", ".join(SOURCE_KINDS)
-            raise fail(where, f"source[{number}].kind: must be one of {kinds}, got {source['kind']!r}")
-        ref = _text(source, "ref", f"{where}: source[{number}]", fail)
-        parsed_sources.append(Source(source["kind"], ref))
-    classes = entry["classes"]
-    if not isinstance(classes, list) or not classes:
-        raise fail(where, f"classes: must be a non-empty list of {', '.join(CLASSES)}")
-    for cls in classes:
-        if cls not in CLASSES:
-            raise fail(where, f"classes: unknown implementation class {cls!r}; expected {', '.join(CLASSES)}")
-    if len(set(classes)) != len(classes):
-        raise fail(where, "classes: lists a class twice")
+        raise fail(f"id: must start with the file's id_prefix {prefix}-")
+    sources = tuple(_source(item, number, registry, fail) for number, item in enumerate(entry["source"]))
     condition = None
     if "applies_if" in entry:
         try:
             condition = parse_condition(entry["applies_if"], ics_fields())
-        except CatalogueError as exc:
-            raise fail(where, f"applies_if: {exc}") from None
-    waiver = _text(entry, "waiver", where, fail) if "waiver" in entry else None
+        except ConditionError as exc:
+            raise fail(f"applies_if{'.' + exc.where if exc.where else ''}: {exc.problem}") from None
     return Requirement(
-        rid, title, statement, area, tuple(parsed_sources), tuple(classes), condition, waiver, file
+        id=rid,
+        title=entry["title"].strip(),
+        statement=entry["statement"].strip(),
+        area=area,
+        source=sources,
+        classes=tuple(entry["classes"]),
+        applies_if=condition,
+        waiver=entry["waiver"].strip() if "waiver" in entry else None,
+        file=file,
     )
+
+
+def _source(item: dict[str, str], number: int, registry: Mapping[str, Document], fail: Any) -> Source:
+    key, at = item["doc"], item["at"].strip()
+    document = registry.get(key)
+    if document is None:
+        close = difflib.get_close_matches(key, list(registry), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise fail(f"source[{number}].doc: unknown document {key!r}, not in the document registry{hint}")
+    if document.is_kit and not KIT_AT_PATTERN.fullmatch(at):
+        raise fail(
+            f"source[{number}].at: a {key} citation names a page and heading, such as "
+            f"jpki-applet.md#pin-states; got {at!r}"
+        )
+    return Source(doc=key, at=at, document=document, note=item.get("note"))

@@ -1,61 +1,61 @@
-"""Applicability conditions: a tiny, safe expression language over a profile's ICS.
+"""Applicability conditions: small mappings over a profile's ICS, checked by a JSON Schema.
 
-A requirement may carry ``applies_if: <expression>``. The expression is parsed with :mod:`ast` and only a
-whitelist of node types is accepted: dotted profile fields (``ics.iso7816.extended_length``), constants
-(integers, strings, ``True``, ``False``, ``None``), comparisons (``== != < <= > >= in``, ``not in``,
-chained comparisons), lists/tuples of constants on the right of ``in``, ``not``, ``and``, ``or``.
-Nothing is ever passed to ``eval``. Every problem is a :class:`CatalogueError` raised at load time.
+A requirement may carry ``applies_if``; ``catalogue.schema.json`` (``$defs/condition``) fixes its shape::
 
-Given the types of the profile fields (:class:`FieldSpec`), parsing also checks that each field exists,
-that a bare field is a boolean, that ``<``/``>`` compare integers, and that string constants are among a
-field's allowed values, so that a typo such as ``ics.personality == 'gpse'`` fails when the catalogue is
-loaded instead of silently never applying.
+    {claim: ics.gp.scp03}                                   # a boolean ICS field is true
+    {claim: ics.iso7816.extended_length, is: false}         # a boolean ICS field is false
+    {claim: ics.iso7816.logical_channels, greater_than: 1}  # an integer field is greater than N
+    {claim: ics.iso7816.logical_channels, less_than: 4}     # ... is less than N
+    {claim: ics.iso7816.logical_channels, equals: 1}        # an integer or string field equals a value
+    {claim: ics.personality, one_of: [gp-se, sim]}          # ... equals one of several values
+    {all: [<condition>, ...]}                               # every condition holds
+    {any: [<condition>, ...]}                               # at least one holds
+    {not: <condition>}                                      # the condition does not hold
 
-Evaluation returns ``(bool, reason)``; the reason names the deciding sub-condition and the profile's
-actual values, e.g. ``ics.iso7816.logical_channels > 1 is false: ics.iso7816.logical_channels is 1``.
+A claim about a field the profile does not give (an optional ICS section left out) is false, and its reason
+says "not given"; ``not`` turns that into true, which is how "does not claim X" is written.
+
+:func:`parse_condition` checks the shape against the schema and, given the ICS field types
+(:func:`jpkikit.harness.profile.ics_fields`), that every field exists and that each test suits its type: a
+bare claim or ``is`` needs a boolean field, ``greater_than``/``less_than`` an integer field, ``equals`` and
+``one_of`` a value of the field's type and, for an enumerated field, one of its values. So a typo such as
+``{claim: ics.personality, equals: gpse}`` fails when the catalogue loads instead of silently never applying.
+Every problem is a :class:`CatalogueError`.
+
+Evaluation returns ``(holds, reason)``; the reason names the deciding claim and the profile's actual value,
+e.g. ``ics.iso7816.logical_channels > 1 is false: ics.iso7816.logical_channels is 1``.
+
+This module also holds the few helpers that load ``catalogue.schema.json`` and turn a JSON Schema error into
+a one-line message; :mod:`jpkikit.harness.catalogue` uses them for whole requirement files.
 """
 
 from __future__ import annotations
 
-import ast
 import difflib
-import operator
-from collections.abc import Callable, Mapping
+import functools
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import jsonschema
+from jsonschema.exceptions import ValidationError
 
 from jpkikit.errors import CatalogueError
 
-#: Longest condition text accepted (keeps parsing bounded on hostile input).
-MAX_LENGTH = 500
+SCHEMA_PATH = Path(__file__).with_name("catalogue.schema.json")
 
 FieldType = Literal["bool", "int", "str"]
+Lookup = Callable[[str], object]
 
 
 @dataclass(frozen=True)
 class FieldSpec:
-    """The type of one profile field a condition may read; ``choices`` lists a string field's values."""
+    """The type of one profile field a condition may read; ``choices`` lists an enumerated field's values."""
 
     type: FieldType
-    choices: tuple[str, ...] | None = None
-
-
-_ORDER_OPS: dict[type[ast.cmpop], Callable[[object, object], bool]] = {
-    ast.Lt: operator.lt,
-    ast.LtE: operator.le,
-    ast.Gt: operator.gt,
-    ast.GtE: operator.ge,
-}
-_EQ_OPS: dict[type[ast.cmpop], Callable[[object, object], bool]] = {
-    ast.Eq: operator.eq,
-    ast.NotEq: operator.ne,
-}
-_IN_OPS: dict[type[ast.cmpop], Callable[[object, object], bool]] = {
-    ast.In: lambda a, b: a in b,  # type: ignore[operator]
-    ast.NotIn: lambda a, b: a not in b,  # type: ignore[operator]
-}
-_OPS = {**_ORDER_OPS, **_EQ_OPS, **_IN_OPS}
-_CONSTANT_TYPES = (bool, int, str, type(None))
+    choices: tuple[str | int, ...] | None = None
 
 
 def show(value: object) -> str:
@@ -78,272 +78,338 @@ def _value_type(value: object) -> str:
         return "int"
     if isinstance(value, str):
         return "str"
-    return "none"
+    return type(value).__name__
 
 
-_TYPE_NAMES = {"bool": "a boolean", "int": "an integer", "str": "a string", "none": "None"}
+_TYPE_NAMES = {"bool": "a boolean", "int": "an integer", "str": "a string"}
+
+
+class ConditionError(CatalogueError):
+    """An invalid condition; ``where`` is the part at fault (``all[1].claim``; empty for the whole)."""
+
+    def __init__(self, where: str, problem: str) -> None:
+        self.where, self.problem = where, problem
+        super().__init__(f"{where}: {problem}" if where else problem)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The condition tree
 
 
 class Condition:
     """A parsed, checked condition. Build it with :func:`parse_condition`."""
 
-    def __init__(self, text: str, tree: ast.expr, fields: frozenset[str]) -> None:
-        self.text = text
-        self._tree = tree
-        #: The dotted profile fields the condition reads.
-        self.fields = fields
+    #: The condition as the catalogue writes it (a plain mapping).
+    data: Mapping[str, Any]
+    #: A one-line rendering for reports, e.g. ``ics.iso7816.logical_channels > 1``.
+    text: str
+    #: The dotted profile fields the condition reads.
+    fields: frozenset[str]
 
     def __repr__(self) -> str:
         return f"Condition({self.text!r})"
 
-    def evaluate(self, lookup: Callable[[str], object]) -> tuple[bool, str]:
+    def evaluate(self, lookup: Lookup) -> tuple[bool, str]:
         """Evaluate against a profile; ``lookup`` maps a dotted field to its value (e.g. ``Profile.get``).
 
-        Returns whether the condition holds and a human reason naming the deciding sub-condition and the
-        actual values. Raises CatalogueError if the values cannot be compared.
+        Returns whether the condition holds and a human reason naming the deciding claim and the actual
+        value. Raises CatalogueError if a value is not of the type the condition expects (possible only for
+        a condition parsed without field types).
         """
-        return self._truth(self._tree, lookup)
-
-    def _segment(self, node: ast.AST) -> str:
-        return ast.get_source_segment(self.text, node) or ast.unparse(node)
-
-    def _truth(self, node: ast.expr, lookup: Callable[[str], object]) -> tuple[bool, str]:
-        if isinstance(node, ast.BoolOp):
-            want = isinstance(node.op, ast.Or)  # the value that decides: True for or, False for and
-            reasons = []
-            for operand in node.values:
-                ok, why = self._truth(operand, lookup)
-                if ok is want:
-                    return ok, why
-                reasons.append(why)
-            return not want, "; ".join(reasons)
-        if isinstance(node, ast.UnaryOp):  # only `not` passes the checker
-            ok, why = self._truth(node.operand, lookup)
-            return not ok, why
-        if isinstance(node, ast.Compare):
-            return self._compare(node, lookup)
-        path = _field_path(node)
-        value = lookup(path)
-        if value is None:
-            return False, f"{path} is not given"
-        return bool(value), f"{path} is {show(value)}"
-
-    def _compare(self, node: ast.Compare, lookup: Callable[[str], object]) -> tuple[bool, str]:
-        seen: dict[str, object] = {}
-
-        def value_of(operand: ast.expr) -> object:
-            if isinstance(operand, ast.Constant):
-                return operand.value
-            if isinstance(operand, (ast.List, ast.Tuple)):
-                return [value_of(e) for e in operand.elts]
-            path = _field_path(operand)
-            seen[path] = lookup(path)
-            return seen[path]
-
-        left = value_of(node.left)
-        result = True
-        for op, right_node in zip(node.ops, node.comparators, strict=True):
-            right = value_of(right_node)
-            if type(op) in _ORDER_OPS and (left is None or right is None):
-                result = False  # an absent optional field orders with nothing
-            else:
-                try:
-                    result = _OPS[type(op)](left, right)
-                except TypeError as exc:
-                    raise CatalogueError(
-                        f"condition {self.text!r}: cannot evaluate {self._segment(node)}: {exc}"
-                    ) from None
-            if not result:
-                break
-            left = right
-        facts = ", ".join(f"{path} is {show(value)}" for path, value in seen.items())
-        return result, f"{self._segment(node)} is {show(result)}: {facts}"
+        raise NotImplementedError
 
 
-def _dotted(node: ast.expr) -> str | None:
-    """``a.b.c`` as a dotted path; None if the expression is not a chain of names."""
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        return None
-    parts.append(node.id)
-    return ".".join(reversed(parts))
+class Claim(Condition):
+    """``{claim: <field>[, <test>: <value>]}``: one test on one ICS field."""
 
-
-def _field_path(node: ast.expr) -> str:
-    path = _dotted(node)
-    assert path is not None  # the checker admitted only fields here
-    return path
-
-
-class _Checker:
-    """Walks the parsed tree once, rejecting anything outside the whitelist."""
-
-    def __init__(self, text: str, fields: Mapping[str, FieldSpec] | None) -> None:
-        self.text = text
-        self.known = fields
-        self.used: set[str] = set()
-
-    def fail(self, problem: str) -> CatalogueError:
-        return CatalogueError(f"condition {self.text!r}: {problem}")
-
-    def segment(self, node: ast.AST) -> str:
-        return ast.get_source_segment(self.text, node) or type(node).__name__
-
-    def truth(self, node: ast.expr) -> None:
-        """A node used as a truth value: and/or/not, a comparison, or a boolean field."""
-        if isinstance(node, ast.BoolOp):
-            for operand in node.values:
-                self.truth(operand)
-        elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-            self.truth(node.operand)
-        elif isinstance(node, ast.Compare):
-            self.compare(node)
-        elif isinstance(node, (ast.Name, ast.Attribute)):
-            path, spec = self.field(node)
-            if spec is not None and spec.type != "bool":
-                raise self.fail(
-                    f"{path} is {_TYPE_NAMES[spec.type]}, not a boolean; compare it with a value "
-                    f"(e.g. {path} {'> 1' if spec.type == 'int' else '== ...'})"
-                )
-        elif isinstance(node, ast.Constant):
-            raise self.fail(f"the constant {self.segment(node)} on its own is not a condition")
-        else:
-            raise self.fail(f"{self.segment(node)!r} is not allowed ({_describe(node)})")
-
-    def field(self, node: ast.expr) -> tuple[str, FieldSpec | None]:
-        path = _dotted(node)
-        if path is None:
-            raise self.fail(f"{self.segment(node)!r} is not a profile field")
-        self.used.add(path)
-        if self.known is None:
-            return path, None
-        if path not in self.known:
-            hint = ""
-            if path in ("true", "false", "null", "none"):
-                hint = "; write True, False or None"
-            else:
-                close = difflib.get_close_matches(path, list(self.known), n=1)
-                if close:
-                    hint = f"; did you mean {close[0]}?"
-            raise self.fail(f"unknown profile field {path!r}{hint}")
-        return path, self.known[path]
-
-    def operand(self, node: ast.expr) -> _Operand:
-        """A comparison operand: a profile field, a constant, or a list of constants."""
-        if isinstance(node, ast.Constant):
-            if not isinstance(node.value, _CONSTANT_TYPES):
-                raise self.fail(f"constant {self.segment(node)} is not allowed (use integers or strings)")
-            return _Operand("const", None, node.value)
-        if isinstance(node, (ast.List, ast.Tuple)):
-            values = []
-            for element in node.elts:
-                if not isinstance(element, ast.Constant) or not isinstance(element.value, _CONSTANT_TYPES):
-                    raise self.fail(f"a list may hold only constants, not {self.segment(element)!r}")
-                values.append(element.value)
-            return _Operand("list", None, values)
-        if isinstance(node, (ast.Name, ast.Attribute)):
-            path, spec = self.field(node)
-            return _Operand("field", spec, path)
-        raise self.fail(f"{self.segment(node)!r} is not allowed ({_describe(node)})")
-
-    def compare(self, node: ast.Compare) -> None:
-        where = self.segment(node)
-        left = self.operand(node.left)
-        for op, right_node in zip(node.ops, node.comparators, strict=True):
-            if type(op) not in _OPS:
-                raise self.fail(f"operator {type(op).__name__} is not allowed (use == != < <= > >= in)")
-            right = self.operand(right_node)
-            if type(op) in _IN_OPS:
-                if right.kind != "list" or left.kind == "list":
-                    raise self.fail(
-                        f"'in' needs a field or constant on the left and a list on the right: {where}"
-                    )
-                for value in right.value:  # type: ignore[attr-defined]
-                    self.match(left, value, where)
-            elif "list" in (left.kind, right.kind):
-                raise self.fail(f"a list can only follow 'in' or 'not in': {where}")
-            elif left.kind == right.kind == "const":
-                raise self.fail(f"{where} compares two constants; name a profile field")
-            elif type(op) in _ORDER_OPS:
-                for side in (left, right):
-                    self.require_int(side)
-            else:
-                field, const = (left, right) if right.kind == "const" else (right, left)
-                self.match(field, const.value, where)
-            left = right
-
-    def require_int(self, side: _Operand) -> None:
-        if side.kind == "field":
-            if side.spec is None or side.spec.type == "int":
-                return
-            shown = str(side.value)
-        elif _value_type(side.value) == "int":
-            return
-        else:
-            shown = show(side.value)
-        raise self.fail(f"{shown} is not an integer; '<' and '>' compare integers only")
-
-    def match(self, side: _Operand, value: object, where: str) -> None:
-        """Check that a constant can equal the field ``side`` (no-op unless ``side`` is a typed field)."""
-        if side.kind != "field" or side.spec is None or value is None:
-            return
-        spec = side.spec
-        if _value_type(value) != spec.type:
-            raise self.fail(
-                f"{side.value} is {_TYPE_NAMES[spec.type]} but {show(value)} is "
-                f"{_TYPE_NAMES[_value_type(value)]}: {where}"
-            )
-        if spec.choices is not None and value not in spec.choices:
-            raise self.fail(
-                f"{show(value)} is not a possible value of {side.value} ({', '.join(spec.choices)})"
-            )
-
-
-@dataclass(frozen=True)
-class _Operand:
-    kind: Literal["field", "const", "list"]
-    spec: FieldSpec | None
-    value: object  # the dotted path for a field, the value for a constant, a list of values for a list
-
-
-def _describe(node: ast.AST) -> str:
-    kinds = {
-        ast.Call: "function calls are not allowed",
-        ast.Subscript: "indexing is not allowed",
-        ast.BinOp: "arithmetic is not allowed",
-        ast.Lambda: "lambdas are not allowed",
-        ast.IfExp: "conditional expressions are not allowed",
+    _SYMBOLS: ClassVar[dict[str, str]] = {
+        "equals": "==",
+        "greater_than": ">",
+        "less_than": "<",
+        "one_of": "in",
     }
-    for kind, text in kinds.items():
-        if isinstance(node, kind):
-            return text
-    return f"{type(node).__name__} expressions are not part of the condition language"
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self.data = data
+        self.path: str = data["claim"]
+        tests = [key for key in data if key != "claim"]
+        self.test: str = tests[0] if tests else "is"
+        self.value: Any = data.get(self.test, True)
+        self.fields = frozenset([self.path])
+        if self.test == "is":
+            self.text = self.path if self.value else f"not {self.path}"
+        else:
+            self.text = f"{self.path} {self._SYMBOLS[self.test]} {show(self.value)}"
+
+    def evaluate(self, lookup: Lookup) -> tuple[bool, str]:
+        actual = lookup(self.path)
+        fact = f"{self.path} is {show(actual)}"
+        if self.test == "is":
+            if actual is None:
+                return False, fact  # an absent field makes the claim false
+            if not isinstance(actual, bool):
+                raise self._cannot(actual)
+            return actual is self.value, fact
+        if actual is None:
+            holds = False
+        elif self.test == "equals":
+            self._same_type(actual, self.value)
+            holds = actual == self.value
+        elif self.test == "one_of":
+            for option in self.value:
+                self._same_type(actual, option)
+            holds = actual in self.value
+        else:
+            if _value_type(actual) != "int":
+                raise self._cannot(actual)
+            holds = actual > self.value if self.test == "greater_than" else actual < self.value
+        return holds, f"{self.text} is {show(holds)}: {fact}"
+
+    def _same_type(self, actual: object, expected: object) -> None:
+        if _value_type(actual) != _value_type(expected):
+            raise self._cannot(actual)
+
+    def _cannot(self, actual: object) -> CatalogueError:
+        kind = _TYPE_NAMES.get(_value_type(actual), type(actual).__name__)
+        return CatalogueError(
+            f"condition {self.text!r}: cannot evaluate: {self.path} is {show(actual)} ({kind})"
+        )
 
 
-def parse_condition(text: object, fields: Mapping[str, FieldSpec] | None = None) -> Condition:
-    """Parse and check an ``applies_if`` expression.
+class _Group(Condition):
+    """``all`` / ``any``: decided by the first operand whose truth is the group's deciding value."""
 
-    ``fields`` maps each dotted profile field a condition may read to its type; when given, unknown
-    fields and type mismatches are rejected. Raises CatalogueError for anything but a valid condition.
+    keyword: str
+    joiner: str
+    decides: bool  # the operand value that decides the group: False for all, True for any
+
+    def __init__(self, data: Mapping[str, Any], operands: Sequence[Condition]) -> None:
+        self.data = data
+        self.operands = tuple(operands)
+        self.fields = frozenset().union(*(o.fields for o in self.operands))
+        self.text = self.joiner.join(_nested_text(o) for o in self.operands)
+
+    def evaluate(self, lookup: Lookup) -> tuple[bool, str]:
+        reasons = []
+        for operand in self.operands:
+            holds, why = operand.evaluate(lookup)
+            if holds is self.decides:
+                return holds, why
+            reasons.append(why)
+        return not self.decides, "; ".join(reasons)
+
+
+class AllOf(_Group):
+    keyword, joiner, decides = "all", " and ", False
+
+
+class AnyOf(_Group):
+    keyword, joiner, decides = "any", " or ", True
+
+
+class Not(Condition):
+    """``{not: <condition>}``."""
+
+    def __init__(self, data: Mapping[str, Any], operand: Condition) -> None:
+        self.data = data
+        self.operand = operand
+        self.fields = operand.fields
+        self.text = f"not {_nested_text(operand)}"
+
+    def evaluate(self, lookup: Lookup) -> tuple[bool, str]:
+        holds, why = self.operand.evaluate(lookup)
+        return not holds, why
+
+
+def _nested_text(condition: Condition) -> str:
+    return f"({condition.text})" if isinstance(condition, _Group) else condition.text
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Parsing and the type check
+
+
+def parse_condition(data: object, fields: Mapping[str, FieldSpec] | None = None) -> Condition:
+    """Check an ``applies_if`` mapping against the schema and, when ``fields`` is given, the ICS types.
+
+    ``fields`` maps each dotted ICS field a condition may read to its type; when it is None only the
+    shape is checked and types are checked at evaluation. Raises :class:`ConditionError` for anything but a
+    valid condition; it names the part of the condition at fault, e.g. ``all[1].claim``.
     """
-    if not isinstance(text, str):
-        raise CatalogueError(f"condition must be a string, got {type(text).__name__}")
-    if not text.strip():
-        raise CatalogueError("condition is empty")
-    if len(text) > MAX_LENGTH:
-        raise CatalogueError(f"condition is longer than {MAX_LENGTH} characters")
+    if isinstance(data, str):
+        raise ConditionError(
+            "", f"must be a mapping such as {{claim: ics.gp.scp03}}, not the expression {data!r}"
+        )
+    first = first_error(schema_validator("condition"), data)
+    if first is not None:
+        raise ConditionError(*describe(first, data))
+    return _build(data, fields, [])  # type: ignore[arg-type]  # the schema admitted a mapping
+
+
+def _build(data: Mapping[str, Any], fields: Mapping[str, FieldSpec] | None, at: list[str | int]) -> Condition:
+    if "all" in data or "any" in data:
+        keyword = "all" if "all" in data else "any"
+        operands = [_build(item, fields, [*at, keyword, i]) for i, item in enumerate(data[keyword])]
+        return AllOf(data, operands) if keyword == "all" else AnyOf(data, operands)
+    if "not" in data:
+        return Not(data, _build(data["not"], fields, [*at, "not"]))
+    claim = Claim(data)
+    if fields is not None:
+        _check_claim(claim, fields, at)
+    return claim
+
+
+def _check_claim(claim: Claim, fields: Mapping[str, FieldSpec], at: list[str | int]) -> None:
+    def fail(key: str, problem: str) -> ConditionError:
+        return ConditionError(_join([*at, key]), problem)
+
+    path = claim.path
+    if path not in fields:
+        close = difflib.get_close_matches(path, list(fields), n=1)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        raise fail("claim", f"unknown profile field {path!r}{hint}")
+    spec = fields[path]
+    kind = _TYPE_NAMES[spec.type]
+    if claim.test == "is":
+        if spec.type != "bool":
+            tests = "greater_than, less_than or equals" if spec.type == "int" else "equals or one_of"
+            key = "claim" if "is" not in claim.data else "is"
+            raise fail(key, f"{path} is {kind}, not a boolean; test it with {tests}")
+        return
+    if claim.test in ("greater_than", "less_than"):
+        if spec.type != "int":
+            raise fail(claim.test, f"{path} is {kind}; {claim.test} compares integers only")
+        return
+    if spec.type == "bool":
+        raise fail(claim.test, f"{path} is a boolean; write is: true or is: false")
+    values = claim.value if claim.test == "one_of" else [claim.value]
+    for value in values:
+        if _value_type(value) != spec.type:
+            raise fail(claim.test, f"{path} is {kind} but {show(value)} is {_TYPE_NAMES[_value_type(value)]}")
+        if spec.choices is not None and value not in spec.choices:
+            choices = ", ".join(str(c) for c in spec.choices)
+            raise fail(claim.test, f"{show(value)} is not a possible value of {path} ({choices})")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Schema helpers (shared with jpkikit.harness.catalogue)
+
+
+@functools.cache
+def load_schema() -> dict[str, Any]:
+    """``catalogue.schema.json``: requirement files, sources, conditions and the document registry."""
+    schema: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return schema
+
+
+@functools.cache
+def schema_validator(definition: str | None = None) -> jsonschema.protocols.Validator:
+    """A Draft 2020-12 validator for the whole schema, or for one of its ``$defs``."""
+    schema = load_schema()
+    if definition is not None:
+        schema = {"$schema": schema["$schema"], "$defs": schema["$defs"], "$ref": f"#/$defs/{definition}"}
+    validator_class = jsonschema.validators.validator_for(schema)
+    validator_class.check_schema(schema)
+    return validator_class(schema)  # type: ignore[no-any-return]
+
+
+#: The validators whose errors say most about what is wrong; reported first on the same node.
+_PRIORITY = ("type", "required", "additionalProperties", "maxProperties", "minProperties")
+
+
+def first_error(validator: jsonschema.protocols.Validator, instance: object) -> ValidationError | None:
+    """The error to report: the first in document order; on one node, a type or missing field first."""
     try:
-        tree = ast.parse(text.strip(), mode="eval")
-    except SyntaxError as exc:
-        raise CatalogueError(f"condition {text!r}: syntax error: {exc.msg}") from None
-    except (ValueError, RecursionError, MemoryError) as exc:
-        raise CatalogueError(f"condition {text!r}: cannot be parsed: {type(exc).__name__}") from None
-    checker = _Checker(text.strip(), fields)
-    try:
-        checker.truth(tree.body)
+        errors = list(validator.iter_errors(instance))
     except RecursionError:
-        raise checker.fail("nested too deeply") from None
-    return Condition(text.strip(), tree.body, frozenset(checker.used))
+        raise CatalogueError("nested too deeply") from None
+    if not errors:
+        return None
+
+    def key(error: ValidationError) -> tuple[Any, ...]:
+        node, position = instance, []
+        for part in error.absolute_path:
+            if isinstance(node, Mapping):
+                keys = list(node)
+                position.append(keys.index(part) if part in keys else len(keys))
+            else:
+                position.append(part)
+            node = node[part] if isinstance(node, (Mapping, list)) else None
+        rank = _PRIORITY.index(error.validator) if error.validator in _PRIORITY else len(_PRIORITY)
+        return (*position, -1, rank)  # -1: an error on a node comes before errors inside it
+
+    return min(errors, key=key)
+
+
+def describe(error: ValidationError, instance: object) -> tuple[str, str]:
+    """``(dotted path, problem)`` for a schema error; the schema may word a problem with ``x-errors``."""
+    where = _join(list(error.absolute_path))
+    custom = error.schema.get("x-errors", {}) if isinstance(error.schema, Mapping) else {}
+    if error.validator in custom:
+        message = custom[error.validator].replace("{value}", show(error.instance))
+        if error.validator == "type":  # say what was found instead
+            message += f", got {_json_type_of(error.instance)}"
+        return where, message
+    value, rule = error.instance, error.validator_value
+    if error.validator == "required":
+        missing = next(name for name in rule if name not in value)
+        return where, f"missing required field {missing!r}"
+    if error.validator == "additionalProperties":
+        known = list(error.schema.get("properties", {}))
+        unknown = next(name for name in value if name not in known)
+        return where, f"unknown field {unknown!r}; expected one of: {', '.join(known)}"
+    if error.validator == "type":
+        wanted = rule if isinstance(rule, list) else [rule]
+        words = " or ".join(_JSON_TYPES.get(t, t) for t in wanted)
+        return where, f"must be {words}, got {_json_type_of(value)}"
+    if error.validator == "enum":
+        return where, f"must be one of {', '.join(str(v) for v in rule)}, got {show(value)}"
+    if error.validator == "minItems":
+        return where, "must not be empty"
+    if error.validator == "uniqueItems":
+        return where, "lists a value twice"
+    if error.validator in ("minLength", "pattern") and isinstance(value, str) and not value.strip():
+        return where, "must be non-empty text"
+    return where, error.message
+
+
+_JSON_TYPES = {
+    "object": "a mapping",
+    "array": "a list",
+    "string": "text",
+    "integer": "an integer",
+    "boolean": "true or false",
+    "number": "a number",
+    "null": "null",
+}
+
+
+def _json_type_of(value: object) -> str:
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "nothing"
+    if isinstance(value, str):
+        return f"text {value!r}" if len(value) <= 40 else "text"
+    kind = _value_type(value)
+    return f"{_TYPE_NAMES.get(kind, kind)} {show(value)}"
+
+
+def _join(parts: Sequence[str | int]) -> str:
+    """``['all', 0, 'claim']`` -> ``all[0].claim`` (the profile's dotted-path style)."""
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def walk(condition: Condition) -> Iterator[Condition]:
+    """Every node of a condition tree, the root first."""
+    yield condition
+    if isinstance(condition, _Group):
+        for operand in condition.operands:
+            yield from walk(operand)
+    elif isinstance(condition, Not):
+        yield from walk(condition.operand)

@@ -20,9 +20,9 @@ import pytest
 
 from jpkikit import __version__
 from jpkikit.errors import DeviceUnreachable, KitError, ReaderNotFound, TransportError
+from jpkikit.harness.allure_results import TEST_LABEL, apply_verdicts, requirement_link, write_categories
 from jpkikit.harness.bundled import profile_path
-from jpkikit.harness.verdict import NOT_APPLICABLE_PREFIX, Verdict, verdict_of
-from jpkikit.report.allure import requirement_link, write_categories
+from jpkikit.harness.verdict import NOT_APPLICABLE_PREFIX, Verdict, verdict_of, worst
 
 TRACE_ATTACHMENT = "APDU trace (redacted)"
 
@@ -105,6 +105,7 @@ class KitSession:
                 if not verdict.applicable:
                     reasons.append(f"{rid}: {verdict.reason}")
             item.user_properties.append(("requirements", " ".join(ids)))
+            item.add_marker(pytest.mark.allure_label(item.nodeid, label_type=TEST_LABEL))
             if not applicable and reasons:
                 item.add_marker(pytest.mark.skip(reason=NOT_APPLICABLE_PREFIX + "; ".join(reasons)))
         if unknown:
@@ -153,11 +154,13 @@ class KitSession:
             reason = str(report.longrepr[2]).removeprefix("Skipped: ")
         exc = call.excinfo.value if call.excinfo else None
         verdict = verdict_of(report.outcome, report.when, exc, reason)
-        worst = max(item.stash.get(verdict_key, Verdict.PASS), verdict, key=_RANK.__getitem__)
-        item.stash[verdict_key] = worst
+        prior = item.stash.get(verdict_key, Verdict.PASS)
+        if verdict is not Verdict.PASS:  # a phase that passed never changes what another phase found
+            item.stash[verdict_key] = verdict if prior is Verdict.PASS else worst(prior, verdict)
+        worst_so_far = item.stash.get(verdict_key, Verdict.PASS)
         if report.when == "teardown":  # runs for every test, skipped ones included
-            self.verdicts[item.nodeid] = worst
-            report.user_properties.append(("verdict", str(worst)))
+            self.verdicts[item.nodeid] = worst_so_far
+            report.user_properties.append(("verdict", str(worst_so_far)))
 
     # -- the end of the run ---------------------------------------------------------------------------
 
@@ -171,6 +174,7 @@ class KitSession:
         if self.used and alluredir:
             write_allure_environment(Path(alluredir), self.profile)
             write_categories(Path(alluredir))
+            apply_verdicts(Path(alluredir), self.verdicts)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if not self.used:
@@ -195,15 +199,6 @@ class KitSession:
                 tr.write_line(f"  {req.id}  {req.title}")
         else:
             tr.write_line("requirement coverage: every applicable requirement has a test")
-
-
-_RANK = {
-    Verdict.PASS: 0,
-    Verdict.NOT_APPLICABLE: 1,
-    Verdict.FAIL: 3,
-    Verdict.INCONCLUSIVE: 2,
-    Verdict.KIT_ERROR: 4,
-}
 
 
 def write_allure_environment(alluredir: Path, profile: Any) -> None:
@@ -292,43 +287,10 @@ def fresh_card(request: pytest.FixtureRequest, card: Any) -> Iterator[Callable[[
     be undone over the card interface (blocking a PIN). None where the kit cannot renew the implementation:
     a real device. The kit's own emulator is renewed in-process, or, when the kit launched it behind vpcd,
     through PC/SC with its test-bed factory-reset command."""
-    from jpkikit.host.card_session import CardSession
-    from jpkikit.host.inprocess import InProcessTransport
-    from jpkikit.host.link import Borrowed
-    from jpkikit.reference.emulator.build import make_card
-    from jpkikit.reference.emulator.runtime import FACTORY_RESET
+    from jpkikit.harness.seam import renewal
 
-    def factory_reset() -> None:
-        r = card.transmit(FACTORY_RESET)
-        if not r.ok:
-            raise TransportError(f"the served emulator refused its factory reset: {r}")
-
-    transport = _kit(request).profile.ixit.transport
-    if transport.kind == "emulator":
-
-        def in_process() -> Any:
-            new = make_card(transport.personality, None, transport.factory)  # no state file: initial data
-            session = CardSession(InProcessTransport(new, "fresh in-process card"))
-            session.reset()
-            return session
-
-        yield in_process
-    elif getattr(transport, "serve", None) is not None:
-        used = False
-
-        def served() -> Any:
-            nonlocal used
-            used = True
-            factory_reset()
-            session = CardSession(Borrowed(card.transport))
-            session.reset()
-            return session
-
-        yield served
-        if used:  # the card is shared by the whole run: leave it as new, not as the last example left it
-            factory_reset()
-    else:
-        yield None
+    with renewal(_kit(request).profile, card) as renew:
+        yield renew
 
 
 def _save_trace(request: pytest.FixtureRequest, trace: Any) -> None:

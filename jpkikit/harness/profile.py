@@ -21,6 +21,7 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, is_dataclass
+from importlib.resources import files
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
@@ -28,8 +29,8 @@ from typing import Any, Literal
 import jsonschema
 import yaml
 
-from jpkikit.errors import ProfileError
-from jpkikit.harness.conditions import FieldSpec
+from jpkikit.errors import KitError, ProfileError
+from jpkikit.harness.conditions import FieldSpec, FieldType
 
 SCHEMA_ID = "jpkikit-profile/1"
 SCHEMA_PATH = Path(__file__).with_name("profile.schema.json")
@@ -140,10 +141,32 @@ class Secret:
         raise TypeError("secrets cannot be pickled")
 
 
+def read_resource(ref: str, base: Path) -> bytes:
+    """The bytes of a profile's file reference: ``package:<python package>/<file>`` (a file shipped inside
+    an installed package, found through importlib.resources), or a path relative to ``base``."""
+    if ref.startswith("package:"):
+        package, _, name = ref.removeprefix("package:").rpartition("/")
+        try:
+            return (files(package) / name).read_bytes()
+        except (ModuleNotFoundError, FileNotFoundError, NotADirectoryError) as exc:
+            raise KitError(f"{ref}: no such file in an installed package ({exc})") from None
+    path = Path(ref)
+    try:
+        return (path if path.is_absolute() else base / path).read_bytes()
+    except OSError as exc:
+        raise KitError(f"{ref}: cannot read ({exc.strerror or exc})") from None
+
+
 def _resolve_secret(name: str, ref: str, base: Path, fail: Callable[[str], Exception]) -> Secret:
     scheme, _, rest = ref.partition(":")
     if scheme == "test":
         return Secret(name, rest, "test")
+    if scheme == "package":
+        try:
+            value = read_resource(ref, base).decode("utf-8")
+        except (KitError, UnicodeDecodeError) as exc:
+            raise fail(str(exc)) from None
+        return Secret(name, value.rstrip("\r\n"), ref)
     if scheme == "env":
         value = os.environ.get(rest)
         if value is None:
@@ -297,6 +320,7 @@ class Ixit:
     aram: Mapping[str, Any] | None = None  # ARA-M AID (schema: ixit.aram)
     handset: Mapping[str, Any] | None = None  # handset agent / reference handset, app identities
     tsm: Mapping[str, Any] | None = None  # how to reach a TSM under test (schema: ixit.tsm)
+    applicant: Mapping[str, Any] | None = None  # the card that signs applications (ixit.applicant)
 
     @property
     def runs_kit_emulator(self) -> bool:
@@ -354,6 +378,13 @@ class Profile:
                 str(self.path), f"ixit.secrets.{name}", "not given; add a reference such as env:NAME"
             ) from None
 
+    def resource(self, ref: str) -> bytes:
+        """The bytes of a file the profile names (see :func:`read_resource`); ProfileError when unreadable."""
+        try:
+            return read_resource(ref, Path(self.path).parent.resolve())
+        except KitError as exc:
+            raise ProfileError(str(self.path), "<file reference>", str(exc)) from None
+
     def identity(self) -> dict[str, str]:
         """Who is under test, for reports and evidence."""
         return {
@@ -405,6 +436,9 @@ def ics_fields() -> Mapping[str, FieldSpec]:
     return _ics_fields()
 
 
+_TYPES: dict[str, FieldType] = {"boolean": "bool", "integer": "int", "string": "str"}
+
+
 @functools.cache
 def _ics_fields() -> Mapping[str, FieldSpec]:
     defs = _schema()["$defs"]
@@ -418,10 +452,13 @@ def _ics_fields() -> Mapping[str, FieldSpec]:
                 walk(sub, f"{path}.{name}")
         elif node.get("x-bytes"):
             return  # hex values are bytes in the profile; conditions do not read them
-        elif "enum" in node:
-            found[path] = FieldSpec("str", tuple(node["enum"]))
-        elif node.get("type") in ("boolean", "integer", "string"):
-            found[path] = FieldSpec({"boolean": "bool", "integer": "int", "string": "str"}[node["type"]])
+        elif "enum" in node:  # an enumerated field: its type from the schema, else from the values
+            values = tuple(node["enum"])
+            integers = all(isinstance(v, int) and not isinstance(v, bool) for v in values)
+            kind: FieldType = _TYPES.get(node.get("type", ""), "int" if integers else "str")
+            found[path] = FieldSpec(kind, values)
+        elif node.get("type") in _TYPES:
+            found[path] = FieldSpec(_TYPES[node["type"]])
 
     walk(_schema()["properties"]["ics"], "ics")
     return MappingProxyType(found)
@@ -606,8 +643,13 @@ def _build(doc: dict[str, Any], path: Path, sha256: str, fail: Callable[[str, st
         if keyset["secret"] not in secrets:
             problem = f"names {keyset['secret']!r}, which is not in ixit.secrets"
             raise fail(f"ixit.gp.keysets[{index}].secret", problem)
+    applicant_key = (ixit_doc.get("applicant") or {}).get("key")
+    if applicant_key is not None and applicant_key not in secrets:
+        raise fail("ixit.applicant.key", f"names {applicant_key!r}, which is not in ixit.secrets")
     extra = {
-        name: MappingProxyType(ixit_doc[name]) for name in ("aram", "handset", "tsm") if name in ixit_doc
+        name: MappingProxyType(ixit_doc[name])
+        for name in ("aram", "handset", "tsm", "applicant")
+        if name in ixit_doc
     }
     ixit = Ixit(
         transport, aids, MappingProxyType(secrets), MappingProxyType(gp) if gp is not None else None, **extra

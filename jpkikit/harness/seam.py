@@ -1,20 +1,44 @@
-"""Open the link a profile's IXIT describes: the in-process emulator, or a PC/SC reader (optionally with
-the bundled emulator served behind the vsmartcard-vpcd driver first, so the card is reached through real
-pcscd exactly as a real SE in a reader would be)."""
+"""The one seam between the kit and the implementation under test: from a profile to a link, and back.
+
+Everything that reaches an implementation goes through here, for every area: the card link of the APDU
+areas (the in-process emulator, a PC/SC reader, or the emulator served behind vpcd first), its renewal
+where the profile allows (a new card, for tests that cannot be undone over the card interface), the
+handset agent's endpoint, the TSM's endpoint, and the SE the kit plays when a TSM is under test.
+
+This is the only module of the oracle that may import a reference implementation (an import contract in
+``.importlinter`` says so): it launches one by the name the profile gives (``ixit.transport.kind:
+emulator``, ``ixit.handset.reference``, ``ixit.tsm.reference``) or a vendor's ``module:callable`` factory.
+"""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from jpkikit.errors import DeviceUnreachable
-from jpkikit.host.inprocess import InProcessTransport
-from jpkikit.host.link import Layer, Transport
+from jpkikit.errors import DeviceUnreachable, KitError, TransportError
+from jpkikit.harness.factory import resolve
+from jpkikit.host.card_session import CardSession
+from jpkikit.host.link import Borrowed, InProcessTransport, Layer, SimulatedCard, Transport
 from jpkikit.host.vpcd import reader_name
-from jpkikit.reference.emulator.build import make_card
+
+
+def emulator_card(
+    personality: str | None, state: Path | None = None, factory: str | None = None
+) -> SimulatedCard:
+    """The kit's emulator card of ``personality``, or a vendor simulator from ``factory``
+    (``module:callable``, called as ``factory(personality, state)``; the kit's faulty variants are such
+    factories)."""
+    if factory:
+        card: SimulatedCard = resolve(factory)(personality, state)
+        return card
+    from jpkikit.reference.emulator.build import make_card
+
+    return make_card(personality, state)
 
 
 class ServedEmulator:
@@ -81,7 +105,7 @@ def open_link(profile: Any) -> Link:
     """Open the transport described by ``profile.ixit.transport``."""
     t = profile.ixit.transport
     if t.kind == "emulator":
-        card = make_card(t.personality, _path(profile, t.state), t.factory)
+        card = emulator_card(t.personality, _path(profile, t.state), t.factory)
         name = t.factory or t.personality
         return Link(InProcessTransport(card, f"in-process emulator ({name})"))
     from jpkikit.host.pcsc import PcscTransport
@@ -97,8 +121,153 @@ def open_link(profile: Any) -> Link:
         raise
 
 
-def _path(profile: Any, value: str | None) -> Path | None:
+def _path(profile: Any, value: Path | str | None) -> Path | None:
     if not value:
         return None
     path = Path(value)
     return path if path.is_absolute() else Path(profile.path).parent / path
+
+
+Renew = Callable[[], CardSession]
+
+
+@contextmanager
+def renewal(profile: Any, card: CardSession) -> Iterator[Renew | None]:
+    """A maker of sessions on a brand-new card (initial PINs, keys, counters), or None where the kit cannot
+    renew the implementation (a real device). The kit's emulator is renewed in-process, or, when the kit
+    launched it behind vpcd, through PC/SC with its test-bed factory reset; a served card is left new
+    afterwards, since the whole run shares it."""
+    transport = profile.ixit.transport
+    if transport.kind == "emulator":
+
+        def in_process() -> CardSession:
+            new = emulator_card(transport.personality, None, transport.factory)  # no state file: initial data
+            session = CardSession(InProcessTransport(new, "fresh in-process card"))
+            session.reset()
+            return session
+
+        yield in_process
+        return
+    if getattr(transport, "serve", None) is None:
+        yield None
+        return
+    used = False
+
+    # The kit's emulator's test-bed command, honoured only when the kit launched it (emulate --testbed).
+    from jpkikit.reference.emulator.runtime import FACTORY_RESET
+
+    def factory_reset() -> None:
+        r = card.transmit(FACTORY_RESET)
+        if not r.ok:
+            raise TransportError(f"the served emulator refused its factory reset: {r}")
+
+    def served() -> CardSession:
+        nonlocal used
+        used = True
+        factory_reset()
+        session = CardSession(Borrowed(card.transport))
+        session.reset()
+        return session
+
+    yield served
+    if used:
+        factory_reset()
+
+
+@contextmanager
+def fresh_link(profile: Any, card: CardSession) -> Iterator[CardSession]:
+    """``card`` itself, except on the in-process emulator, where its link is swapped for a new card for the
+    duration (the areas that change the SE leave the run's shared card as the others expect it). The trace
+    the plugin saves shows the exchanges with that card."""
+    transport = profile.ixit.transport
+    if transport.kind != "emulator":
+        yield card
+        return
+    original = card.tracer.inner
+    card.tracer.inner = InProcessTransport(
+        emulator_card(transport.personality, None, transport.factory), "fresh card"
+    )
+    try:
+        card.reset()
+        yield card
+    finally:
+        card.tracer.inner = original
+
+
+# -- the handset class ----------------------------------------------------------------------------------
+
+
+@contextmanager
+def handset_endpoint(profile: Any) -> Iterator[tuple[str, int, float]]:
+    """(host, port, timeout) of the handset agent: ixit.handset.agent, or the kit's reference handset served
+    on 127.0.0.1 over the in-process emulator (ixit.handset.reference, optionally a factory)."""
+    ixit = profile.ixit.handset
+    if ixit is None:
+        raise KitError("a handset profile needs ixit.handset (reader, apps, and agent or reference)")
+    if "agent" in ixit:
+        agent = ixit["agent"]
+        yield agent.get("host", "127.0.0.1"), agent["port"], float(agent.get("timeout", 30.0))
+        return
+    from jpkikit.reference.handset.agent import AgentServer
+    from jpkikit.reference.handset.handset import ReferenceHandset
+
+    ref = ixit.get("reference", {})
+    personality = ref.get("personality", profile.ics.personality)
+    handset = (
+        resolve(ref["factory"])(personality)
+        if ref.get("factory")
+        else ReferenceHandset.over_emulator(personality)
+    )
+    server = (getattr(handset, "agent_class", None) or AgentServer)(handset).start()
+    try:
+        host, port = server.address
+        yield host, port, 30.0
+    finally:
+        server.stop()
+        handset.close()
+
+
+# -- the TSM class ----------------------------------------------------------------------------------------
+
+
+def _se_target(profile: Any, keys: Any, level: int) -> Any:
+    from jpkikit.reference.tsm.flows import SeTarget
+
+    return SeTarget(profile.ixit.aids.jpki, bytes.fromhex(profile.ixit.gp["apsd"]), keys, level)
+
+
+def reference_tsm(profile: Any, db: Path, keys: Any, level: int, factory: str | None = None) -> Any:
+    """The kit's reference TSM with its simulated J-LIS back end, started on 127.0.0.1 for the SE the profile
+    describes (APSD key set ``keys``, provisioning level ``level``); ``stop()`` it when done."""
+    from jpkikit.reference.tsm.server import TsmService
+    from jpkikit.reference.tsm.wiring import start_reference_tsm
+
+    service = resolve(factory) if factory else TsmService
+    return start_reference_tsm(db, _se_target(profile, keys, level), service)
+
+
+@contextmanager
+def tsm_endpoint(profile: Any, workdir: Path, keys: Any, level: int) -> Iterator[str]:
+    """The base URL of the TSM under test: ixit.tsm.url, or the reference TSM started for this run."""
+    ixit = profile.ixit.tsm or {}
+    if "url" in ixit:
+        yield str(ixit["url"])
+        return
+    if "reference" not in ixit:
+        raise KitError("a tsm profile needs ixit.tsm.reference or ixit.tsm.url")
+    server = reference_tsm(
+        profile, workdir / "jlis.sqlite", keys, level, (ixit["reference"] or {}).get("factory")
+    )
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+def kit_se(profile: Any, lie_about_r: bool = False) -> tuple[SimulatedCard, Any]:
+    """The SE the kit plays when a TSM is under test, and the record of what the TSM sent it (its
+    ``observations``): the reference smartphone applet on a new emulator card of ics.personality."""
+    from jpkikit.reference.emulator.observed_se import kit_se as observed
+
+    card, applet = observed(profile.ics.personality, profile.ixit.aids.jpki, lie_about_r)
+    return card, applet

@@ -13,7 +13,8 @@ import http.client
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from jpkikit.errors import ApduError, KitError
+from jpkikit.errors import KitError
+from jpkikit.host.card_session import exchange
 from jpkikit.host.link import Transport
 from jpkikit.vocab.gp.ram_script import (
     CONTENT_TYPE_RESPONSE,
@@ -27,7 +28,6 @@ from jpkikit.vocab.gp.ram_script import (
     encode_responses,
     is_error,
 )
-from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu, cla_channel, cla_with_channel
 
 MAX_SCRIPTS = 64  # a TSM that never ends its session is a finding, not an endless loop
 TIMEOUT = 60.0
@@ -53,19 +53,7 @@ class AdminAgent:
 
     def _exchange(self, raw: bytes) -> bytes:
         """One C-APDU to the SE, 61xx collected (the R-MAC covers the whole answer, GPCS §11.1.5.2)."""
-        response = ResponseApdu.parse(self.se.transmit(raw))
-        data = response.data
-        try:
-            channel = cla_channel(raw[0]) or 0
-        except (IndexError, ApduError):
-            channel = 0
-        rounds = 0
-        while response.sw1 == 0x61 and rounds < 256:
-            rounds += 1
-            get = CommandApdu(cla_with_channel(0x00, channel), 0xC0, 0, 0, ne=response.sw2 or 256)
-            response = ResponseApdu.parse(self.se.transmit(get.to_bytes()))
-            data += response.data
-        return ResponseApdu(data, response.sw).to_bytes()
+        return exchange(self.se.transmit, raw, fix_le=False)
 
     def run(self, admin_uri: str) -> AgentReport:
         report = AgentReport()

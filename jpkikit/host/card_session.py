@@ -1,16 +1,149 @@
-"""What a conformance test talks to: a card session over a transport chain, with APDU helpers.
+"""What a conformance test talks to: a card session over a transport chain, with APDU helpers, and the
+kit's one 61xx / 6Cxx collector (:func:`exchange`), used by every path: this session, the SCP03 layer and
+the TSM admin agent.
 
-The chain is built as design.md describes: GET RESPONSE handling -> (SCP03, when a test opens it) ->
-tracer -> link. Tests send :class:`CommandApdu` objects and get :class:`ResponseApdu` objects back.
+The chain: GET RESPONSE handling -> (SCP03, when a test opens it) -> tracer -> link. Tests send
+:class:`CommandApdu` objects and get :class:`ResponseApdu` objects back.
 """
 
 from __future__ import annotations
 
-from jpkikit.errors import ApduError
-from jpkikit.host.collector import GetResponseLayer
-from jpkikit.host.link import Transport
+from collections.abc import Callable
+
+from jpkikit.errors import ApduError, TransportError
+from jpkikit.host.link import Layer, Transport
 from jpkikit.host.tracer import Tracer
 from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu, cla_with_channel
+from jpkikit.vocab.iso7816.ins import Ins
+
+# -- the one 61xx / 6Cxx collector ---------------------------------------------------------------------
+# T=0 style status-word handling: 61xx (GET RESPONSE) and 6Cxx (wrong Le) made transparent.
+#
+# ISO/IEC 7816-3 §12.2 (transport of APDUs by T=0) and the 7816-4 GET RESPONSE command. A card on T=0
+# (and some on T=1, or behind readers that pass these SWs through) answers:
+#
+# * ``61xx`` — the command completed, ``xx`` more response bytes are waiting (``00`` = 256 or more):
+#   the host fetches them with GET RESPONSE ``CLA C0 00 00 xx`` until a final SW arrives.
+# * ``6Cxx`` — wrong Le; the exact length is ``xx`` (``00`` = 256): the host re-issues the same command
+#   with ``Le = xx``.
+#
+# The collector works on raw bytes and parses only what it needs of the short APDU cases (7816-4).
+# Extended-length commands are passed through untouched on 6Cxx (the
+# procedure is defined for short Le only).
+
+INS_GET_RESPONSE = Ins.GET_RESPONSE
+SW1_MORE_DATA = 0x61
+SW1_WRONG_LE = 0x6C
+
+#: Default upper bound on GET RESPONSE commands per command (64 × 256 bytes = 16 KiB).
+MAX_GET_RESPONSE = 64
+
+
+def get_response_cla(cla: int) -> int:
+    """The CLA for a GET RESPONSE that follows a command sent with ``cla``.
+
+    GET RESPONSE is an interindustry command and is never itself chained or secured, so only the
+    logical channel is carried over (7816-4 CLA coding; GP CLA ``8x``/``Cx``/``Ex`` put the channel in
+    the same bits, GPCS §11.1.4):
+
+    * first interindustry layout (b7 = 0: ``0x``–``3x``, ``8x``–``Bx``): channels 0–3 in b2–b1 → ``0x``;
+    * further interindustry layout (b7 = 1: ``4x``–``7x``, ``Cx``–``Fx``): channels 4–19 in b4–b1 → ``4x``.
+    """
+    if cla & 0x40:
+        return 0x40 | (cla & 0x0F)
+    return cla & 0x03
+
+
+def with_short_le(command: bytes, le: int) -> bytes | None:
+    """``command`` re-encoded with the short Le byte ``le`` (0–255, 0 meaning 256), or None.
+
+    Short APDU cases (7816-4): case 1 ``CLA INS P1 P2`` and case 3 ``... Lc data`` get Le appended;
+    case 2 ``... Le`` and case 4 ``... Lc data Le`` get their last byte replaced. Returns None for
+    extended-length or malformed commands, which this layer does not rewrite.
+    """
+    n = len(command)
+    if n < 4:
+        return None
+    if n == 4:  # case 1
+        return command + bytes([le])
+    if n == 5:  # case 2S
+        return command[:4] + bytes([le])
+    lc = command[4]
+    if lc == 0:  # extended length: B1 = 00 with more bytes following
+        return None
+    if n == 5 + lc:  # case 3S
+        return command + bytes([le])
+    if n == 6 + lc:  # case 4S
+        return command[:-1] + bytes([le])
+    return None
+
+
+def _check(response: bytes) -> bytes:
+    if len(response) < 2:
+        raise TransportError(f"response APDU too short ({len(response)} bytes): {response.hex().upper()}")
+    return response
+
+
+Send = Callable[[bytes], bytes]
+
+
+def exchange(
+    send: Send, command: bytes, *, fix_le: bool = True, max_get_response: int = MAX_GET_RESPONSE
+) -> bytes:
+    """Send ``command`` with ``send`` and return one complete response: 6Cxx answered by one re-issue with
+    Le = xx (when ``fix_le``), 61xx by GET RESPONSE until a final SW (ISO/IEC 7816-3 §12.2, 7816-4 GET
+    RESPONSE). The one collector of the kit: the plain session, the SCP03 layer (whose R-MAC covers the
+    whole response, GPCS v2.3.1 §11.1.5.2, so it collects before unwrapping) and the TSM admin agent.
+
+    Bounded: at most ``max_get_response`` GET RESPONSEs and one re-issue per command; a device that keeps
+    looping raises TransportError.
+    """
+    response = _send_fixing_le(send, command) if fix_le else _check(send(command))
+    if response[-2] != SW1_MORE_DATA:
+        return response
+    data = bytearray(response[:-2])
+    cla = get_response_cla(command[0]) if command else 0x00
+    for _ in range(max_get_response):
+        get_response = bytes([cla, INS_GET_RESPONSE, 0x00, 0x00, response[-1]])
+        response = _send_fixing_le(send, get_response) if fix_le else _check(send(get_response))
+        data += response[:-2]
+        if response[-2] != SW1_MORE_DATA:
+            return bytes(data) + response[-2:]
+    raise TransportError(
+        f"device still answered 61xx after {max_get_response} GET RESPONSE commands "
+        f"({len(data)} bytes collected) for command {command[:4].hex().upper()}…; giving up"
+    )
+
+
+def _send_fixing_le(send: Send, command: bytes) -> bytes:
+    """Send ``command``; on 6Cxx re-issue it once with Le = xx (7816-3 §12.2)."""
+    response = _check(send(command))
+    if response[-2] != SW1_WRONG_LE:
+        return response
+    retry = with_short_le(command, response[-1])
+    if retry is None:
+        return response  # extended or malformed: no short Le to fix, pass the SW up unchanged
+    response = _check(send(retry))
+    if response[-2] == SW1_WRONG_LE:
+        raise TransportError(
+            f"device answered {response[-2:].hex().upper()} again after the command was re-issued "
+            f"with Le={retry[-1]:02X} (ISO 7816-3 §12.2 expects one re-issue): {retry.hex().upper()}"
+        )
+    return response
+
+
+class GetResponseLayer(Layer):
+    """A transport layer that runs every command through :func:`exchange`, so the layers above see one
+    response per command."""
+
+    def __init__(self, inner: Transport, max_get_response: int = MAX_GET_RESPONSE) -> None:
+        super().__init__(inner)
+        if max_get_response < 1:
+            raise ValueError("max_get_response must be at least 1")
+        self.max_get_response = max_get_response
+
+    def transmit(self, command: bytes) -> bytes:
+        return exchange(self.inner.transmit, command, max_get_response=self.max_get_response)
 
 
 class CardSession:

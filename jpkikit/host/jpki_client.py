@@ -1,59 +1,16 @@
-"""The JPKI application seen from the host: file identifiers and the command sequences clients send.
-
-Facts from jpki-ap.md §3 (EF map), §4 (commands), §7 (order of operations: SELECT AP -> SELECT PIN EF ->
-VERIFY -> SELECT key EF -> 80 2A 00 80). Used by the conformance tests, the OpenSC interop tests and the
-emulator (which shares the EF numbers). PIN values pass through here to the card only; nothing here logs.
+"""The JPKI application seen from the host: the command sequences clients send (docs/spec/jpki-applet.md;
+order of operations as OpenSC card-jpki.c sends it: SELECT AP -> SELECT PIN EF -> VERIFY -> SELECT key EF
+-> 80 2A 00 80). The facts (EF map, limits) are in :mod:`jpkikit.vocab.jpki.card`. PIN values pass
+through here to the card only; nothing here logs.
 """
 
 from __future__ import annotations
 
-import string
-from dataclasses import dataclass
 from typing import Protocol
 
 from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu, cla_with_channel
 from jpkikit.vocab.iso7816.sw import SW
-
-EF_SIGN_CERT = 0x0001
-EF_SIGN_CA = 0x0002
-EF_TOKEN_INFO = 0x0006
-EF_CERT_STATUS = 0x0008
-EF_AUTH_CERT = 0x000A
-EF_AUTH_CA = 0x000B
-EF_AUTH_KEY = 0x0017
-EF_AUTH_PIN = 0x0018
-EF_SIGN_KEY = 0x001A
-EF_SIGN_PIN = 0x001B
-
-#: Largest READ BINARY offset: 15 bits (§4).
-MAX_OFFSET = 0x7FFF
-#: Length of the token label at the start of EF 0006 (§10).
-LABEL_LENGTH = 32
-#: The characters of each PIN charset a profile can claim (ics.jpki.*_pin.charset; §6).
-CHARSETS = {
-    "digits": string.digits,
-    "upper-alnum": string.ascii_uppercase + string.digits,
-    "alnum": string.ascii_letters + string.digits,
-    "printable": "".join(chr(c) for c in range(0x20, 0x7F)),
-}
-#: The label each personality carries (§10 label table, §11.3). The SIM design's label is [NONE].
-LABELS_BY_PERSONALITY = {"mynumber-card": "JPKIAPICCTOKEN2", "gp-se": "JPKIAPGPSETOKEN"}
-
-
-@dataclass(frozen=True)
-class KeyPair:
-    """One of the two JPKI credentials: its PIN EF, key EF, certificate EF and CA certificate EF (§3)."""
-
-    name: str  # "auth" | "sign": also the profile's ics.jpki.<name>_pin and ixit.secrets.<name>_pin
-    pin_ef: int
-    key_ef: int
-    cert_ef: int
-    ca_ef: int
-
-
-AUTH = KeyPair("auth", EF_AUTH_PIN, EF_AUTH_KEY, EF_AUTH_CERT, EF_AUTH_CA)
-SIGN = KeyPair("sign", EF_SIGN_PIN, EF_SIGN_KEY, EF_SIGN_CERT, EF_SIGN_CA)
-PAIRS = (AUTH, SIGN)
+from jpkikit.vocab.jpki.card import EF_TOKEN_INFO, LABEL_LENGTH, MAX_OFFSET
 
 
 class Session(Protocol):

@@ -5,7 +5,7 @@ block for ever (a mute card, a wedged reader driver, pcscd stuck). On timeout th
 DeviceTimeout and is marked broken: later calls fail fast instead of queueing behind the stuck one.
 
 PC/SC return codes (pcsc-lite ``pcsclite.h``, same values as WinSCard) are mapped onto the kit's errors. This
-module does not interpret status words: 61xx / 6Cxx are handled by ``jpkikit.host.collector``.
+module does not interpret status words: 61xx / 6Cxx are handled by ``jpkikit.host.card_session``.
 """
 
 from __future__ import annotations

@@ -13,9 +13,11 @@ import os
 from dataclasses import dataclass
 
 from jpkikit.errors import ApduError
+from jpkikit.host.card_session import exchange
 from jpkikit.host.link import Layer, Transport
-from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu, cla_channel, cla_with_channel
-from jpkikit.vocab.scp03.errors import AuthenticationError, Scp03Error
+from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu, cla_with_channel
+from jpkikit.vocab.iso7816.ins import Ins
+from jpkikit.vocab.scp03.errors import AuthenticationError, Scp03AnswerError, Scp03Error
 from jpkikit.vocab.scp03.handshake import (
     InitializeUpdateResponse,
     card_cryptogram,
@@ -27,9 +29,7 @@ from jpkikit.vocab.scp03.keys import SessionKeys, StaticKeys
 from jpkikit.vocab.scp03.levels import I_PSEUDO_RANDOM, Mode, SecurityLevel, check_level, i_allows
 from jpkikit.vocab.scp03.session import Scp03Session
 
-INS_SELECT = 0xA4
-INS_MANAGE_CHANNEL = 0x70
-INS_GET_RESPONSE = 0xC0
+INS_SELECT, INS_MANAGE_CHANNEL, INS_GET_RESPONSE = Ins.SELECT, Ins.MANAGE_CHANNEL, Ins.GET_RESPONSE
 
 
 @dataclass(frozen=True, repr=False)
@@ -69,19 +69,9 @@ class Scp03Layer(Layer):
     # -- link helpers ------------------------------------------------------------------------------------
 
     def _exchange(self, apdu: CommandApdu) -> ResponseApdu:
-        """Send one command on the inner transport and gather 61xx continuations (GET RESPONSE)."""
-        response = ResponseApdu.parse(self.inner.transmit(apdu.to_bytes()))
-        data = response.data
-        rounds = 0
-        while response.sw1 == 0x61:
-            rounds += 1
-            if rounds > 256:
-                raise Scp03Error("card keeps answering 61xx; more than 256 GET RESPONSE rounds")
-            channel = cla_channel(apdu.cla) or 0
-            get = CommandApdu(cla_with_channel(0x00, channel), INS_GET_RESPONSE, 0, 0, ne=response.sw2 or 256)
-            response = ResponseApdu.parse(self.inner.transmit(get.to_bytes()))
-            data += response.data
-        return ResponseApdu(data, response.sw)
+        """Send one command on the inner transport and gather 61xx continuations (GET RESPONSE); no Le
+        re-issue, which would repeat a MAC'd command."""
+        return ResponseApdu.parse(exchange(self.inner.transmit, apdu.to_bytes(), fix_le=False))
 
     # -- opening -----------------------------------------------------------------------------------------
 
@@ -103,11 +93,11 @@ class Scp03Layer(Layer):
             raise AuthenticationError(f"INITIALIZE UPDATE refused with SW {response.sw:04X}", response.sw)
         parsed = InitializeUpdateResponse.parse(response.data)
         if parsed.mode != mode:
-            raise Scp03Error(
+            raise Scp03AnswerError(
                 f"card answered in {parsed.mode.name} mode (i={parsed.i:02X}) to a {mode.name} request"
             )
         if kvn and parsed.kvn != kvn:
-            raise Scp03Error(f"card answered with key set {parsed.kvn:02X}, {kvn:02X} was requested")
+            raise Scp03AnswerError(f"card answered with key set {parsed.kvn:02X}, {kvn:02X} was requested")
         if self.sd_aid is not None and parsed.i & I_PSEUDO_RANDOM and parsed.sequence_counter is not None:
             expected = pseudo_random_challenge(self.keys.enc, parsed.sequence_counter, self.sd_aid, mode)
             if not hmac.compare_digest(expected, parsed.card_challenge):

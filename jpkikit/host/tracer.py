@@ -14,34 +14,12 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from jpkikit.errors import ApduError, KitError, TransportError
+from jpkikit.errors import KitError, TransportError
 from jpkikit.host.link import Layer, Transport
-from jpkikit.vocab.iso7816.apdu import CommandApdu
-from jpkikit.vocab.iso7816.ins import ins_name
+from jpkikit.vocab.commands import Redaction, redact
 from jpkikit.vocab.iso7816.sw import describe
 
 TRACE_FORMAT = "jpkikit-trace/1"
-
-# (CLA is proprietary, INS) -> what the data field holds. ISO 7816-4 §11.5: VERIFY, CHANGE REFERENCE DATA,
-# RESET RETRY COUNTER carry PINs; GPCS §11.8 PUT KEY carries key values. Extended by other layers.
-SECRET_COMMANDS: dict[tuple[bool, int], str] = {
-    (False, 0x20): "PIN",
-    (False, 0x24): "PIN",
-    (False, 0x2C): "PIN",
-    (True, 0xD8): "key",
-}
-
-
-def register_secret_command(proprietary: bool, ins: int, what: str) -> None:
-    """Declare that the data field of (class, INS) holds a secret, so traces never keep it."""
-    SECRET_COMMANDS[(proprietary, ins)] = what
-
-
-@dataclass
-class Redaction:
-    what: str
-    offset: int
-    length: int
 
 
 @dataclass
@@ -76,22 +54,8 @@ class Exchange:
 
 def decode_command(command: bytes) -> tuple[str, str, Redaction | None]:
     """INS name, stored hex and redaction of a command; tolerant of malformed bytes."""
-    if len(command) < 4:
-        return "(malformed)", command.hex(), None
-    cla, ins = command[0], command[1]
-    name = ins_name(cla, ins)
-    secret = SECRET_COMMANDS.get((bool(cla & 0x80) and cla != 0xFF, ins))
-    if secret is None:
-        return name, command.hex(), None
-    try:
-        apdu = CommandApdu.parse(command)
-    except ApduError:  # cannot tell where the data is: keep the header only
-        return name, command[:4].hex(), Redaction(secret, 4, len(command) - 4)
-    if not apdu.data:
-        return name, command.hex(), None
-    offset = 7 if apdu.is_extended else 5
-    kept = command[:offset] + command[offset + len(apdu.data) :]
-    return name, kept.hex(), Redaction(secret, offset, len(apdu.data))
+    name, kept, redaction = redact(command)
+    return name, kept.hex(), redaction
 
 
 @dataclass

@@ -32,8 +32,8 @@ from pathlib import Path
 from typing import NoReturn, Self
 
 from jpkikit.errors import CardAbsent, DeviceUnreachable, KitError, TransportError
+from jpkikit.host.link import SimulatedCard
 from jpkikit.host.pcsc import list_readers
-from jpkikit.host.simulated_card import SimulatedCard
 
 VPCD_PORT = 0x8C7B  # 35963, from DEVICENAME /dev/null:0x8C7B
 VPCD_READER = "Virtual PCD 00 00"

@@ -1,5 +1,6 @@
-"""Allure integration: the five verdicts as Allure statuses and categories, links to requirement text, and
-the requirements page the links point to.
+"""Allure integration on the report side: the requirements page the tests' links point to, and the
+configuration of the Allure report generator. The categories and links themselves are written during the
+run (jpkikit.harness.allure_results).
 
 How allure-pytest records each verdict (status, and the message it keeps), and the category that picks it::
 
@@ -20,93 +21,20 @@ from __future__ import annotations
 
 import html
 import json
-import re
 from pathlib import Path
 from typing import Any
 
-from jpkikit.errors import ApduError, TlvError, TransportError
-from jpkikit.harness.verdict import NOT_APPLICABLE_PREFIX
-
-CATEGORIES_FILE = "categories.json"
-REQUIREMENTS_PAGE = "requirements.html"
-#: Link to the requirement text, relative to the generated report's index.html (tools/allure-report.sh
-#: writes the page next to it).
-LINK_TEMPLATE = REQUIREMENTS_PAGE + "#{id}"
-LINK_TYPE = "requirement"
-
-
-def _subclasses(*roots: type) -> list[str]:
-    names: set[str] = set()
-    todo = list(roots)
-    while todo:
-        cls = todo.pop()
-        names.add(cls.__name__)
-        todo.extend(cls.__subclasses__())
-    return sorted(names)
-
-
-def inconclusive_exceptions() -> list[str]:
-    """Exception class names verdict_of() maps to inconclusive (computed: new subclasses count too)."""
-    return _subclasses(TransportError, ApduError, TlvError)
-
-
-def categories() -> list[dict[str, Any]]:
-    names = "|".join(re.escape(n) for n in inconclusive_exceptions())
-    inconclusive_broken = rf"^([\w.]+\.)?({names})\b[\s\S]*$"
-    na = "^" + re.escape("Skipped: " + NOT_APPLICABLE_PREFIX) + r"[\s\S]*$"
-    return [
-        {
-            "name": "Fail: requirement not met",
-            "matchedStatuses": ["failed"],
-            "messageRegex": r"^AssertionError\b[\s\S]*$",
-        },
-        {
-            "name": "Inconclusive: the device did not answer, or answered bytes that do not parse",
-            "matchedStatuses": ["broken"],
-            "messageRegex": inconclusive_broken,
-        },
-        {
-            "name": "Not applicable (ICS)",
-            "matchedStatuses": ["skipped"],
-            "messageRegex": na,
-        },
-        {
-            "name": "Inconclusive: skipped without an applicability reason",
-            "matchedStatuses": ["skipped"],
-            "messageRegex": "^(?!" + re.escape("Skipped: " + NOT_APPLICABLE_PREFIX) + r")[\s\S]*$",
-        },
-        {
-            "name": "Kit error: the kit itself broke (re-run; report to the kit maintainers)",
-            "matchedStatuses": ["broken"],
-            "messageRegex": rf"^(?!([\w.]+\.)?({names})\b)[\s\S]*$",
-        },
-        {
-            "name": "Kit error: the kit itself broke (re-run; report to the kit maintainers)",
-            "matchedStatuses": ["failed"],
-            "messageRegex": r"^(?!AssertionError\b)[\s\S]*$",
-        },
-    ]
-
-
-def write_categories(alluredir: Path) -> Path:
-    """Write ``categories.json`` into an Allure results directory. The plugin calls this at session end."""
-    alluredir.mkdir(parents=True, exist_ok=True)
-    path = alluredir / CATEGORIES_FILE
-    path.write_text(json.dumps(categories(), indent=1), encoding="utf-8")
-    return path
-
-
-def requirement_link(requirement_id: str) -> dict[str, str]:
-    """Arguments of ``allure.dynamic.link`` for the link from a test to its requirement's text."""
-    url = LINK_TEMPLATE.format(id=requirement_id)
-    return {"url": url, "link_type": LINK_TYPE, "name": f"{requirement_id} (requirement text)"}
+from jpkikit.harness.allure_results import (
+    CATEGORIES_FILE,
+    categories,
+)
 
 
 def requirements_page(catalogue: Any) -> str:
     """A standalone HTML page with every requirement, one anchor per ID."""
     rows = []
     for req in catalogue:
-        sources = "".join(f"<li>{html.escape(s.kind)}: {html.escape(s.ref)}</li>" for s in req.source)
+        sources = "".join(f"<li>{html.escape(s.citation)}</li>" for s in req.source)
         cond = (
             f"<p><b>Applies if</b> <code>{html.escape(req.applies_if.text)}</code></p>"
             if req.applies_if

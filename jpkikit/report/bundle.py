@@ -7,7 +7,8 @@ Layout of the (uncompressed, deterministic) tar::
     results/...        junit.xml, allure-results/*, traces/* (redacted), probe.json, certification.*
     profile.json       Profile.redacted(): the effective profile, secrets replaced by their source
     kit.json           kit version, and the sha256 of every file under vectors/
-    catalogue/*.yaml   the requirement catalogue the certification report was computed with
+    catalogue/*.yaml   the requirement catalogue the certification report was computed with, and the
+                       registry of the documents its sources cite (documents.yaml)
 
 The bundle ID is the sha256 of the manifest bytes; the signature is Ed25519 over those bytes with the
 lab's key. ``key_id`` is the sha256 of the raw 32-byte public key, so verification can say "signed by
@@ -178,10 +179,11 @@ def collect_members(results_dir: Path, profile: Profile, vectors_dir: Path) -> d
         for path in sorted(results_dir.glob(pattern)):
             if path.is_file():
                 members["results/" + path.relative_to(results_dir).as_posix()] = path.read_bytes()
-    from jpkikit.harness.catalogue import REQUIREMENTS_DIR
+    from jpkikit.harness.catalogue import DOCUMENTS_PATH, REQUIREMENTS_DIR
 
     for path in sorted(REQUIREMENTS_DIR.glob("*.yaml")):  # the catalogue the verdicts were computed with
         members[f"catalogue/{path.name}"] = path.read_bytes()
+    members[f"catalogue/{DOCUMENTS_PATH.name}"] = DOCUMENTS_PATH.read_bytes()  # what each source cites
     members["profile.json"] = (json.dumps(profile.redacted(), indent=1, sort_keys=True) + "\n").encode()
     kit = {"kit_version": __version__, "vectors": vector_digests(vectors_dir)}
     members["kit.json"] = (json.dumps(kit, indent=1, sort_keys=True) + "\n").encode()

@@ -28,6 +28,8 @@ from jpkikit.errors import KitError
 from jpkikit.harness.profile import Profile
 from jpkikit.host.card_session import CardSession
 from jpkikit.vocab.iso7816.tlv import decode
+from jpkikit.vocab.jpki.card import LABEL_LENGTH
+from jpkikit.vocab.jpki.layouts import parse_token_label
 
 ARA_M_AID = bytes.fromhex("A00000015141434C00")
 EF_TOKEN_INFO = bytes.fromhex("0006")
@@ -167,11 +169,11 @@ def probe_token_label(card: CardSession, profile: Profile) -> list[Finding]:
     r = card.send(0x00, 0xA4, 0x02, 0x0C, EF_TOKEN_INFO)
     if r.sw != 0x9000:
         return [Finding(item, "not answered", declared, f"SELECT EF 0006: SW {r.sw:04X}")]
-    r = card.read_binary(0, 32)
+    r = card.read_binary(0, LABEL_LENGTH)
     if r.sw != 0x9000:
         return [Finding(item, "not answered", declared, f"READ BINARY: SW {r.sw:04X}")]
-    label = r.data.rstrip(b" \x00").decode("ascii", "replace")
-    return [_compare(item, declared, label)]
+    # the label field of EF 0006 (jpkikit.vocab.jpki.layouts.TOKEN_INFO); fewer bytes raise ApduError
+    return [_compare(item, declared, parse_token_label(r.data))]
 
 
 def probe_ara_m(card: CardSession, profile: Profile) -> list[Finding]:

@@ -2,12 +2,13 @@
 
 Requirement verdict — the worst verdict of the tests that name the requirement, in this order::
 
-    kit error > fail > inconclusive > pass > not applicable
+    kit error > fail > inconclusive > not exercised > pass > not applicable
 
-so one failing test fails the requirement, and a requirement with one passing test and one test that does
-not apply to the profile passes. A requirement no test ran on gets ``untested`` (or ``waived`` when the
-catalogue gives it a waiver); a requirement whose applicability (from the ICS) is false is ``not
-applicable`` whatever its tests did.
+so one failing test fails the requirement, a requirement with one passing test and one test that does not
+apply to the profile passes, and a requirement one of whose tests this unit may not suffer is not
+exercised: a run on another unit of the model must complete it (:func:`combine` merges such runs). A
+requirement no test ran on gets ``untested`` (or ``waived`` when the catalogue gives it a waiver); a
+requirement whose applicability (from the ICS) is false is ``not applicable`` whatever its tests did.
 
 Certification verdict of a profile, first rule that holds:
 
@@ -16,7 +17,10 @@ Certification verdict of a profile, first rule that holds:
                       is listed as a deviation, with the waiver text the lab may apply at acceptance);
 3. ``INCONCLUSIVE`` — an applicable requirement is inconclusive (the device stopped answering ...);
 4. ``INCOMPLETE``   — an applicable requirement has no passing test and no waiver (untested);
-5. ``PASS``         — otherwise: every applicable requirement passed, or has no test but a written waiver.
+5. ``PASS``         — otherwise: every applicable requirement passed, or has no test but a written waiver,
+                      or was not exercised on this unit; the verdict then names those requirements ("N
+                      left for a sacrificial unit"), and a campaign that adds a run on a sacrificial unit
+                      of the same model completes them.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ REQUIREMENT_ORDER: tuple[Verdict, ...] = (
     Verdict.KIT_ERROR,
     Verdict.FAIL,
     Verdict.INCONCLUSIVE,
+    Verdict.NOT_EXERCISED,
     Verdict.PASS,
     Verdict.NOT_APPLICABLE,
 )
@@ -121,4 +126,8 @@ def certification(verdicts: Iterable[RequirementVerdict]) -> tuple[Certification
         if counts.get(key):
             return result, f"{words} {', '.join(counts[key])}"
     passed, waived = len(counts.get(str(Verdict.PASS), [])), len(counts.get(WAIVED, []))
-    return Certification.PASS, f"{passed} applicable requirements passed, {waived} waived without a test"
+    reason = f"{passed} applicable requirements passed, {waived} waived without a test"
+    left = counts.get(str(Verdict.NOT_EXERCISED), [])
+    if left:
+        reason += f"; {len(left)} left for a sacrificial unit (not exercised here): {', '.join(left)}"
+    return Certification.PASS, reason

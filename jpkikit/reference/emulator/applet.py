@@ -36,8 +36,11 @@ class Applet:
     state after every command that changed it.
     """
 
-    #: Key under which the class is registered (the state file names applets by it).
+    #: The name the state file and a personality's applet types know the class by.
     type_name: ClassVar[str] = "applet"
+    #: A GlobalPlatform security domain (GPCS §7), and the Issuer Security Domain among them.
+    is_security_domain: ClassVar[bool] = False
+    is_issuer: ClassVar[bool] = False
     #: GP "multi-selectable": may be selected on several logical channels at once.
     multiselectable: ClassVar[bool] = True
 
@@ -59,12 +62,3 @@ class Applet:
 
     def process(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
         return reply(SW.INS_NOT_SUPPORTED)
-
-
-APPLET_TYPES: dict[str, type[Applet]] = {}
-
-
-def register(cls: type[Applet]) -> type[Applet]:
-    """Class decorator: make an applet type known to the state loader (and, later, to GP LOAD)."""
-    APPLET_TYPES[cls.type_name] = cls
-    return cls

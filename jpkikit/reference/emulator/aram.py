@@ -19,25 +19,26 @@ import os
 from typing import Any
 
 from jpkikit.errors import TlvError
-from jpkikit.reference.emulator.applet import Applet, Context, register, reply
+from jpkikit.reference.emulator.applet import Applet, Context, reply
 from jpkikit.reference.emulator.gp.secure_channel import CardSecureChannel, ChannelState
 from jpkikit.vocab.gp import seac
-from jpkikit.vocab.gp.constants import ISD_AID
+from jpkikit.vocab.gp.constants import (
+    INS_EXTERNAL_AUTHENTICATE,
+    INS_GET_DATA,
+    INS_INITIALIZE_UPDATE,
+    INS_STORE_DATA,
+    ISD_AID,
+)
 from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu, cla_secure_messaging
 from jpkikit.vocab.iso7816.sw import SW
 from jpkikit.vocab.iso7816.tlv import Tlv, decode_one
 
-INS_GET_DATA = 0xCA
-INS_STORE_DATA = 0xE2
-INS_INITIALIZE_UPDATE = 0x50
-INS_EXTERNAL_AUTHENTICATE = 0x82
 NEXT_KEY = "aram.next"
 SCP_KEY = "aram.scp03"
 #: SELECT EF (00 A4 02 xx) and READ BINARY (00 B0 xx xx): the reader app's filters (C.4 filter semantics).
 READ_ONLY_FILTERS = ("00A40200/FFFFFF00", "00B00000/FFFF0000")
 
 
-@register
 class AraM(Applet):
     type_name = "aram"
     multiselectable = True
@@ -172,6 +173,11 @@ class AraM(Applet):
             self._changed()
             return reply()
         return reply(SW.COMMAND_INCOMPATIBLE)  # 6981: DO not supported by the ARA (C.5)
+
+    def replace_rules(self, rules: list[seac.Rule]) -> None:
+        """The test bed's path (the SE issuer registering rules): all rules at once, duplicates allowed."""
+        self.data["rules"] = [r.encode().hex().upper() for r in rules]
+        self._changed()
 
     def _store(self, new: list[seac.Rule]) -> ResponseApdu:
         if not new:

@@ -21,7 +21,12 @@ from typing import Any, ClassVar
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from jpkikit.host.jpki_client import (
+from jpkikit.reference.emulator.applet import Applet, Context, reply
+from jpkikit.reference.persona import load_persona
+from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu, cla_secure_messaging
+from jpkikit.vocab.iso7816.ins import Ins
+from jpkikit.vocab.iso7816.sw import SW
+from jpkikit.vocab.jpki.card import (
     CHARSETS,
     EF_AUTH_CA,
     EF_AUTH_CERT,
@@ -33,21 +38,15 @@ from jpkikit.host.jpki_client import (
     EF_SIGN_KEY,
     EF_SIGN_PIN,
     EF_TOKEN_INFO,
+    MAX_PIN_BYTES,
+    JpkiIns,
 )
-from jpkikit.reference.emulator.applet import Applet, Context, register, reply
-from jpkikit.reference.persona import load_persona
-from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu, cla_secure_messaging
-from jpkikit.vocab.iso7816.sw import SW
+from jpkikit.vocab.jpki.layouts import build_token_info
 from jpkikit.vocab.jpki.pkcs1 import max_data_length, sign_data
-
-JPKI_AID = bytes.fromhex("D392F000260100000001")
 
 PIN_EFS = {EF_AUTH_PIN: "auth", EF_SIGN_PIN: "sign"}
 #: Key EF -> the PIN EF whose VERIFY permits signing with it (§8).
 KEY_PIN = {EF_AUTH_KEY: EF_AUTH_PIN, EF_SIGN_KEY: EF_SIGN_PIN}
-
-#: The VERIFY data field is 1-16 bytes (§6, JICSAP 6.4.9).
-MAX_PIN_BYTES = 16
 
 #: Card PIN rules (§6): auth 4 digits / 3 tries, sign 6-16 of A-Z 0-9 / 5 tries. Same shape as the
 #: profile's ICS ``jpki.auth_pin`` / ``jpki.sign_pin``; a personality may override them.
@@ -56,35 +55,30 @@ DEFAULT_PIN_RULES: dict[str, dict[str, Any]] = {
     "sign": {"min_length": 6, "max_length": 16, "charset": "upper-alnum", "tries": 5},
 }
 
-INS_SELECT = 0xA4
-INS_READ_BINARY = 0xB0
-INS_VERIFY = 0x20
-INS_CHANGE = 0x24
-INS_GET_CHALLENGE = 0x84
-INS_SIGN = 0x2A  # proprietary class 80 (§4)
-
 
 def token_info(label: str, max_pin: int = 16, min_pin: int = 6) -> bytes:
-    """EF 0006: a 160-byte CK_TOKEN_INFO with big-endian CK_ULONGs (jpki-ap.md §10, layout as observed)."""
-
-    def text(value: str, size: int) -> bytes:
-        return value.encode("ascii").ljust(size, b" ")[:size]
-
-    def ulong(*values: int) -> bytes:
-        return b"".join(v.to_bytes(4, "big") for v in values)
-
-    body = (
-        text(label, 32)
-        + text("JPKI", 32)
-        + text("JPKIKIT-EMU", 16)
-        + text("00000000", 16)
-        + ulong(0x0000040D, 1, 0, 1, 0, max_pin, min_pin)  # flags, sessions, PIN length max/min
-        + ulong(*(0xFFFFFFFF,) * 4)  # memory fields
-        + b"03"
-        + b"01"
-        + text("", 16)
+    """EF 0006: a 160-byte CK_TOKEN_INFO with big-endian CK_ULONGs (jpki-ap.md §10, layout as observed;
+    the layout is jpkikit.vocab.jpki.layouts.TOKEN_INFO)."""
+    return build_token_info(
+        label=label,
+        manufacturer_id="JPKI",
+        model="JPKIKIT-EMU",
+        serial_number="00000000",
+        flags=0x0000040D,
+        max_session_count=1,
+        session_count=0,
+        max_rw_session_count=1,
+        rw_session_count=0,
+        max_pin_len=max_pin,
+        min_pin_len=min_pin,
+        total_public_memory=0xFFFFFFFF,
+        free_public_memory=0xFFFFFFFF,
+        total_private_memory=0xFFFFFFFF,
+        free_private_memory=0xFFFFFFFF,
+        hardware_version=b"03",
+        firmware_version=b"01",
+        utc_time="",
     )
-    return body.ljust(160, b"\x00")
 
 
 def pin_acceptable(value: bytes, rules: dict[str, Any]) -> bool:
@@ -105,18 +99,17 @@ def _fid_key(fid: int) -> str:
     return f"{fid:04X}"
 
 
-@register
 class JpkiApplet(Applet):
     """Params: ``token_label``; ``auth_cert_needs_pin`` (GP-SE: EF 000A needs the auth PIN, §11.1);
     ``auth_pin`` / ``sign_pin`` rule overrides (see DEFAULT_PIN_RULES)."""
 
     type_name = "jpki"
     _HANDLERS: ClassVar[dict[int, str]] = {
-        INS_SELECT: "_select_ef",
-        INS_READ_BINARY: "_read_binary",
-        INS_VERIFY: "_verify",
-        INS_CHANGE: "_change",
-        INS_GET_CHALLENGE: "_get_challenge",
+        Ins.SELECT: "_select_ef",
+        Ins.READ_BINARY: "_read_binary",
+        Ins.VERIFY: "_verify",
+        Ins.CHANGE_REFERENCE_DATA: "_change",
+        Ins.GET_CHALLENGE: "_get_challenge",
     }
 
     # -- set-up ---------------------------------------------------------------------------------------------
@@ -177,7 +170,7 @@ class JpkiApplet(Applet):
         if cla_secure_messaging(apdu.cla):
             return reply(SW.SECURE_MESSAGING_NOT_SUPPORTED)  # 6882 for an SM CLA (§5)
         if apdu.cla & 0x80:
-            if apdu.ins == INS_SIGN:
+            if apdu.ins == JpkiIns.COMPUTE_DIGITAL_SIGNATURE:
                 return self._compute_signature(ctx, apdu)
             return reply(SW.INS_NOT_SUPPORTED)
         name = self._HANDLERS.get(apdu.ins)
@@ -318,7 +311,6 @@ class JpkiApplet(Applet):
         return reply(SW.OK, os.urandom(min(apdu.ne, 256)))
 
 
-@register
 class CardFaceApplet(Applet):
     """The My Number card's card-face APs, present minimally (selectable, nothing else)."""
 

@@ -17,7 +17,6 @@ Secrets (PINs, temporary PINs, private keys) are never logged.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import os
 from dataclasses import dataclass
@@ -27,7 +26,14 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from jpkikit.host.jpki_client import (
+from jpkikit.reference.emulator.applet import Context, reply
+from jpkikit.reference.emulator.gp.security_domain import SecurityDomain, associated_security_domain
+from jpkikit.reference.emulator.jpki import PIN_EFS, JpkiApplet, load_key, pin_acceptable
+from jpkikit.vocab.gp.constants import INS_EXTERNAL_AUTHENTICATE, INS_INITIALIZE_UPDATE
+from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu, cla_secure_messaging
+from jpkikit.vocab.iso7816.sw import SW
+from jpkikit.vocab.iso7816.tlv import Tlv
+from jpkikit.vocab.jpki.card import (
     EF_AUTH_CA,
     EF_AUTH_CERT,
     EF_AUTH_KEY,
@@ -37,60 +43,35 @@ from jpkikit.host.jpki_client import (
     EF_SIGN_CERT,
     EF_SIGN_KEY,
     EF_SIGN_PIN,
+    MAX_PIN_BYTES,
 )
-from jpkikit.host.tracer import register_secret_command
-from jpkikit.reference.emulator.applet import Context, register, reply
-from jpkikit.reference.emulator.gp.security_domain import SecurityDomain, associated_security_domain
-from jpkikit.reference.emulator.jpki import MAX_PIN_BYTES, PIN_EFS, JpkiApplet, load_key, pin_acceptable
-from jpkikit.vocab.gp.constants import INS_EXTERNAL_AUTHENTICATE, INS_INITIALIZE_UPDATE
-from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu, cla_secure_messaging
-from jpkikit.vocab.iso7816.sw import SW
-from jpkikit.vocab.iso7816.tlv import Tlv
-
-# -- the provisioning command set (CLA 80/84; docs/provisioning-commands.md) ------------------------------
-INS_GET_SE_ID = 0x10  # read the SE identification ID (seed 004 p.18, steps ⑥⑦)
-INS_COMMIT = 0x12  # random R, answer S = H[R] (seed 004 step ⑰, first half)
-INS_GENERATE_KEY = 0x14  # RSA key pair on chip, answer public key + R (step ⑰, second half)
-INS_PUT_CERTIFICATE = 0x16  # write a certificate (steps ㉑㉒)
-INS_SET_TEMP_PIN = 0x18  # set the temporary PIN (flow 4.2 / 4.3)
-INS_BLOCK_PIN = 0x1A  # block the PIN: only an unblock with the temporary PIN opens it (flow 4.2)
-INS_DELETE_KEYS = 0x1C  # delete keys and certificates (flow 4.5)
-# -- ISO command added for the app (flow 4.2: unblock with the temporary PIN, giving the new PIN) ---------
-INS_RESET_RETRY_COUNTER = 0x2C
-
-PROVISIONING_INS = frozenset(
-    {
-        INS_GET_SE_ID,
-        INS_COMMIT,
-        INS_GENERATE_KEY,
-        INS_PUT_CERTIFICATE,
-        INS_SET_TEMP_PIN,
-        INS_BLOCK_PIN,
-        INS_DELETE_KEYS,
-    }
+from jpkikit.vocab.jpki.provisioning import (
+    ALL_SLOTS,
+    CA_BIT,
+    INS_BLOCK_PIN,
+    INS_COMMIT,
+    INS_DELETE_KEYS,
+    INS_GENERATE_KEY,
+    INS_GET_SE_ID,
+    INS_PUT_CERTIFICATE,
+    INS_RESET_RETRY_COUNTER,
+    INS_SET_TEMP_PIN,
+    MORE_BLOCKS,
+    PROVISIONING_INS,
+    R_LENGTH,
+    SE_ID_LENGTH,
+    TAG_EXPONENT,
+    TAG_MODULUS,
+    TAG_PUBLIC_KEY,
+    TAG_R,
+    commitment,
 )
 
-register_secret_command(True, INS_SET_TEMP_PIN, "temporary PIN")
-register_secret_command(False, INS_RESET_RETRY_COUNTER, "PIN")
-
-SE_ID_LENGTH = 16
-R_LENGTH = 32
 KEY_BITS = 2048
 PUBLIC_EXPONENT = 65537
 DEFAULT_LEVEL = "33"  # C-DECRYPTION, C-MAC, R-ENCRYPTION, R-MAC (Amd D Table 7-3)
 DEFAULT_TEMP_PIN_TRIES = 3
-ALL_SLOTS = 0xFF
-MORE_BLOCKS = 0x80  # PUT CERTIFICATE P1: more blocks follow
-CA_BIT = 0x10  # PUT CERTIFICATE P2: the slot's CA certificate rather than its own
 CERT_BUFFER = "cert_blocks"  # ctx.session key while a certificate arrives in blocks
-
-# Tags of the GENERATE KEY response (ISO 7816-8 public key template).
-TAG_PUBLIC_KEY, TAG_MODULUS, TAG_EXPONENT, TAG_R = 0x7F49, 0x81, 0x82, 0xC0
-
-
-def commitment(r: bytes) -> bytes:
-    """S = H[R] (seed 004 step ⑰); H is SHA-256 in the kit's profile of the command set."""
-    return hashlib.sha256(r).digest()
 
 
 @dataclass(frozen=True)
@@ -123,7 +104,6 @@ def public_key_template(key: rsa.RSAPublicKey) -> bytes:
     return Tlv(TAG_PUBLIC_KEY, Tlv(TAG_MODULUS, n).encode() + Tlv(TAG_EXPONENT, e).encode()).encode()
 
 
-@register
 class JpkiPhoneApplet(JpkiApplet):
     """Params (besides JpkiApplet's): ``provisioning_level`` (hex, the SCP03 level bits every provisioning
     command needs, default 33), ``temp_pin_tries`` (default 3), ``se_id`` (hex; random at installation
@@ -166,13 +146,13 @@ class JpkiPhoneApplet(JpkiApplet):
 
     def process(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
         proprietary = bool(apdu.cla & 0x80)
-        sd = associated_security_domain(ctx, self.aid)
-        if proprietary and apdu.ins in (INS_INITIALIZE_UPDATE, INS_EXTERNAL_AUTHENTICATE) and sd is not None:
-            handled = sd.process_security(ctx, apdu)
+        if proprietary and apdu.ins in (INS_INITIALIZE_UPDATE, INS_EXTERNAL_AUTHENTICATE):
+            sd = associated_security_domain(ctx, self.aid)
+            handled = sd.process_security(ctx, apdu) if sd is not None else None
             if handled is not None:
                 return handled
         if proprietary and apdu.ins in PROVISIONING_INS:
-            return self._provisioning(ctx, sd, apdu)
+            return self._provisioning(ctx, associated_security_domain(ctx, self.aid), apdu)
         if not proprietary and apdu.ins == INS_RESET_RETRY_COUNTER and not cla_secure_messaging(apdu.cla):
             return self._reset_retry_counter(ctx, apdu)
         return super().process(ctx, apdu)

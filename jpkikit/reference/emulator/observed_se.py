@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jpkikit.reference.emulator.applet import Context
 from jpkikit.reference.emulator.gp.security_domain import SecurityDomain
 from jpkikit.reference.emulator.jpki_phone import PROVISIONING_INS, JpkiPhoneApplet
-from jpkikit.reference.emulator.personality import get_personality
+from jpkikit.reference.emulator.personalities import get_personality
 from jpkikit.reference.emulator.runtime import Card
 from jpkikit.vocab.gp.constants import INS_EXTERNAL_AUTHENTICATE, INS_INITIALIZE_UPDATE
 from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu

@@ -5,11 +5,11 @@ The facts behind each are in jpki-ap.md §1-2 and §11.3; the builders live in `
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from jpkikit.errors import KitError
-from jpkikit.reference.emulator.applet import APPLET_TYPES, Applet
+from jpkikit.reference.emulator.applet import Applet
 
 
 @dataclass(frozen=True)
@@ -31,9 +31,11 @@ class Personality:
     max_response_data: int
     applets: tuple[AppletSpec, ...]
     default_aid: bytes | None = None
+    #: The applet classes this card knows by type name: installed ones, state files, GP INSTALL.
+    applet_types: Mapping[str, type[Applet]] = field(default_factory=dict)
 
     def install(self) -> list[tuple[bytes, Applet]]:
-        return [(s.aid, APPLET_TYPES[s.type_name](s.aid, None, **s.params)) for s in self.applets]
+        return [(s.aid, self.applet_types[s.type_name](s.aid, None, **s.params)) for s in self.applets]
 
 
 def atr_with_tck(*body: int) -> bytes:
@@ -42,21 +44,3 @@ def atr_with_tck(*body: int) -> bytes:
     for b in body[1:]:
         tck ^= b
     return bytes(body) + bytes((tck,))
-
-
-PERSONALITIES: dict[str, Personality] = {}
-
-
-def define(p: Personality) -> Personality:
-    PERSONALITIES[p.name] = p
-    return p
-
-
-def get_personality(name: str) -> Personality:
-    from jpkikit.reference.emulator import personalities  # noqa: F401  (defines the bundled personalities)
-
-    try:
-        return PERSONALITIES[name]
-    except KeyError:
-        known = ", ".join(sorted(PERSONALITIES))
-        raise KitError(f"unknown personality {name!r}; choose one of: {known}") from None

@@ -15,17 +15,17 @@ from pathlib import Path
 from typing import Any
 
 from jpkikit.errors import ApduError, StateError
-from jpkikit.reference.emulator.applet import APPLET_TYPES, Applet, Context, reply
+from jpkikit.reference.emulator.applet import Applet, Context, reply
 from jpkikit.reference.emulator.personality import Personality
 from jpkikit.reference.emulator.state import STATE_FORMAT, load_state, save_state
+from jpkikit.vocab.commands import redact
 from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu, cla_channel
+from jpkikit.vocab.iso7816.ins import Ins
 from jpkikit.vocab.iso7816.sw import SW
 
 log = logging.getLogger("jpkikit.reference.emulator")
 
-INS_SELECT = 0xA4
-INS_MANAGE_CHANNEL = 0x70
-INS_GET_RESPONSE = 0xC0
+INS_SELECT, INS_MANAGE_CHANNEL, INS_GET_RESPONSE = Ins.SELECT, Ins.MANAGE_CHANNEL, Ins.GET_RESPONSE
 
 # Test-bed command of the kit's own emulator: return to the personality's initial state, as a new card.
 # Honoured only when the kit itself launched the emulator (``testbed``): destructive tests (blocking a
@@ -54,7 +54,7 @@ class Channel:
 
 
 class Card:
-    """A simulated card. Implements :class:`jpkikit.host.simulated_card.SimulatedCard`."""
+    """A simulated card. Implements :class:`jpkikit.host.link.SimulatedCard`."""
 
     def __init__(self, personality: Personality, state_path: str | Path | None = None) -> None:
         self.personality = personality
@@ -114,11 +114,9 @@ class Card:
         try:
             response = self._process(bytes(command))
         except Exception:  # an applet bug must not take the card down
-            from jpkikit.host.tracer import decode_command  # redacts PINs and keys, as in traces
-
-            name, shown, redaction = decode_command(bytes(command))
+            name, shown, redaction = redact(bytes(command))  # PINs and keys cut out, as in traces
             cut = f" (+{redaction.what} redacted)" if redaction else ""
-            log.exception("emulator: internal error while processing %s %s%s", name, shown.upper(), cut)
+            log.exception("emulator: internal error while processing %s %s%s", name, shown.hex().upper(), cut)
             response = reply(SW.NO_PRECISE_DIAGNOSIS)
         try:
             self.save()
@@ -317,7 +315,7 @@ class Card:
         try:
             self.life_cycle = int(doc["card_life_cycle"])
             for item in doc["registry"]:
-                cls = APPLET_TYPES[item["type"]]
+                cls = self.personality.applet_types[item["type"]]
                 aid = bytes.fromhex(item["aid"])
                 applet = cls(aid, item["data"], **item.get("params", {}))
                 self.registry[aid] = RegistryEntry(applet, int(item["life_cycle"]))

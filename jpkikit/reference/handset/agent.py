@@ -15,6 +15,7 @@ from jpkikit.reference.handset import omapi
 from jpkikit.reference.handset.handset import ReferenceHandset
 from jpkikit.vocab.gp import seac
 from jpkikit.vocab.omapi import agent_protocol as p
+from jpkikit.vocab.omapi.errors import OmapiError
 
 AGENT_NAME = "jpkikit reference handset agent"
 
@@ -104,7 +105,7 @@ class Dispatcher:
                 return p.result(rid, handler(params))
         except _Bad as exc:
             return p.error(rid, exc.code, str(exc))
-        except omapi.OmapiError as exc:
+        except OmapiError as exc:
             return p.error(rid, p.CODE_OF[type(exc)], str(exc), exc.java)
         except Exception as exc:  # the agent must answer, whatever happens
             return p.error(rid, p.INTERNAL, repr(exc))

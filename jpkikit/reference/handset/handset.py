@@ -1,9 +1,9 @@
-"""The reference handset: OMAPI + ACE over the kit's emulator (or any transport), with an SE-side trace.
+"""The reference handset: OMAPI + ACE over the kit's emulator (or any SE HAL), with an SE-side log.
 
-The trace is the SE's view: every APDU that reached the SE, so a test can check that a denied app caused
-no APDU for its target application (globalplatform.md C.6). :meth:`ReferenceHandset.store_rules` is the
-issuer's path to the ARA-M (STORE DATA in an SCP03 session with the ISD keys, C.5), used to set up the
-rule sets of the precedence tests.
+The log is the SE's view: every APDU that reached the SE, so a test can check that a denied app caused
+no APDU for its target application (SEAC v1.1 §3; AOSP AccessControlEnforcer decides before the SELECT).
+:meth:`ReferenceHandset.store_rules` is the test bed's stand-in for the SE issuer's TSM registering rules
+in the ARA-M (seed 004 p.13): it replaces the emulator ARA-M's rules directly.
 """
 
 from __future__ import annotations
@@ -12,17 +12,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from jpkikit.errors import KitError
-from jpkikit.host.card_session import CardSession
-from jpkikit.host.inprocess import InProcessTransport
-from jpkikit.host.link import Transport
-from jpkikit.host.scp03 import Scp03Layer
 from jpkikit.reference.emulator.build import make_card
-from jpkikit.reference.emulator.gp.issuance import ISD_KEYS
 from jpkikit.reference.handset.omapi import Reader, SEService
+from jpkikit.reference.handset.terminal import CardHal, SeHal, Terminal
 from jpkikit.vocab.gp import seac
-from jpkikit.vocab.iso7816.apdu import CommandApdu
-from jpkikit.vocab.iso7816.tlv import Tlv
-from jpkikit.vocab.scp03 import StaticKeys
 
 
 class ReferenceHandset:
@@ -30,57 +23,38 @@ class ReferenceHandset:
     reader_class: type[Reader] = Reader
     agent_class: type | None = None
 
-    def __init__(self, link: Transport, *, uicc: bool = False, max_channels: int = 4) -> None:
-        self.session = CardSession(link)
-        self.session.reset()
+    def __init__(
+        self, hal: SeHal, *, uicc: bool = False, max_channels: int = 4, card: object | None = None
+    ) -> None:
+        self.terminal = Terminal(hal)
+        self.terminal.reset()
+        self.card = card  # the emulator behind the HAL, when there is one (the test bed's rule store)
         name = "SIM1" if uicc else "eSE1"
-        self.reader = self.reader_class(name, self.session, uicc=uicc, max_channels=max_channels)
+        self.reader = self.reader_class(name, self.terminal, uicc=uicc, max_channels=max_channels)
         self.service = SEService([self.reader])
 
     @classmethod
-    def over_emulator(
-        cls, personality: str = "gp-se", state: str | Path | None = None, factory: str | None = None
-    ) -> ReferenceHandset:
-        card = make_card(personality, state, factory)
-        link = InProcessTransport(card, f"reference handset SE ({factory or personality})")
-        return cls(link, uicc=personality == "sim", max_channels=_channels(card))
+    def over_emulator(cls, personality: str = "gp-se", state: str | Path | None = None) -> ReferenceHandset:
+        card = make_card(personality, state)
+        channels = card.personality.logical_channels
+        return cls(CardHal(card), uicc=personality == "sim", max_channels=channels, card=card)
 
     # -- the SE side --------------------------------------------------------------------------------------
 
     def se_trace(self) -> list[bytes]:
         """Commands the SE received since the last :meth:`clear_se_trace`."""
-        return [bytes.fromhex(e.command) for e in self.session.tracer.trace.exchanges if e.command]
+        return list(self.terminal.log)
 
     def clear_se_trace(self) -> None:
-        self.session.tracer.restart()
+        self.terminal.log.clear()
 
-    def store_rules(self, rules: Sequence[seac.Rule], keys: StaticKeys | None = None) -> None:
-        """Replace the ARA-M rules: delete all, store each (C.5), through SCP03 on a logical channel."""
-        keys = keys or StaticKeys.single(ISD_KEYS[0x30], 0x30)
-        opened = self.session.open_channel()
-        if not opened.ok:
-            raise KitError(f"cannot open a channel to the ARA-M: {opened}")
-        number = opened.data[0]
-        try:
-            selected = self.session.select(seac.ARAM_AID, channel=number, p2=0x00)
-            if not selected.ok:
-                raise KitError(f"SELECT ARA-M answered {selected}")
-            scp = Scp03Layer(self.session.transport, keys, channel=number)
-            scp.open(0x01)
-            cla = 0x80 | number
-            commands = [Tlv(seac.T_CMD_DELETE, b"")] + [Tlv(seac.T_CMD_STORE, r.encode()) for r in rules]
-            for tlv in commands:
-                r = scp.send(CommandApdu(cla, 0xE2, 0x90, 0x00, tlv.encode()))
-                if not r.ok:
-                    raise KitError(f"STORE DATA {tlv.encode().hex().upper()[:40]} answered {r}")
-        finally:
-            self.session.close_channel(number)
+    def store_rules(self, rules: Sequence[seac.Rule]) -> None:
+        """Replace the ARA-M's rules (a new refresh tag follows, SEAC v1.1 §4.1.4)."""
+        aram = getattr(self.card, "registry", {}).get(seac.ARAM_AID) if self.card is not None else None
+        if aram is None:
+            raise KitError("this handset's SE is not the kit's emulator with an ARA-M: it cannot store rules")
+        aram.applet.replace_rules(list(rules))
+        self.card.save()  # type: ignore[attr-defined]
 
     def close(self) -> None:
         self.service.shutdown()
-        self.session.close()
-
-
-def _channels(card: object) -> int:
-    personality = getattr(card, "personality", None)
-    return int(getattr(personality, "logical_channels", 4))

@@ -14,40 +14,21 @@ Method names are the OMAPI ones in snake_case (``openLogicalChannel`` -> ``open_
 
 from __future__ import annotations
 
-from jpkikit.errors import ApduError, KitError, TransportError
-from jpkikit.host.card_session import CardSession
+from jpkikit.errors import ApduError, TransportError
 from jpkikit.reference.apps import AppIdentity
 from jpkikit.reference.handset.ace import Access, AccessControlEnforcer, AramAbsent, AramFailed
+from jpkikit.reference.handset.terminal import Terminal
 from jpkikit.vocab.gp.seac import ARAM_AID
 from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu, cla_with_channel
+from jpkikit.vocab.omapi.errors import (
+    IllegalArgumentError,
+    IllegalStateError,
+    NoSuchElementError,
+    OmapiIOError,
+    SecurityError,
+)
 
 SELECT_OK_SW1 = (0x90, 0x62, 0x63)
-
-
-class OmapiError(KitError):
-    """Base of the errors an OMAPI call raises (Android exception named in each subclass)."""
-
-    java = "Exception"
-
-
-class SecurityError(OmapiError):
-    java = "SecurityException"
-
-
-class NoSuchElementError(OmapiError):
-    java = "NoSuchElementException"
-
-
-class IllegalArgumentError(OmapiError):
-    java = "IllegalArgumentException"
-
-
-class IllegalStateError(OmapiError):
-    java = "IllegalStateException"
-
-
-class OmapiIOError(OmapiError):
-    java = "IOException"
 
 
 class Reader:
@@ -56,7 +37,7 @@ class Reader:
     #: Classes the reader builds (the kit's faulty variants swap them in).
     session_class: type[Session]
 
-    def __init__(self, name: str, link: CardSession, *, uicc: bool = False, max_channels: int = 4) -> None:
+    def __init__(self, name: str, link: Terminal, *, uicc: bool = False, max_channels: int = 4) -> None:
         self.name = name
         self.link = link
         self.uicc = uicc

@@ -3,14 +3,10 @@ agent, with the simulated J-LIS back end (jpkikit.reference.backend). See docs/t
 
 from __future__ import annotations
 
-from jpkikit.host.admin_agent import AdminAgent, AgentError, AgentReport
 from jpkikit.reference.tsm.flows import FlowError, Order, SeTarget
 from jpkikit.reference.tsm.server import TsmHttpServer, TsmService
 
 __all__ = [
-    "AdminAgent",
-    "AgentError",
-    "AgentReport",
     "FlowError",
     "Order",
     "SeTarget",

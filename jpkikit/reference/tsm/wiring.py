@@ -7,9 +7,9 @@ from pathlib import Path
 
 from jpkikit.reference.backend import JlisBackend
 from jpkikit.reference.emulator.gp.issuance import APSD_AID, APSD_KEYS
-from jpkikit.reference.emulator.jpki import JPKI_AID
 from jpkikit.reference.tsm.flows import SeTarget
 from jpkikit.reference.tsm.server import TsmHttpServer, TsmService
+from jpkikit.vocab.jpki.card import JPKI_AID
 from jpkikit.vocab.scp03.keys import StaticKeys
 
 DEFAULT_LEVEL = 0x33

@@ -1,6 +1,9 @@
-"""GlobalPlatform codings the emulator uses (GPCS v2.3.1 §11.1; fact sheet B.1, B.5, B.6)."""
+"""GlobalPlatform codings (GPCS v2.3.1 §11.1, Tables 11-3 to 11-10; Amendment D v1.1.1 §7), the one home
+of the GP instruction codes, life cycles and privileges for the host side and the reference alike."""
 
 from __future__ import annotations
+
+from enum import IntEnum
 
 ISD_AID = bytes.fromhex("A000000151000000")  # GPCS H.1.3
 GP_RID = bytes.fromhex("A000000151")
@@ -29,7 +32,33 @@ PRIV_AUTHORIZED_MANAGEMENT = 0x004000
 PRIV_FINAL_APPLICATION = 0x000200
 ISD_PRIVILEGES = 0x9EFE80  # fact sheet B.6, typical ISD
 
-# INS codes (GPCS Table 11-10)
-INS_DELETE, INS_STORE_DATA, INS_INSTALL, INS_LOAD = 0xE4, 0xE2, 0xE6, 0xE8
-INS_SET_STATUS, INS_GET_STATUS, INS_PUT_KEY, INS_GET_DATA = 0xF0, 0xF2, 0xD8, 0xCA
-INS_INITIALIZE_UPDATE, INS_EXTERNAL_AUTHENTICATE = 0x50, 0x82
+
+class GpIns(IntEnum):
+    """Commands of the proprietary class (GPCS Table 11-10; Amd D Table 7-1 for the SCP03 ones)."""
+
+    INITIALIZE_UPDATE = 0x50
+    END_R_MAC_SESSION = 0x78
+    BEGIN_R_MAC_SESSION = 0x7A
+    EXTERNAL_AUTHENTICATE = 0x82
+    GET_DATA = 0xCA
+    GET_DATA_ODD = 0xCB
+    PUT_KEY = 0xD8
+    STORE_DATA = 0xE2
+    DELETE = 0xE4
+    INSTALL = 0xE6
+    LOAD = 0xE8
+    SET_STATUS = 0xF0
+    GET_STATUS = 0xF2
+
+
+def ins_name(ins: int) -> str | None:
+    try:
+        return GpIns(ins).name.removesuffix("_ODD").replace("_", " ")
+    except ValueError:
+        return None
+
+
+INS_DELETE, INS_STORE_DATA, INS_INSTALL, INS_LOAD = GpIns.DELETE, GpIns.STORE_DATA, GpIns.INSTALL, GpIns.LOAD
+INS_SET_STATUS, INS_GET_STATUS, INS_PUT_KEY = GpIns.SET_STATUS, GpIns.GET_STATUS, GpIns.PUT_KEY
+INS_GET_DATA, INS_INITIALIZE_UPDATE = GpIns.GET_DATA, GpIns.INITIALIZE_UPDATE
+INS_EXTERNAL_AUTHENTICATE = GpIns.EXTERNAL_AUTHENTICATE

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from jpkikit.errors import TlvError
+from jpkikit.errors import TlvDecodeError, TlvError
 from jpkikit.vocab.iso7816.tlv import Tlv, decode
 
 # Tags (SEAC; C.4)
@@ -47,7 +47,7 @@ AidRef = bytes | Literal["all", "default"]
 ApduRule = Literal["always", "never"] | tuple["ApduFilter", ...] | None
 
 
-class SeacError(TlvError):
+class SeacError(TlvDecodeError):
     """Malformed access-control data (a DO missing, of the wrong length, or not allowed where found)."""
 
 

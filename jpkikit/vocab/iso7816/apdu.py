@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from jpkikit.errors import ApduError
+from jpkikit.errors import ApduError, MalformedResponse
 from jpkikit.vocab.iso7816.sw import describe
 
 SHORT_MAX_NC = 255
@@ -194,7 +194,7 @@ class ResponseApdu:
     def parse(cls, raw: bytes) -> ResponseApdu:
         raw = bytes(raw)
         if len(raw) < 2:
-            raise ApduError(f"response APDU is {len(raw)} bytes; it needs at least SW1 SW2")
+            raise MalformedResponse(f"response APDU is {len(raw)} bytes; it needs at least SW1 SW2")
         return cls(raw[:-2], int.from_bytes(raw[-2:], "big"))
 
     def __str__(self) -> str:

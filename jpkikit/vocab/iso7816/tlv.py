@@ -1,7 +1,8 @@
 """BER-TLV as ISO/IEC 7816-4:2020 §6.3 (after ISO/IEC 8825-1) uses it.
 
 Tags are ints of their encoded bytes (``0x5F51``, ``0x9F7F``); lengths are definite, 1 to 4 length bytes
-after 81-84. Decoding never raises anything but :class:`TlvError`, whose message gives the offset.
+after 81-84. Decoding never raises anything but :class:`TlvDecodeError` (a :class:`TlvError`, and a
+malformed answer of the implementation that sent the bytes), whose message gives the offset.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from jpkikit.errors import TlvError
+from jpkikit.errors import TlvDecodeError, TlvError
 
 
 def tag_bytes(tag: int) -> bytes:
@@ -28,7 +29,7 @@ def tag_bytes(tag: int) -> bytes:
 
 def _read_tag(data: bytes, pos: int) -> tuple[int, int]:
     if pos >= len(data):
-        raise TlvError(f"offset {pos}: tag expected, data ended")
+        raise TlvDecodeError(f"offset {pos}: tag expected, data ended")
     first = data[pos]
     tag = first
     pos += 1
@@ -36,34 +37,36 @@ def _read_tag(data: bytes, pos: int) -> tuple[int, int]:
         count = 0
         while True:
             if pos >= len(data):
-                raise TlvError(f"offset {pos}: multi-byte tag {tag:X} is cut short")
+                raise TlvDecodeError(f"offset {pos}: multi-byte tag {tag:X} is cut short")
             b = data[pos]
             tag = (tag << 8) | b
             pos += 1
             count += 1
             if count == 1 and b & 0x7F == 0:
-                raise TlvError(f"offset {pos - 1}: tag {tag:X} has a leading zero in its number")
+                raise TlvDecodeError(f"offset {pos - 1}: tag {tag:X} has a leading zero in its number")
             if not b & 0x80:
                 break
             if count >= 3:
-                raise TlvError(f"offset {pos}: tag longer than 4 bytes")
+                raise TlvDecodeError(f"offset {pos}: tag longer than 4 bytes")
     return tag, pos
 
 
 def _read_length(data: bytes, pos: int) -> tuple[int, int]:
     if pos >= len(data):
-        raise TlvError(f"offset {pos}: length expected, data ended")
+        raise TlvDecodeError(f"offset {pos}: length expected, data ended")
     first = data[pos]
     pos += 1
     if first < 0x80:
         return first, pos
     n = first & 0x7F
     if n == 0:
-        raise TlvError(f"offset {pos - 1}: indefinite length (80) is not allowed")
+        raise TlvDecodeError(f"offset {pos - 1}: indefinite length (80) is not allowed")
     if n > 4:
-        raise TlvError(f"offset {pos - 1}: length field {first:02X} announces {n} length bytes; at most 4")
+        raise TlvDecodeError(
+            f"offset {pos - 1}: length field {first:02X} announces {n} length bytes; at most 4"
+        )
     if pos + n > len(data):
-        raise TlvError(f"offset {pos}: length field needs {n} bytes, {len(data) - pos} left")
+        raise TlvDecodeError(f"offset {pos}: length field needs {n} bytes, {len(data) - pos} left")
     return int.from_bytes(data[pos : pos + n], "big"), pos + n
 
 
@@ -101,7 +104,7 @@ class Tlv:
 
     def children(self) -> list[Tlv]:
         if not self.constructed:
-            raise TlvError(f"tag {self.tag:X} is primitive; it has no children")
+            raise TlvDecodeError(f"tag {self.tag:X} is primitive; it has no children")
         return decode(self.value)
 
     def find(self, tag: int) -> Tlv | None:
@@ -121,7 +124,8 @@ def decode_one(data: bytes, pos: int = 0) -> tuple[Tlv, int]:
     tag, pos = _read_tag(data, pos)
     length, pos = _read_length(data, pos)
     if pos + length > len(data):
-        raise TlvError(f"offset {start}: tag {tag:X} announces {length} value bytes, {len(data) - pos} left")
+        left = len(data) - pos
+        raise TlvDecodeError(f"offset {start}: tag {tag:X} announces {length} value bytes, {left} left")
     return Tlv(tag, data[pos : pos + length]), pos + length
 
 

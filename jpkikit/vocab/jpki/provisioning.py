@@ -1,47 +1,74 @@
-"""Host side of the provisioning command set (docs/provisioning-commands.md): the C-APDUs a TSM sends to
-the smartphone JPKI applet, in plain form (an SCP03 layer wraps them), and parsers for their answers.
+"""The provisioning command set of the smartphone JPKI applet, as a specification
+(docs/provisioning-commands.md): instruction codes, tags, the commitment S = H[R] (seed 004 p.15 step ⑰),
+the C-APDUs a TSM sends (plain form; an SCP03 layer wraps them) and parsers for the answers.
 
-Used by the reference TSM (jpkikit.reference.tsm.flows) and by the conformance tests of an SE or a TSM.
+No public specification defines these commands; this is the kit's profile of them. The host side, the
+reference TSM and the reference applet all take the codes from here.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from enum import IntEnum
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from jpkikit.errors import KitError, TlvError
-from jpkikit.reference.emulator.jpki_phone import (
-    ALL_SLOTS,
-    CA_BIT,
-    INS_BLOCK_PIN,
-    INS_COMMIT,
-    INS_DELETE_KEYS,
-    INS_GENERATE_KEY,
-    INS_GET_SE_ID,
-    INS_PUT_CERTIFICATE,
-    INS_RESET_RETRY_COUNTER,
-    INS_SET_TEMP_PIN,
-    MORE_BLOCKS,
-    TAG_EXPONENT,
-    TAG_MODULUS,
-    TAG_PUBLIC_KEY,
-    TAG_R,
-    commitment,
-)
+from jpkikit.errors import MalformedAnswer, TlvError
 from jpkikit.vocab.iso7816.apdu import CommandApdu
+from jpkikit.vocab.iso7816.ins import Ins
 from jpkikit.vocab.iso7816.tlv import decode
 
 CLA = 0x80
+
+
+class ProvIns(IntEnum):
+    """Proprietary-class (CLA 80/84) instructions of the provisioning command set."""
+
+    GET_SE_ID = 0x10  # read the SE identification ID (seed 004 p.18, steps ⑥⑦)
+    COMMIT = 0x12  # random R, answer S = H[R] (seed 004 p.15 step ⑰, first half)
+    GENERATE_KEY = 0x14  # RSA key pair on chip, answer public key + R (step ⑰, second half)
+    PUT_CERTIFICATE = 0x16  # write a certificate (steps ㉑㉒)
+    SET_TEMP_PIN = 0x18  # set the temporary PIN (seed 004 p.17, flows of p.17 and p.18)
+    BLOCK_PIN = 0x1A  # block the PIN: only an unblock with the temporary PIN opens it (p.17)
+    DELETE_KEYS = 0x1C  # delete keys and certificates (p.21-26)
+
+
+def ins_name(ins: int) -> str | None:
+    try:
+        return ProvIns(ins).name.replace("_", " ")
+    except ValueError:
+        return None
+
+
+INS_GET_SE_ID, INS_COMMIT, INS_GENERATE_KEY = ProvIns.GET_SE_ID, ProvIns.COMMIT, ProvIns.GENERATE_KEY
+INS_PUT_CERTIFICATE, INS_SET_TEMP_PIN = ProvIns.PUT_CERTIFICATE, ProvIns.SET_TEMP_PIN
+INS_BLOCK_PIN, INS_DELETE_KEYS = ProvIns.BLOCK_PIN, ProvIns.DELETE_KEYS
+PROVISIONING_INS = frozenset(ProvIns)
+#: The app's "unblock with the temporary PIN" is the ISO RESET RETRY COUNTER (seed 004 p.17).
+INS_RESET_RETRY_COUNTER = Ins.RESET_RETRY_COUNTER
+
+SE_ID_LENGTH = 16
+R_LENGTH = 32
+ALL_SLOTS = 0xFF
+MORE_BLOCKS = 0x80  # PUT CERTIFICATE P1: more blocks follow
+CA_BIT = 0x10  # PUT CERTIFICATE P2: the slot's CA certificate rather than its own
+# Tags of the GENERATE KEY response (ISO/IEC 7816-8 public key template).
+TAG_PUBLIC_KEY, TAG_MODULUS, TAG_EXPONENT, TAG_R = 0x7F49, 0x81, 0x82, 0xC0
+
+
+def commitment(r: bytes) -> bytes:
+    """S = H[R] (seed 004 p.15 step ⑰); H is SHA-256 in the kit's profile of the command set."""
+    return hashlib.sha256(r).digest()
+
+
 SLOT_AUTH, SLOT_SIGN = 0x01, 0x02
 SLOT_NAMES = {"auth": SLOT_AUTH, "sign": SLOT_SIGN}
 #: Certificate bytes per PUT CERTIFICATE block: fits a short APDU after SCP03 padding and the C-MAC.
 BLOCK = 200
 
-__all__ = ["commitment"]
 
-
-class SeAnswerError(KitError):
+class SeAnswerError(MalformedAnswer):
     """The SE answered a provisioning command with something that does not parse."""
 
 

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from jpkikit.errors import KitError
-from jpkikit.reference.handset import omapi
+from jpkikit.vocab.omapi import errors as omapi
 
 VERSION = 1
 MAX_LINE = 1 << 20  # bytes per message, newline included

@@ -6,16 +6,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from jpkikit.vocab.gp.constants import INS_INITIALIZE_UPDATE
 from jpkikit.vocab.iso7816.apdu import CommandApdu
 from jpkikit.vocab.scp03.errors import Scp03Error
 from jpkikit.vocab.scp03.kdf import DerivationConstant, derive
 from jpkikit.vocab.scp03.keys import SessionKeys
-from jpkikit.vocab.scp03.levels import I_PSEUDO_RANDOM, Mode, mode_from_i
+from jpkikit.vocab.scp03.layouts import (  # DIVERSIFICATION_LENGTH, SCP03: the card side takes them from here
+    COUNTER_LENGTH,
+    DIVERSIFICATION_LENGTH,  # noqa: F401
+    INITIALIZE_UPDATE_FIELDS,
+    SCP03,  # noqa: F401
+    build_initialize_update_response,
+    parse_initialize_update_response,
+)
+from jpkikit.vocab.scp03.levels import Mode, mode_from_i
 
-INS_INITIALIZE_UPDATE = 0x50
-SCP03 = 0x03
-DIVERSIFICATION_LENGTH = 10
-COUNTER_LENGTH = 3
 MAX_SEQUENCE_COUNTER = (1 << 24) - 1
 
 
@@ -48,7 +53,8 @@ def initialize_update_command(host_challenge: bytes, kvn: int = 0x00, cla: int =
 
 @dataclass(frozen=True)
 class InitializeUpdateResponse:
-    """The INITIALIZE UPDATE response data (Amd D Table 7-2)."""
+    """The INITIALIZE UPDATE response data (Amd D Table 7-2); the layout is
+    :data:`jpkikit.vocab.scp03.layouts.INITIALIZE_UPDATE_RESPONSE`."""
 
     diversification: bytes
     kvn: int
@@ -63,37 +69,11 @@ class InitializeUpdateResponse:
         return mode_from_i(self.i)
 
     def to_bytes(self) -> bytes:
-        out = (
-            self.diversification
-            + bytes((self.kvn, self.scp, self.i))
-            + self.card_challenge
-            + self.card_cryptogram
-        )
-        if self.sequence_counter is not None:
-            out += self.sequence_counter.to_bytes(COUNTER_LENGTH, "big")
-        return out
+        """Scp03Error when the fields do not fit Table 7-2 for this i (challenge or cryptogram of the wrong
+        length for the mode, a sequence counter present exactly when i b5 is set)."""
+        return build_initialize_update_response({n: getattr(self, n) for n in INITIALIZE_UPDATE_FIELDS})
 
     @classmethod
     def parse(cls, data: bytes) -> InitializeUpdateResponse:
         """Decode the response; lengths follow from the i parameter: 29/32 bytes (S8) or 45/48 (S16)."""
-        data = bytes(data)
-        if len(data) < DIVERSIFICATION_LENGTH + 3:
-            raise Scp03Error(
-                f"INITIALIZE UPDATE response is {len(data)} bytes; too short to hold diversification data "
-                "and key information"
-            )
-        kvn, scp, i = data[10:13]
-        if scp != SCP03:
-            raise Scp03Error(f"INITIALIZE UPDATE response names SCP {scp:02X}, not SCP03")
-        n = int(mode_from_i(i))
-        has_counter = bool(i & I_PSEUDO_RANDOM)
-        expected = 13 + 2 * n + (COUNTER_LENGTH if has_counter else 0)
-        if len(data) != expected:
-            raise Scp03Error(
-                f"INITIALIZE UPDATE response is {len(data)} bytes; i={i:02X} ({mode_from_i(i).name}, "
-                f"{'with' if has_counter else 'without'} sequence counter) needs {expected}"
-            )
-        challenge = data[13 : 13 + n]
-        cryptogram = data[13 + n : 13 + 2 * n]
-        counter = int.from_bytes(data[13 + 2 * n :], "big") if has_counter else None
-        return cls(data[:10], kvn, scp, i, challenge, cryptogram, counter)
+        return cls(**parse_initialize_update_response(data))

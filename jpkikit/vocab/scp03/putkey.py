@@ -5,6 +5,9 @@ both:
 * long form (Amd D Table 7-10): ``88 L  keylen  E(DEK, key)  03 KCV`` with L = 1 + ciphertext length;
 * short form (GPCS Table 11-71): ``88 L  E(DEK, key)  03 KCV`` with L = ciphertext length, for keys that
   are a multiple of 16 bytes. The card tells them apart by whether L is a multiple of 16.
+
+The layouts (command data, key component, response) are :mod:`jpkikit.vocab.scp03.layouts`; this module adds
+the cryptography (encryption under the DEK, KCVs) and the card's checks.
 """
 
 from __future__ import annotations
@@ -12,13 +15,20 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from jpkikit.vocab.binary import build, fields, parse
+from jpkikit.vocab.gp.constants import INS_PUT_KEY
 from jpkikit.vocab.iso7816.apdu import CommandApdu
 from jpkikit.vocab.scp03.crypto import AES_KEY_LENGTHS, BLOCK, cbc_decrypt, cbc_encrypt, check_key, kcv
-from jpkikit.vocab.scp03.errors import Scp03Error
+from jpkikit.vocab.scp03.errors import Scp03AnswerError, Scp03Error
 from jpkikit.vocab.scp03.keys import StaticKeys
+from jpkikit.vocab.scp03.layouts import (
+    AES_KEY_COMPONENT,
+    KEY_COMPONENT_FIELDS,
+    KEY_TYPE_AES,
+    PUT_KEY_DATA,
+    PUT_KEY_RESPONSE,
+)
 
-INS_PUT_KEY = 0xD8
-KEY_TYPE_AES = 0x88
 ZERO_ICV = b"\x00" * BLOCK
 
 
@@ -29,16 +39,23 @@ def encrypt_key(dek: bytes, key: bytes) -> bytes:
     return cbc_encrypt(dek, ZERO_ICV, padded)
 
 
+def _component(dek: bytes, key: bytes, long_form: bool) -> dict[str, object]:
+    """The fields of :data:`~jpkikit.vocab.scp03.layouts.AES_KEY_COMPONENT` for ``key``."""
+    if not long_form and len(key) % BLOCK:
+        raise Scp03Error(f"the short form needs a key length that is a multiple of 16, got {len(key)}")
+    return {
+        "key_type": KEY_TYPE_AES,
+        "length": None,  # rebuilt from the fields after it
+        "key_length": len(key) if long_form else None,
+        "ciphertext": encrypt_key(dek, key),
+        "kcv_length": None,  # always 03
+        "kcv": kcv(key),
+    }
+
+
 def encode_aes_key(dek: bytes, key: bytes, long_form: bool = True) -> bytes:
     """One key component (type 88) with its KCV."""
-    ciphertext = encrypt_key(dek, key)
-    if long_form:
-        block = bytes((len(key),)) + ciphertext
-    else:
-        if len(key) % BLOCK:
-            raise Scp03Error(f"the short form needs a key length that is a multiple of 16, got {len(key)}")
-        block = ciphertext
-    return bytes((KEY_TYPE_AES, len(block))) + block + b"\x03" + kcv(key)
+    return build(AES_KEY_COMPONENT, _component(dek, key, long_form), "PUT KEY key component", Scp03Error)
 
 
 def put_key_command(
@@ -48,9 +65,8 @@ def put_key_command(
     current static ``dek``. ``replace_kvn`` 00 adds a key set."""
     if not 0x01 <= keys.kvn <= 0x7F:
         raise Scp03Error(f"new key version number must be 01..7F (GPCS §11.8.2.2), got {keys.kvn:02X}")
-    data = bytes((keys.kvn,)) + b"".join(
-        encode_aes_key(dek, k, long_form) for k in (keys.enc, keys.mac, keys.dek)
-    )
+    components = [_component(dek, k, long_form) for k in (keys.enc, keys.mac, keys.dek)]
+    data = build(PUT_KEY_DATA, {"kvn": keys.kvn, "components": components}, "PUT KEY data", Scp03Error)
     return CommandApdu(0x80, INS_PUT_KEY, replace_kvn, 0x80 | first_kid, data, ne=256)
 
 
@@ -71,48 +87,45 @@ class PutKeyError(Scp03Error):
         self.sw = sw
 
 
+def _malformed(message: str) -> PutKeyError:
+    return PutKeyError(message, 0x6A80)
+
+
 def parse_key_data(data: bytes, dek: bytes) -> tuple[int, list[KeyComponent]]:
-    """Card side: decode ``newKVN || component...``, decrypting with ``dek`` and checking each KCV.
+    """Card side: decode ``newKVN || component...`` (:data:`~jpkikit.vocab.scp03.layouts.PUT_KEY_DATA`),
+    decrypting with ``dek`` and checking each KCV.
 
     Raises PutKeyError(6A80) for malformed data or unsupported types, PutKeyError(6982) for a wrong KCV.
     """
-    data = bytes(data)
-    if not data:
-        raise PutKeyError("PUT KEY data is empty", 0x6A80)
-    kvn, pos, out = data[0], 1, []
-    while pos < len(data):
-        if pos + 2 > len(data):
-            raise PutKeyError(f"offset {pos}: key type and length expected", 0x6A80)
-        key_type, length = data[pos], data[pos + 1]
-        pos += 2
-        if key_type != KEY_TYPE_AES:
-            raise PutKeyError(f"key type {key_type:02X} is not supported, only AES (88)", 0x6A80)
-        block = data[pos : pos + length]
-        if len(block) != length:
-            raise PutKeyError(f"offset {pos}: key block of {length} bytes is cut short", 0x6A80)
-        pos += length
-        if length % BLOCK == 0:  # short form (GPCS Table 11-71)
-            key_length, ciphertext = length, block
-        else:  # long form (Amd D Table 7-10)
-            key_length, ciphertext = block[0], block[1:]
+    parsed = parse(PUT_KEY_DATA, data, "PUT KEY data", _malformed)
+    out = []
+    for n, raw in enumerate(parsed.components):
+        component = fields(raw, KEY_COMPONENT_FIELDS)
+        ciphertext = component["ciphertext"]
+        key_length = len(ciphertext) if component["key_length"] is None else component["key_length"]
         if key_length not in AES_KEY_LENGTHS or len(ciphertext) % BLOCK or len(ciphertext) < key_length:
-            raise PutKeyError(f"AES key block of {length} bytes does not hold a 16/24/32-byte key", 0x6A80)
+            raise _malformed(
+                f"PUT KEY data: components[{n}]: AES key block of {component['length']} bytes does not "
+                "hold a 16/24/32-byte key"
+            )
         key = cbc_decrypt(dek, ZERO_ICV, ciphertext)[:key_length]
-        if pos >= len(data):
-            raise PutKeyError("KCV length byte missing", 0x6A80)
-        kcv_length = data[pos]
-        given = data[pos + 1 : pos + 1 + kcv_length]
-        pos += 1 + kcv_length
-        if kcv_length != 3 or len(given) != 3:
-            raise PutKeyError("an AES key needs a 3-byte KCV", 0x6A80)
-        if given != kcv(key):
-            raise PutKeyError("KCV does not match the decrypted key", 0x6982)
-        out.append(KeyComponent(key, given))
-    return kvn, out
+        if component["kcv"] != kcv(key):
+            raise PutKeyError(f"PUT KEY data: components[{n}].kcv does not match the decrypted key", 0x6982)
+        out.append(KeyComponent(key, component["kcv"]))
+    return parsed.kvn, out
 
 
 def parse_put_key_response(data: bytes, count: int = 3) -> tuple[int, list[bytes]]:
-    """Host side: ``KVN || KCV...`` with no length bytes (GPCS §11.8.3)."""
-    if len(data) != 1 + 3 * count:
-        raise Scp03Error(f"PUT KEY response is {len(data)} bytes; {1 + 3 * count} expected for {count} keys")
-    return data[0], [data[1 + 3 * n : 4 + 3 * n] for n in range(count)]
+    """Host side: ``KVN || KCV...`` with no length bytes (GPCS §11.8.3; layout
+    :data:`~jpkikit.vocab.scp03.layouts.PUT_KEY_RESPONSE`)."""
+    expected = PUT_KEY_RESPONSE.sizeof(count=count)
+    if len(data) != expected:
+        raise Scp03AnswerError(f"PUT KEY response is {len(data)} bytes; {expected} expected for {count} keys")
+    parsed = parse(PUT_KEY_RESPONSE, data, "PUT KEY response", Scp03AnswerError, count=count)
+    return parsed.kvn, list(parsed.kcvs)
+
+
+def put_key_response(kvn: int, kcvs: list[bytes]) -> bytes:
+    """Card side: the response data of a successful PUT KEY (GPCS §11.8.3)."""
+    response = {"kvn": kvn, "kcvs": kcvs}
+    return build(PUT_KEY_RESPONSE, response, "PUT KEY response", Scp03Error, count=len(kcvs))

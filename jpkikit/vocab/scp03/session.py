@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import hmac
 
+from jpkikit.vocab.gp.constants import INS_EXTERNAL_AUTHENTICATE
 from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu, cla_secure_messaging
 from jpkikit.vocab.scp03.crypto import BLOCK, cbc_decrypt, cbc_encrypt, cmac, ecb_block, pad80, unpad80
 from jpkikit.vocab.scp03.errors import Scp03Error, SecureChannelError
 from jpkikit.vocab.scp03.keys import SessionKeys
 from jpkikit.vocab.scp03.levels import Mode, SecurityLevel, check_level
-
-INS_EXTERNAL_AUTHENTICATE = 0x82
 
 
 def is_error_sw(sw: int) -> bool:

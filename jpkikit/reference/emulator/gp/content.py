@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from jpkikit.errors import TlvError
-from jpkikit.reference.emulator.applet import APPLET_TYPES, Context, reply
+from jpkikit.errors import ApduError, TlvError
+from jpkikit.reference.emulator.applet import Context, reply
 from jpkikit.reference.emulator.gp.packages import PACKAGES, package_image
 from jpkikit.reference.emulator.runtime import RegistryEntry
 from jpkikit.vocab.gp.constants import (
@@ -20,15 +20,17 @@ from jpkikit.vocab.gp.constants import (
     INS_LOAD,
     INS_SET_STATUS,
     INSTALLED,
+    ISD_PRIVILEGES,
     LOADED,
     LOCKED_BIT,
     PRIV_CARD_RESET,
     PRIV_SECURITY_DOMAIN,
     SELECTABLE,
 )
+from jpkikit.vocab.gp.layouts import InstallForInstall, InstallForLoad, StatusEntry, load_file_data_block
 from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu
 from jpkikit.vocab.iso7816.sw import SW
-from jpkikit.vocab.iso7816.tlv import Tlv, decode
+from jpkikit.vocab.iso7816.tlv import decode
 
 if TYPE_CHECKING:
     from jpkikit.reference.emulator.gp.security_domain import IssuerSecurityDomain, SecurityDomain
@@ -41,70 +43,51 @@ def _aid(value: bytes) -> str:
     return value.hex().upper()
 
 
-class _Reader:
-    """LV fields of INSTALL data; ``fail`` set when the data runs short (answered 6A80)."""
-
-    def __init__(self, data: bytes) -> None:
-        self.data, self.pos = data, 0
-
-    def lv(self, ber: bool = False) -> bytes:
-        if self.pos >= len(self.data):
-            raise ValueError("data ends before an LV field")
-        n = self.data[self.pos]
-        self.pos += 1
-        if ber and n == 0x81:
-            n = self.data[self.pos]
-            self.pos += 1
-        elif ber and n == 0x82:
-            n = int.from_bytes(self.data[self.pos : self.pos + 2], "big")
-            self.pos += 2
-        value = self.data[self.pos : self.pos + n]
-        if len(value) != n:
-            raise ValueError("LV field longer than the data")
-        self.pos += n
-        return value
-
-
 # -- GET STATUS (§11.4) --------------------------------------------------------------------------------------
 
 
 def _privileges(value: Any) -> bytes:
+    """C5: the three privilege bytes (Tables 11-7 to 11-9) of an int or a hex string."""
     return int(value, 16).to_bytes(3, "big") if isinstance(value, str) else int(value).to_bytes(3, "big")
 
 
-def status_entries(sd: SecurityDomain, ctx: Context, p1: int) -> list[bytes]:
+def status_entries(sd: SecurityDomain, ctx: Context, p1: int) -> list[StatusEntry]:
+    """The GP Registry entries GET STATUS P1 asks for (Table 11-36): 80 the ISD, 40 applications and SDs,
+    20 load files, 10 load files with their modules."""
     isd = issuer(ctx)
     card = ctx.card
-    out: list[bytes] = []
+    out: list[StatusEntry] = []
     if p1 == 0x80:
-        out.append(_e3(sd.aid if isd is None else isd.aid, card.life_cycle, 0x9EFE80))
+        out.append(
+            StatusEntry(sd.aid if isd is None else isd.aid, card.life_cycle, _privileges(ISD_PRIVILEGES))
+        )
     elif p1 == 0x40:
         apps = isd.data["apps"] if isd else {}
         for aid, entry in card.registry.items():
             if isd is not None and aid == isd.aid:
                 continue
             meta = apps.get(_aid(aid), {})
-            extra = b""
-            if meta.get("elf"):
-                extra += Tlv(0xC4, bytes.fromhex(meta["elf"])).encode()
-            if meta.get("sd"):
-                extra += Tlv(0xCC, bytes.fromhex(meta["sd"])).encode()
-            out.append(_e3(aid, entry.life_cycle, int(meta.get("privileges", "000000"), 16), extra))
+            out.append(
+                StatusEntry(
+                    aid,
+                    entry.life_cycle,
+                    _privileges(meta.get("privileges", "000000")),
+                    elf_aid=bytes.fromhex(meta["elf"]) if meta.get("elf") else None,
+                    sd_aid=bytes.fromhex(meta["sd"]) if meta.get("sd") else None,
+                )
+            )
     elif p1 in (0x20, 0x10):
         for aid_hex, elf in (isd.data["elfs"] if isd else {}).items():
-            body = Tlv(0x4F, bytes.fromhex(aid_hex)).encode() + Tlv(0x9F70, bytes((LOADED,))).encode()
-            body += Tlv(0xCE, bytes.fromhex(elf.get("version", "0100"))).encode()
-            if p1 == 0x10:
-                body += b"".join(Tlv(0x84, bytes.fromhex(m)).encode() for m in elf["modules"])
-            body += Tlv(0xCC, bytes.fromhex(elf.get("sd", _aid(isd.aid) if isd else ""))).encode()
-            out.append(Tlv(0xE3, body).encode())
+            out.append(
+                StatusEntry(
+                    bytes.fromhex(aid_hex),
+                    LOADED,
+                    elf_version=bytes.fromhex(elf.get("version", "0100")),
+                    modules=tuple(bytes.fromhex(m) for m in elf["modules"]) if p1 == 0x10 else (),
+                    sd_aid=bytes.fromhex(elf.get("sd", _aid(isd.aid) if isd else "")),
+                )
+            )
     return out
-
-
-def _e3(aid: bytes, life_cycle: int, privileges: int, extra: bytes = b"") -> bytes:
-    body = Tlv(0x4F, aid).encode() + Tlv(0x9F70, bytes((life_cycle,))).encode()
-    body += Tlv(0xC5, privileges.to_bytes(3, "big")).encode() + extra
-    return Tlv(0xE3, body).encode()
 
 
 def get_status(sd: SecurityDomain, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
@@ -124,9 +107,9 @@ def get_status(sd: SecurityDomain, ctx: Context, apdu: CommandApdu) -> ResponseA
         entries = pending
     else:
         entries = [
-            e
+            e.to_bytes()
             for e in status_entries(sd, ctx, apdu.p1)
-            if _aid_of(e).startswith(search.value) or apdu.p1 == 0x80
+            if e.aid.startswith(search.value) or apdu.p1 == 0x80
         ]
         if not entries:
             return reply(SW.REFERENCED_DATA_NOT_FOUND)
@@ -136,11 +119,6 @@ def get_status(sd: SecurityDomain, ctx: Context, apdu: CommandApdu) -> ResponseA
         chunk.append(entries.pop(0))
     ctx.session["get_status_more"] = entries
     return reply(0x6310 if entries else SW.OK, b"".join(chunk))
-
-
-def _aid_of(e3: bytes) -> bytes:
-    inner = decode(decode(e3)[0].value)
-    return next(t.value for t in inner if t.tag == 0x4F)
 
 
 # -- STORE DATA (§11.11) -------------------------------------------------------------------------------------
@@ -177,11 +155,7 @@ def store_data(sd: SecurityDomain, ctx: Context, apdu: CommandApdu) -> ResponseA
 
 
 def issuer(ctx: Context) -> IssuerSecurityDomain | None:
-    from jpkikit.reference.emulator.gp.security_domain import IssuerSecurityDomain
-
-    return next(
-        (e.applet for e in ctx.card.registry.values() if isinstance(e.applet, IssuerSecurityDomain)), None
-    )
+    return next((e.applet for e in ctx.card.registry.values() if e.applet.is_issuer), None)  # type: ignore[misc]
 
 
 def manage(isd: IssuerSecurityDomain, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
@@ -194,7 +168,7 @@ def manage(isd: IssuerSecurityDomain, ctx: Context, apdu: CommandApdu) -> Respon
             return delete(isd, ctx, apdu)
         if apdu.ins == INS_SET_STATUS:
             return set_status(isd, ctx, apdu)
-    except (ValueError, TlvError):
+    except (ValueError, TlvError, ApduError):  # data that does not follow its layout: 6A80
         return reply(SW.WRONG_DATA)
     return reply(SW.INS_NOT_SUPPORTED)
 
@@ -205,9 +179,8 @@ def manage(isd: IssuerSecurityDomain, ctx: Context, apdu: CommandApdu) -> Respon
 def install(isd: IssuerSecurityDomain, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
     if apdu.p1 & 0x80:
         return reply(SW.INCORRECT_P1P2)  # no GP chaining of INSTALL here (§11.1.5: 6A86)
-    r = _Reader(apdu.data)
-    if apdu.p1 == 0x02:  # [for load]
-        elf, _sd, _hash, _params, _token = r.lv(), r.lv(), r.lv(), r.lv(True), r.lv(True)
+    if apdu.p1 == 0x02:  # [for load], Table 11-49
+        elf = InstallForLoad.parse(apdu.data).load_file_aid
         package = PACKAGES.get(elf)
         if package is None or package.preloaded:
             return reply(SW.REFERENCED_DATA_NOT_FOUND)
@@ -216,7 +189,8 @@ def install(isd: IssuerSecurityDomain, ctx: Context, apdu: CommandApdu) -> Respo
         ctx.session[LOAD_STATE] = {"elf": _aid(elf), "next": 0, "buffer": ""}
         return reply(SW.OK, b"\x00")
     if apdu.p1 in (0x04, 0x0C):  # [for install] (and make selectable)
-        elf, module, aid, privs, _params, _token = r.lv(), r.lv(), r.lv(), r.lv(), r.lv(True), r.lv(True)
+        data = InstallForInstall.parse(apdu.data)
+        elf, module, aid, privs = data.elf_aid, data.module_aid, data.application_aid, data.privileges
         if len(privs) not in (1, 3) or not 5 <= len(aid) <= 16:
             return reply(SW.WRONG_DATA)
         privileges = int.from_bytes(privs.ljust(3, b"\x00"), "big")
@@ -228,7 +202,7 @@ def install(isd: IssuerSecurityDomain, ctx: Context, apdu: CommandApdu) -> Respo
         if privileges & PRIV_CARD_RESET and apdu.p1 != 0x0C:
             return reply(SW.WRONG_DATA)  # Card Reset needs make selectable in the same command (B.6)
         type_name = meta["modules"][_aid(module)]
-        applet = APPLET_TYPES[type_name](aid, None)
+        applet = ctx.card.personality.applet_types[type_name](aid, None)
         ctx.card.registry[aid] = RegistryEntry(applet, SELECTABLE if apdu.p1 == 0x0C else INSTALLED)
         isd.data["apps"][_aid(aid)] = {
             "privileges": f"{privileges:06X}",
@@ -238,7 +212,7 @@ def install(isd: IssuerSecurityDomain, ctx: Context, apdu: CommandApdu) -> Respo
         }
         return reply(SW.OK, b"\x00")
     if apdu.p1 == 0x08:  # [for make selectable]
-        _, _, aid, privs = r.lv(), r.lv(), r.lv(), r.lv()
+        aid = InstallForInstall.parse(apdu.data).application_aid
         entry = ctx.card.registry.get(aid)
         if entry is None:
             return reply(SW.REFERENCED_DATA_NOT_FOUND)
@@ -247,7 +221,7 @@ def install(isd: IssuerSecurityDomain, ctx: Context, apdu: CommandApdu) -> Respo
         entry.life_cycle = SELECTABLE
         return reply(SW.OK, b"\x00")
     if apdu.p1 == 0x20:  # [for personalization]
-        _, _, aid = r.lv(), r.lv(), r.lv()
+        aid = InstallForInstall.parse(apdu.data).application_aid
         entry = ctx.card.registry.get(aid)
         if entry is None or aid == isd.aid:
             return reply(SW.REFERENCED_DATA_NOT_FOUND)
@@ -275,10 +249,10 @@ def load(isd: IssuerSecurityDomain, ctx: Context, apdu: CommandApdu) -> Response
     ctx.session.pop(LOAD_STATE, None)
     package = PACKAGES[bytes.fromhex(state["elf"])]
     try:
-        (lfdb,) = decode(bytes.fromhex(state["buffer"]))
-    except (TlvError, ValueError):
+        data_block = load_file_data_block(bytes.fromhex(state["buffer"]))  # C4 BER-length block (§11.6.2.3)
+    except ApduError:
         return reply(SW.WRONG_DATA)
-    if lfdb.tag != 0xC4 or lfdb.value != package_image(package):
+    if data_block != package_image(package):
         return reply(SW.WRONG_DATA)
     isd.data["elfs"][state["elf"]] = {
         "modules": {_aid(m): t for m, t in package.modules.items()},

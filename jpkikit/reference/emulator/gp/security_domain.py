@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from jpkikit.reference.emulator.applet import Applet, Context, register, reply
+from jpkikit.reference.emulator.applet import Applet, Context, reply
 from jpkikit.reference.emulator.gp import content
 from jpkikit.reference.emulator.gp.recognition import card_recognition_data, cplc, key_information
 from jpkikit.reference.emulator.gp.secure_channel import CardSecureChannel, ChannelState
@@ -35,16 +35,15 @@ from jpkikit.vocab.iso7816.tlv import Tlv
 from jpkikit.vocab.scp03.handshake import MAX_SEQUENCE_COUNTER
 from jpkikit.vocab.scp03.keys import StaticKeys
 from jpkikit.vocab.scp03.levels import I_S16, Mode
-from jpkikit.vocab.scp03.putkey import PutKeyError, parse_key_data
+from jpkikit.vocab.scp03.putkey import PutKeyError, parse_key_data, put_key_response
 
 SCP_KEY = "scp03"
 
 
-@register
 class SecurityDomain(Applet):
     type_name = "gp-sd"
     multiselectable = True
-    is_issuer = False
+    is_security_domain = True
     #: The card-side SCP03 session class (a subclass can be swapped in, e.g. by the kit's faulty variants).
     channel_class: type[CardSecureChannel] = CardSecureChannel
 
@@ -234,10 +233,9 @@ class SecurityDomain(Applet):
             del self.data["keysets"][f"{old:02X}"]
         enc, mac, dek = (c.key.hex() for c in components)
         self.data["keysets"][f"{kvn:02X}"] = {"enc": enc, "mac": mac, "dek": dek, "counter": 0}  # §6.2.2.1
-        return reply(SW.OK, bytes((kvn,)) + b"".join(c.kcv for c in components))
+        return reply(SW.OK, put_key_response(kvn, [c.kcv for c in components]))
 
 
-@register
 class IssuerSecurityDomain(SecurityDomain):
     type_name = "gp-isd"
     is_issuer = True

@@ -6,13 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from jpkikit.errors import TlvError
-from jpkikit.reference.emulator.applet import Applet, Context, register, reply
+from jpkikit.reference.emulator.applet import Applet, Context, reply
 from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu
 from jpkikit.vocab.iso7816.sw import SW
 from jpkikit.vocab.iso7816.tlv import decode
 
 
-@register
 class GpTestApplet(Applet):
     type_name = "gp-test"
 

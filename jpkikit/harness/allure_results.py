@@ -1,0 +1,108 @@
+"""What the pytest plugin writes into Allure results: the kit's verdicts as Allure statuses and
+categories, and links from a test to its requirement's text (the report layer renders that page,
+jpkikit.report.allure).
+
+allure-pytest decides a result's status from the exception alone (an assertion fails, anything else is
+broken), which is not the kit's verdict (jpkikit.harness.verdict: a bad R-MAC fails, a timeout is
+inconclusive). So every test carries the label ``jpkikit-test`` (its node ID), and at the end of the run
+the plugin rewrites each result: status from the verdict, message prefixed with ``[<verdict>]``::
+
+    pass            passed
+    fail            failed   "[fail] ..."            -> "Fail: the implementation contradicts the requirement"
+    inconclusive    broken   "[inconclusive] ..."    -> "Inconclusive: the test could not decide"
+    not applicable  skipped  "[not applicable] ..."  -> "Not applicable (ICS)"
+    not exercised   skipped  "[not exercised] ..."   -> "Not exercised on this unit (safety)"
+    kit error       broken   "[kit error] ..."       -> "Kit error"
+
+Allure 2 and 3 both read ``categories.json`` from the results directory. The regexes are anchored and
+mutually exclusive, because Allure 2 full-matches (Java) and Allure 3 searches (JavaScript) and puts a
+result into the first matching category only.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from jpkikit.harness.verdict import Verdict
+
+CATEGORIES_FILE = "categories.json"
+REQUIREMENTS_PAGE = "requirements.html"
+#: Link to the requirement text, relative to the generated report's index.html (tools/allure-report.sh
+#: writes the page next to it).
+LINK_TEMPLATE = REQUIREMENTS_PAGE + "#{id}"
+LINK_TYPE = "requirement"
+#: The label that ties an Allure result to the test's node ID.
+TEST_LABEL = "jpkikit-test"
+
+STATUS = {
+    Verdict.PASS: "passed",
+    Verdict.FAIL: "failed",
+    Verdict.INCONCLUSIVE: "broken",
+    Verdict.NOT_APPLICABLE: "skipped",
+    Verdict.NOT_EXERCISED: "skipped",
+    Verdict.KIT_ERROR: "broken",
+}
+CATEGORY_NAMES = {
+    Verdict.FAIL: "Fail: the implementation contradicts the requirement",
+    Verdict.INCONCLUSIVE: "Inconclusive: the test could not decide (no answer, a precondition not met)",
+    Verdict.NOT_APPLICABLE: "Not applicable (ICS)",
+    Verdict.NOT_EXERCISED: "Not exercised on this unit (the profile does not allow what the test costs)",
+    Verdict.KIT_ERROR: "Kit error: the kit itself broke (re-run; report to the kit maintainers)",
+}
+
+
+def prefix(verdict: Verdict) -> str:
+    return f"[{verdict}] "
+
+
+def categories() -> list[dict[str, Any]]:
+    return [
+        {
+            "name": name,
+            "matchedStatuses": [STATUS[verdict]],
+            "messageRegex": "^" + re.escape(prefix(verdict)) + r"[\s\S]*$",
+        }
+        for verdict, name in CATEGORY_NAMES.items()
+    ]
+
+
+def apply_verdicts(alluredir: Path, verdicts: Mapping[str, Verdict]) -> int:
+    """Give every result of the run its kit verdict (status and message prefix); returns how many."""
+    changed = 0
+    for path in alluredir.glob("*-result.json"):
+        try:
+            result = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        nodeid = next(
+            (lb.get("value") for lb in result.get("labels", []) if lb.get("name") == TEST_LABEL), None
+        )
+        verdict = verdicts.get(nodeid) if nodeid else None
+        if verdict is None:
+            continue
+        result["status"] = STATUS[verdict]
+        if verdict is not Verdict.PASS:
+            details = result.setdefault("statusDetails", {})
+            message = str(details.get("message") or "").removeprefix("Skipped: ")
+            details["message"] = prefix(verdict) + (message or str(verdict))
+        path.write_text(json.dumps(result), encoding="utf-8")
+        changed += 1
+    return changed
+
+
+def write_categories(alluredir: Path) -> Path:
+    """Write ``categories.json`` into an Allure results directory. The plugin calls this at session end."""
+    alluredir.mkdir(parents=True, exist_ok=True)
+    path = alluredir / CATEGORIES_FILE
+    path.write_text(json.dumps(categories(), indent=1), encoding="utf-8")
+    return path
+
+
+def requirement_link(requirement_id: str) -> dict[str, str]:
+    """Arguments of ``allure.dynamic.link`` for the link from a test to its requirement's text."""
+    url = LINK_TEMPLATE.format(id=requirement_id)
+    return {"url": url, "link_type": LINK_TYPE, "name": f"{requirement_id} (requirement text)"}
