@@ -651,3 +651,11 @@ def test_secret_object_basics() -> None:
     secret = Secret("auth_pin", "9999", "test")
     assert (secret.name, secret.ref, secret.reveal()) == ("auth_pin", "test", "9999")
     assert "9999" not in repr(secret) + str(secret) + f"{secret!s}{secret!r}"
+
+
+def test_the_emulator_offers_every_personality_an_ics_can_claim() -> None:
+    """The personalities are listed once, in the profile schema; the reference emulator has one of each."""
+    from jpkikit.harness.profile import PERSONALITIES
+    from jpkikit.reference.emulator.personalities import PERSONALITIES as EMULATED
+
+    assert set(PERSONALITIES) == set(EMULATED)

@@ -67,11 +67,11 @@ from yubikit.core.smartcard.scp import KeyRef, Scp03KeyParams, ScpKid, StaticKey
 from yubikit.securitydomain import SecurityDomainSession
 
 PROFILE = load_profile(Path(__file__).resolve().parents[1] / "profiles" / "emulator-gpse.yaml")
-AIDS = {"isd": bytes.fromhex(PROFILE.get("ixit.gp.isd")), "apsd": bytes.fromhex(PROFILE.get("ixit.gp.apsd"))}
-I_PARAM = int(PROFILE.get("ics.gp.i"), 16)
-EXHAUSTION_KVN = int(PROFILE.get("ixit.gp.exhaustion_kvn"), 16)
+AIDS = {"isd": PROFILE.get("ixit.gp.isd"), "apsd": PROFILE.get("ixit.gp.apsd")}
+I_PARAM = PROFILE.get("ics.gp.i")
+EXHAUSTION_KVN = PROFILE.get("ixit.gp.exhaustion_kvn")
 KEYSETS = {
-    (k["sd"], int(k["kvn"], 16)): (k["length"], bytes.fromhex(PROFILE.secret(k["secret"]).reveal()))
+    (k.sd, k.kvn): (k.length, bytes.fromhex(PROFILE.secret(k.secret).reveal()))
     for k in PROFILE.get("ixit.gp.keysets")
 }
 LEVEL = 0x33  # the only level yubikit opens
@@ -167,7 +167,7 @@ def _padded(n: int) -> int:
     ids=[f"{sd}-p1_{p1:02X}-kvn_{kvn:02X}-aes128-s8-33" for sd, p1, kvn in SESSIONS],
 )
 def test_scp03_session(link: RecordingConnection, sd: str, p1: int, kvn: int) -> None:
-    assert f"{LEVEL:02X}" in PROFILE.get("ics.gp.levels")
+    assert LEVEL in PROFILE.get("ics.gp.levels")
     protocol = _open(link, sd, p1, KEYSETS[sd, kvn][1])
 
     # The handshake yubikit ran: S8, KID 00; the card answered for key set `kvn`, SCP03 with i, pseudo-random

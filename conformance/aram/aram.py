@@ -7,6 +7,9 @@ from typing import Any
 
 import pytest
 
+from jpkikit.errors import ProfileError
+from jpkikit.harness.profile import Profile
+from jpkikit.host.card_session import CardSession
 from jpkikit.vocab.gp import seac
 from jpkikit.vocab.iso7816.apdu import ResponseApdu
 from jpkikit.vocab.iso7816.tlv import Tlv, decode_one
@@ -14,17 +17,17 @@ from jpkikit.vocab.iso7816.tlv import Tlv, decode_one
 NEXT = 0xFF60
 
 
-def aram_aid(profile: Any) -> bytes:
+def aram_aid(profile: Profile) -> bytes:
     if profile.ixit.aram is None:
-        pytest.fail("the profile claims an ARA-M (ics.aram) but gives no ixit.aram.aid")
-    return bytes.fromhex(profile.ixit.aram["aid"])
+        raise ProfileError(str(profile.path), "ixit.aram.aid", "the profile claims an ARA-M (ics.aram)")
+    return profile.ixit.aram.aid
 
 
-def declared(profile: Any) -> list[seac.Rule]:
-    return [seac.rule_from_json(dict(r)) for r in (profile.ics.aram or {}).get("rules", [])]
+def declared(profile: Profile) -> list[seac.Rule]:
+    return list(profile.ics.aram.rules) if profile.ics.aram else []
 
 
-def select_aram(card: Any, profile: Any) -> int:
+def select_aram(card: CardSession, profile: Profile) -> int:
     """Open a logical channel (if the profile claims any), select the ARA-M on it; returns the channel."""
     channel = 0
     if profile.ics.iso7816.logical_channels > 1:
@@ -36,7 +39,7 @@ def select_aram(card: Any, profile: Any) -> int:
     return channel
 
 
-def get_data(card: Any, channel: int, tag: int, ne: int = 256, data: bytes = b"") -> ResponseApdu:
+def get_data(card: CardSession, channel: int, tag: int, ne: int = 256, data: bytes = b"") -> ResponseApdu:
     return card.send(0x80, 0xCA, tag >> 8, tag & 0xFF, data, ne=ne, channel=channel)
 
 
@@ -54,7 +57,7 @@ def announced_length(first: bytes) -> tuple[int, int]:
         pytest.fail(f"GET DATA [All] answer is too short: {first.hex().upper()}")
 
 
-def read_all(card: Any, channel: int, le: int = 256) -> bytes:
+def read_all(card: CardSession, channel: int, le: int = 256) -> bytes:
     """The complete FF40 DO, read with [All] then [Next] (Le = min(remaining, le)); asserts every step."""
     first = get_data(card, channel, seac.T_ALL, ne=le)
     assert first.ok, f"GET DATA [All] answered {first}"
@@ -83,7 +86,7 @@ def same_rules(a: list[seac.Rule], b: list[seac.Rule]) -> bool:
     return sorted(r.encode() for r in a) == sorted(r.encode() for r in b)
 
 
-def refresh_tag(card: Any, channel: int) -> bytes:
+def refresh_tag(card: CardSession, channel: int) -> bytes:
     r = get_data(card, channel, seac.T_REFRESH)
     assert r.ok, f"GET DATA [Refresh tag] answered {r}"
     tlv, end = decode_one(r.data)

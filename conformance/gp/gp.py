@@ -4,10 +4,11 @@ SCP03 session over the test's traced card, and the card content management comma
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-import pytest
-
+from jpkikit.errors import ProfileError
+from jpkikit.harness.profile import Profile
+from jpkikit.harness.profile_sections import GpClaims, GpIxit
+from jpkikit.host.card_session import CardSession
 from jpkikit.host.scp03 import Scp03Layer
 from jpkikit.vocab.gp.layouts import InstallForInstall, InstallForLoad, StatusEntry
 from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu
@@ -19,64 +20,63 @@ LEVELS = ("01", "03", "11", "13", "33")
 
 @dataclass(frozen=True)
 class KeySet:
+    """One of the profile's SCP03 key sets with its keys (ixit.gp.keysets, values from ixit.secrets)."""
+
     sd: str
     kvn: int
     length: int
     keys: StaticKeys
 
 
-def gp_ixit(profile: Any) -> Any:
+def gp_ixit(profile: Profile) -> GpIxit:
     if profile.ixit.gp is None:
-        pytest.fail("the profile claims GlobalPlatform (ics.gp) but gives no ixit.gp")
+        raise ProfileError(str(profile.path), "ixit.gp", "the profile claims ics.gp but gives no ixit.gp")
     return profile.ixit.gp
 
 
-def sd_aid(profile: Any, sd: str = "isd") -> bytes:
-    return bytes.fromhex(gp_ixit(profile)[sd])
+def gp_ics(profile: Profile) -> GpClaims:
+    if profile.ics.gp is None:
+        raise ProfileError(str(profile.path), "ics.gp", "not given")
+    return profile.ics.gp
 
 
-def keysets(profile: Any, sd: str = "isd") -> list[KeySet]:
-    out = []
-    for ks in gp_ixit(profile)["keysets"]:
-        if ks["sd"] != sd:
-            continue
-        kvn = int(ks["kvn"], 16)
-        value = profile.secret(ks["secret"]).reveal()
-        parts = [bytes.fromhex(p) for p in value.split(":")]
-        keys = StaticKeys(*parts, kvn) if len(parts) == 3 else StaticKeys.single(parts[0], kvn)
-        out.append(KeySet(sd, kvn, ks["length"], keys))
-    return out
+def sd_aid(profile: Profile, sd: str = "isd") -> bytes:
+    aid = gp_ixit(profile).sd_aid(sd)
+    if aid is None:
+        raise ProfileError(str(profile.path), f"ixit.gp.{sd}", "not given")
+    return aid
 
 
-def keyset(profile: Any, length: int | None = None, sd: str = "isd") -> KeySet:
-    exhaustion = gp_ixit(profile).get("exhaustion_kvn")
+def keysets(profile: Profile, sd: str = "isd") -> list[KeySet]:
+    return [KeySet(ks.sd, ks.kvn, ks.length, profile.keys(ks)) for ks in gp_ixit(profile).keysets_of(sd)]
+
+
+def keyset(profile: Profile, length: int | None = None, sd: str = "isd") -> KeySet:
+    exhaustion = gp_ixit(profile).exhaustion_kvn
     for ks in keysets(profile, sd):
-        if (length is None or ks.length == length) and ks.kvn != (int(exhaustion, 16) if exhaustion else -1):
+        if (length is None or ks.length == length) and ks.kvn != exhaustion:
             return ks
-    pytest.fail(f"ixit.gp.keysets has no {sd} key set of {length} bytes although ics.gp claims it")
+    where = f"ixit.gp.keysets ({sd}, {length or 'any'} bytes)"
+    raise ProfileError(str(profile.path), where, "no such key set although ics.gp claims it")
 
 
-def claimed(profile: Any, name: str) -> list[Any]:
-    return list((profile.ics.gp or {}).get(name, []))
+def modes(profile: Profile) -> list[Mode]:
+    gp = gp_ics(profile)
+    return [m for m, flag in ((Mode.S8, gp.s8), (Mode.S16, gp.s16)) if flag]
 
 
-def modes(profile: Any) -> list[Mode]:
-    gp = profile.ics.gp or {}
-    return [m for m, flag in ((Mode.S8, gp.get("s8", True)), (Mode.S16, gp.get("s16", False))) if flag]
-
-
-def select_sd(card: Any, profile: Any, sd: str = "isd") -> ResponseApdu:
+def select_sd(card: CardSession, profile: Profile, sd: str = "isd") -> ResponseApdu:
     return card.select(sd_aid(profile, sd))
 
 
-def scp(card: Any, profile: Any, ks: KeySet | None = None, sd: str = "isd") -> Scp03Layer:
+def scp(card: CardSession, profile: Profile, ks: KeySet | None = None, sd: str = "isd") -> Scp03Layer:
     """A (not yet opened) SCP03 layer on the traced link of ``card``, under GET RESPONSE handling."""
     ks = ks or keyset(profile, sd=sd)
     return Scp03Layer(card.tracer, ks.keys, sd_aid=sd_aid(profile, sd))
 
 
 def open_session(
-    card: Any, profile: Any, level: int = 0x01, mode: Mode = Mode.S8, sd: str = "isd"
+    card: CardSession, profile: Profile, level: int = 0x01, mode: Mode = Mode.S8, sd: str = "isd"
 ) -> Scp03Layer:
     r = select_sd(card, profile, sd)
     assert r.sw in (0x9000, 0x6283), f"SELECT of the {sd.upper()} answered {r}"  # 6283: card locked (§11.9)
@@ -153,10 +153,11 @@ def set_status(p1: int, p2: int, aid: bytes = b"") -> CommandApdu:
     return CommandApdu(0x80, 0xF0, p1, p2, aid)
 
 
-def package_to_load(profile: Any) -> tuple[bytes, bytes, bytes]:
+def package_to_load(profile: Profile) -> tuple[bytes, bytes, bytes]:
     """ELF AID, module AID and the Load File to LOAD (ixit.gp.test_package)."""
-    pkg = gp_ixit(profile).get("test_package")
+    pkg = gp_ixit(profile).test_package
     if pkg is None:
-        pytest.fail("ics.gp.load claims LOAD but ixit.gp.test_package is missing")
-    elf, module = bytes.fromhex(pkg["elf"]), bytes.fromhex(pkg["module"])
-    return elf, module, profile.resource(pkg["load_file"])
+        raise ProfileError(
+            str(profile.path), "ixit.gp.test_package", "ics.gp.load claims LOAD; give the package"
+        )
+    return pkg.elf, pkg.module, profile.resource(pkg.load_file)

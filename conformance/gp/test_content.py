@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
+from jpkikit.harness.profile import Profile
+from jpkikit.host.card_session import CardSession
 from jpkikit.host.scp03 import Scp03Layer
 from jpkikit.vocab.iso7816.apdu import CommandApdu
 from jpkikit.vocab.iso7816.tlv import Tlv, decode
@@ -14,7 +14,7 @@ from . import gp
 from .gp import modes, open_session
 
 
-def _session(card: Any, profile: Any) -> Scp03Layer:
+def _session(card: CardSession, profile: Profile) -> Scp03Layer:
     return open_session(card, profile, 0x01, modes(profile)[0])
 
 
@@ -27,7 +27,7 @@ def _clean(layer: Scp03Layer, elf: bytes) -> None:
     layer.send(gp.delete(elf, related=True))
 
 
-def _load(layer: Scp03Layer, profile: Any) -> tuple[bytes, bytes]:
+def _load(layer: Scp03Layer, profile: Profile) -> tuple[bytes, bytes]:
     elf, module, load_file = gp.package_to_load(profile)
     _clean(layer, elf)
     r = layer.send(gp.install_for_load(elf))
@@ -39,13 +39,13 @@ def _load(layer: Scp03Layer, profile: Any) -> tuple[bytes, bytes]:
 
 
 @pytest.mark.requirement("GP-DATA-01")
-def test_get_data_identifiers(card: Any, profile: Any) -> None:
+def test_get_data_identifiers(card: CardSession, profile: Profile) -> None:
     assert gp.select_sd(card, profile).ok
     r = card.send(0x80, 0xCA, 0x00, 0x66, ne=256)
     assert r.sw == 0x9000, f"GET DATA 66 answered {r}"
     (crd,) = decode(r.data)
     oids = {t.tag: t.value for t in decode(crd.find(0x73).value if crd.find(0x73) else b"")}
-    i = int(profile.ics.gp.get("i", "70"), 16)
+    i = gp.gp_ics(profile).i
     assert 0x64 in oids, "card recognition data has no SCP OID (tag 64)"
     scp_oid = decode(oids[0x64])[0].value
     assert scp_oid[-3:-1] == b"\x04\x03"[-2:] or scp_oid[-2] == 0x03, f"SCP OID {scp_oid.hex()} is not SCP03"
@@ -53,14 +53,11 @@ def test_get_data_identifiers(card: Any, profile: Any) -> None:
     r = card.send(0x80, 0xCA, 0x00, 0xE0, ne=256)
     assert r.sw == 0x9000, f"GET DATA E0 answered {r}"
     entries = [t.value for t in decode(decode(r.data)[0].value) if t.tag == 0xC0]
-    for ks in profile.ixit.gp["keysets"]:
-        if ks["sd"] != "isd":
-            continue
-        kvn = int(ks["kvn"], 16)
-        mine = [e for e in entries if e[1] == kvn]
-        assert {e[0] for e in mine} >= {1, 2, 3}, f"key information lacks KIDs 1-3 of key set {kvn:02X}"
-        assert all(e[2] == 0x88 and e[3] == ks["length"] for e in mine), (
-            f"key set {kvn:02X} is not AES-{ks['length'] * 8}"
+    for ks in gp.gp_ixit(profile).keysets_of("isd"):
+        mine = [e for e in entries if e[1] == ks.kvn]
+        assert {e[0] for e in mine} >= {1, 2, 3}, f"key information lacks KIDs 1-3 of key set {ks.kvn:02X}"
+        assert all(e[2] == 0x88 and e[3] == ks.length for e in mine), (
+            f"key set {ks.kvn:02X} is not AES-{ks.length * 8}"
         )
     r = card.send(0x80, 0xCA, 0x9F, 0x7F, ne=256)
     assert r.sw == 0x9000, f"GET DATA 9F7F answered {r}"
@@ -69,7 +66,7 @@ def test_get_data_identifiers(card: Any, profile: Any) -> None:
 
 
 @pytest.mark.requirement("GP-CM-01")
-def test_load_install_and_make_selectable(card: Any, profile: Any) -> None:
+def test_load_install_and_make_selectable(card: CardSession, profile: Profile) -> None:
     layer = _session(card, profile)
     elf, module = _load(layer, profile)
     assert any(e.aid == elf for e in gp.get_status(layer, 0x20)), "GET STATUS P1=20 does not list the ELF"
@@ -84,7 +81,7 @@ def test_load_install_and_make_selectable(card: Any, profile: Any) -> None:
 
 
 @pytest.mark.requirement("GP-CM-02")
-def test_install_then_make_selectable(card: Any, profile: Any) -> None:
+def test_install_then_make_selectable(card: CardSession, profile: Profile) -> None:
     layer = _session(card, profile)
     elf, module = _load(layer, profile)
     aid = _instance(module)
@@ -105,7 +102,7 @@ def test_install_then_make_selectable(card: Any, profile: Any) -> None:
 
 
 @pytest.mark.requirement("GP-CM-03")
-def test_personalization_reaches_application(card: Any, profile: Any) -> None:
+def test_personalization_reaches_application(card: CardSession, profile: Profile) -> None:
     layer = _session(card, profile)
     elf, module = _load(layer, profile)
     aid = _instance(module)
@@ -124,7 +121,7 @@ def test_personalization_reaches_application(card: Any, profile: Any) -> None:
 
 
 @pytest.mark.requirement("GP-CM-04")
-def test_delete(card: Any, profile: Any) -> None:
+def test_delete(card: CardSession, profile: Profile) -> None:
     layer = _session(card, profile)
     elf, module = _load(layer, profile)
     aid = _instance(module)

@@ -6,11 +6,14 @@ from typing import Any
 
 import pytest
 
+from jpkikit.harness.profile import Profile
+from jpkikit.host.card_session import CardSession
+
 from . import gp
 from .gp import modes, open_session
 
 
-def _session(card: Any, profile: Any) -> Any:
+def _session(card: CardSession, profile: Profile) -> Any:
     return open_session(card, profile, 0x01, modes(profile)[0])
 
 
@@ -19,7 +22,7 @@ def _card_state(layer: Any) -> int:
 
 
 @pytest.mark.requirement("GP-LC-01")
-def test_lock_and_unlock_application(card: Any, profile: Any) -> None:
+def test_lock_and_unlock_application(card: CardSession, profile: Profile) -> None:
     aid = profile.ixit.aids.jpki
     layer = _session(card, profile)
     before = gp.status_of(layer, aid)
@@ -44,7 +47,7 @@ def test_lock_and_unlock_application(card: Any, profile: Any) -> None:
 
 
 @pytest.mark.requirement("GP-LC-02")
-def test_illegal_transitions(card: Any, profile: Any) -> None:
+def test_illegal_transitions(card: CardSession, profile: Profile) -> None:
     aid = profile.ixit.aids.jpki
     layer = _session(card, profile)
     card_state, app_state = _card_state(layer), gp.status_of(layer, aid)
@@ -69,7 +72,7 @@ def test_illegal_transitions(card: Any, profile: Any) -> None:
 
 
 @pytest.mark.requirement("GP-LC-03")
-def test_card_locked(card: Any, profile: Any) -> None:
+def test_card_locked(card: CardSession, profile: Profile) -> None:
     aid = profile.ixit.aids.jpki
     layer = _session(card, profile)
     r = layer.send(gp.set_status(0x80, 0x7F))

@@ -7,12 +7,15 @@ from typing import Any
 
 import pytest
 
+from jpkikit.errors import ProfileError
+from jpkikit.harness.profile import Profile
+from jpkikit.host.card_session import CardSession
 from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu
 from jpkikit.vocab.scp03 import AuthenticationError, SecureChannelError
 from jpkikit.vocab.scp03.handshake import initialize_update_command, pseudo_random_challenge
 from jpkikit.vocab.scp03.session import Scp03Session
 
-from .gp import claimed, keyset, modes, open_session, scp, sd_aid, select_sd
+from .gp import gp_ics, gp_ixit, keyset, modes, open_session, scp, sd_aid, select_sd
 
 GET_DATA_66 = CommandApdu(0x80, 0xCA, 0x00, 0x66, ne=256)
 
@@ -21,19 +24,19 @@ def _refused(r: ResponseApdu) -> bool:
     return r.sw not in (0x9000,) and r.sw1 not in (0x61, 0x62, 0x63)
 
 
-def _raw(card: Any, command: CommandApdu) -> ResponseApdu:
+def _raw(card: CardSession, command: CommandApdu) -> ResponseApdu:
     """Send bytes below the SCP03 layer (still through GET RESPONSE handling and the tracer)."""
     return card.transmit(command)
 
 
 @pytest.mark.requirement("GP-SCP-01")
-def test_sessions_at_every_claimed_level_length_and_mode(card: Any, profile: Any) -> None:
-    combos = [(lv, n, m) for lv in claimed(profile, "levels") for n in claimed(profile, "key_lengths")
-              for m in modes(profile)]  # fmt: skip
-    assert combos, "ics.gp claims SCP03 but no level, key length or mode"
-    for level_hex, length, mode in combos:
-        level = int(level_hex, 16)
-        where = f"level {level_hex}, AES-{length * 8}, {mode.name}"
+def test_sessions_at_every_claimed_level_length_and_mode(card: CardSession, profile: Profile) -> None:
+    claims = gp_ics(profile)
+    combos = [(lv, n, m) for lv in claims.levels for n in claims.key_lengths for m in modes(profile)]
+    if not combos:
+        raise ProfileError(str(profile.path), "ics.gp", "claims SCP03 but no level, key length or mode")
+    for level, length, mode in combos:
+        where = f"level {level:02X}, AES-{length * 8}, {mode.name}"
         assert select_sd(card, profile).ok
         layer = scp(card, profile, keyset(profile, length))
         try:
@@ -61,7 +64,7 @@ def test_sessions_at_every_claimed_level_length_and_mode(card: Any, profile: Any
 
 
 @pytest.mark.requirement("GP-SCP-02")
-def test_wrong_host_cryptogram(card: Any, profile: Any) -> None:
+def test_wrong_host_cryptogram(card: CardSession, profile: Profile) -> None:
     assert select_sd(card, profile).ok
     layer = scp(card, profile)
     hs = layer.initialize_update()
@@ -74,12 +77,12 @@ def test_wrong_host_cryptogram(card: Any, profile: Any) -> None:
     assert _refused(r), f"a C-MAC'd command after a failed authentication answered {r}"
 
 
-def _open(card: Any, profile: Any, level: int = 0x01) -> Any:
+def _open(card: CardSession, profile: Profile, level: int = 0x01) -> Any:
     return open_session(card, profile, level, modes(profile)[0])
 
 
 @pytest.mark.requirement("GP-SCP-03")
-def test_bad_c_mac_aborts_session(card: Any, profile: Any) -> None:
+def test_bad_c_mac_aborts_session(card: CardSession, profile: Profile) -> None:
     layer = _open(card, profile)
     session = layer.session
     chain, counter = session.chain, session.counter
@@ -94,7 +97,7 @@ def test_bad_c_mac_aborts_session(card: Any, profile: Any) -> None:
 
 
 @pytest.mark.requirement("GP-SCP-04")
-def test_replayed_and_reordered_commands(card: Any, profile: Any) -> None:
+def test_replayed_and_reordered_commands(card: CardSession, profile: Profile) -> None:
     layer = _open(card, profile)
     wrapped = layer.session.wrap_command(GET_DATA_66)
     assert _raw(card, wrapped).sw == 0x9000
@@ -109,7 +112,7 @@ def test_replayed_and_reordered_commands(card: Any, profile: Any) -> None:
 
 
 @pytest.mark.requirement("GP-SCP-05")
-def test_command_below_session_level(card: Any, profile: Any) -> None:
+def test_command_below_session_level(card: CardSession, profile: Profile) -> None:
     layer = _open(card, profile)
     r = card.transmit(CommandApdu(0x80, 0xF2, 0x80, 0x02, b"\x4f\x00", ne=256))
     assert _refused(r), f"a plain GET STATUS in a C-MAC session answered {r}"
@@ -118,16 +121,16 @@ def test_command_below_session_level(card: Any, profile: Any) -> None:
 
 
 @pytest.mark.requirement("GP-SCP-06")
-def test_unknown_kvn(card: Any, profile: Any) -> None:
+def test_unknown_kvn(card: CardSession, profile: Profile) -> None:
     assert select_sd(card, profile).ok
-    held = {int(k["kvn"], 16) for k in profile.ixit.gp["keysets"] if k["sd"] == "isd"}
+    held = {k.kvn for k in gp_ixit(profile).keysets_of("isd")}
     unknown = next(k for k in range(0x7F, 0x00, -1) if k not in held)
     r = card.transmit(initialize_update_command(bytes(8), unknown))
     assert r.sw == 0x6A88, f"INITIALIZE UPDATE with unknown KVN {unknown:02X} answered {r}"
 
 
 @pytest.mark.requirement("GP-SCP-07")
-def test_skipped_external_authenticate(card: Any, profile: Any) -> None:
+def test_skipped_external_authenticate(card: CardSession, profile: Profile) -> None:
     assert select_sd(card, profile).ok
     layer = scp(card, profile)
     hs = layer.initialize_update()
@@ -140,7 +143,7 @@ def test_skipped_external_authenticate(card: Any, profile: Any) -> None:
 
 
 @pytest.mark.requirement("GP-SCP-08")
-def test_sequence_counter_and_pseudo_random_challenge(card: Any, profile: Any) -> None:
+def test_sequence_counter_and_pseudo_random_challenge(card: CardSession, profile: Profile) -> None:
     assert select_sd(card, profile).ok
     ks = keyset(profile)
     layer = scp(card, profile, ks)
@@ -159,12 +162,11 @@ def test_sequence_counter_and_pseudo_random_challenge(card: Any, profile: Any) -
 
 
 @pytest.mark.requirement("GP-SCP-09")
-def test_exhausted_counter(card: Any, profile: Any) -> None:
-    kvn_hex = profile.ixit.gp.get("exhaustion_kvn")
-    if not kvn_hex:
+def test_exhausted_counter(card: CardSession, profile: Profile) -> None:
+    kvn = gp_ixit(profile).exhaustion_kvn
+    if kvn is None:
         pytest.skip("not applicable: ixit.gp.exhaustion_kvn names no key set near exhaustion")
     assert select_sd(card, profile).ok
-    kvn = int(kvn_hex, 16)
     seen = []
     for _ in range(3):
         r = card.transmit(initialize_update_command(bytes(8), kvn))
@@ -180,7 +182,7 @@ def test_exhausted_counter(card: Any, profile: Any) -> None:
 
 
 @pytest.mark.requirement("GP-SCP-10")
-def test_apsd_has_its_own_key_set(card: Any, profile: Any) -> None:
+def test_apsd_has_its_own_key_set(card: CardSession, profile: Profile) -> None:
     layer = open_session(card, profile, 0x01, modes(profile)[0], sd="apsd")
     assert layer.send(GET_DATA_66).sw == 0x9000
     assert select_sd(card, profile, "apsd").ok

@@ -12,13 +12,15 @@ from typing import Any
 
 import pytest
 
+from jpkikit.harness.profile import Profile
+
 from .support import HandsetUnderTest, handset_for
 
 ATTACHMENT = "handset agent exchanges"
 
 
 @pytest.fixture
-def handset(profile: Any, request: pytest.FixtureRequest) -> Iterator[HandsetUnderTest]:
+def handset(profile: Profile, request: pytest.FixtureRequest) -> Iterator[HandsetUnderTest]:
     with handset_for(profile) as hut:
         try:
             yield hut

@@ -7,6 +7,9 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from jpkikit.errors import ProfileError
+from jpkikit.harness.profile import Profile
+from jpkikit.harness.profile_sections import AramIxit, HandsetClaims
 from jpkikit.harness.seam import handset_endpoint
 from jpkikit.host.handset_client import HandsetClient, RemoteChannel, RemoteSession
 from jpkikit.vocab.gp import seac
@@ -21,19 +24,20 @@ def _hashes(values: Sequence[str]) -> tuple[bytes, ...]:
 
 
 class HandsetUnderTest:
-    def __init__(self, profile: Any, client: HandsetClient) -> None:
+    def __init__(self, profile: Profile, client: HandsetClient) -> None:
         self.profile = profile
         self.client = client
         ixit = profile.ixit.handset
-        self.reader: str = ixit["reader"]
-        apps = ixit["apps"]
-        self.allowed = _hashes(apps["allowed"])
-        self.denied = _hashes(apps["denied"])
-        self.filtered = apps.get("filtered")
+        if ixit is None:
+            raise ProfileError(str(profile.path), "ixit.handset", "a handset profile gives it")
+        self.reader: str = ixit.reader
+        self.allowed = ixit.apps.allowed
+        self.denied = ixit.apps.denied
+        self.filtered = ixit.apps.filtered
         self.jpki: bytes = profile.ixit.aids.jpki
         self.absent: bytes = profile.ixit.aids.absent
-        self.aram_aid = bytes.fromhex((profile.ixit.aram or {}).get("aid", seac.ARAM_AID.hex()))
-        self.claims = profile.ics.handset or {}
+        self.aram_aid = (profile.ixit.aram or AramIxit()).aid
+        self.claims = profile.ics.handset or HandsetClaims(logical_channels=1)
         self.rules_changed = False
 
     # -- sessions -------------------------------------------------------------------------------------
@@ -57,7 +61,7 @@ class HandsetUnderTest:
     # -- test bed ---------------------------------------------------------------------------------------
 
     def declared_rules(self) -> list[seac.Rule]:
-        return [seac.rule_from_json(dict(r)) for r in (self.profile.ics.aram or {}).get("rules", [])]
+        return list(self.profile.ics.aram.rules) if self.profile.ics.aram else []
 
     def store_rules(self, rules: Sequence[seac.Rule]) -> None:
         self.rules_changed = True
@@ -81,7 +85,7 @@ def rule(aid: bytes | str, hash_: bytes, apdu: Any = "always") -> seac.Rule:
 
 
 @contextmanager
-def handset_for(profile: Any) -> Iterator[HandsetUnderTest]:
+def handset_for(profile: Profile) -> Iterator[HandsetUnderTest]:
     """The profile's handset agent (ixit.handset.agent), or the reference handset the seam serves."""
     with handset_endpoint(profile) as (host, port, timeout):
         client = HandsetClient(host, port, timeout)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from jpkikit.errors import ProfileError
 from jpkikit.vocab.iso7816.apdu import CommandApdu
 from jpkikit.vocab.omapi import errors as omapi
 
@@ -67,13 +68,15 @@ def test_sha1_and_sha256_hashes_are_matched(handset: HandsetUnderTest) -> None:
 def test_apdu_filters(handset: HandsetUnderTest) -> None:
     filtered = handset.filtered
     if filtered is None:
-        pytest.fail("ixit.handset.apps.filtered is needed: an app whose rule is an APDU filter list")
-    channel = handset.open([bytes.fromhex(h) for h in filtered["hashes"]])
+        raise ProfileError(
+            str(handset.profile.path), "ixit.handset.apps.filtered", "an app with a filter rule"
+        )
+    channel = handset.open(filtered.hashes)
     assert channel is not None
-    response = channel.transmit(bytes.fromhex(filtered["allowed_apdu"]))
+    response = channel.transmit(filtered.allowed_apdu)
     assert len(response) >= 2, "no response to a command the filters allow"
     with pytest.raises(omapi.SecurityError):
-        channel.transmit(bytes.fromhex(filtered["denied_apdu"]))
+        channel.transmit(filtered.denied_apdu)
 
 
 @pytest.mark.requirement("HS-TX-01")

@@ -35,7 +35,7 @@ def test_basic_channel(handset: HandsetUnderTest) -> None:
 
 @pytest.mark.requirement("HS-CH-03")
 def test_channel_limit_and_close(handset: HandsetUnderTest) -> None:
-    n = int(handset.claims["logical_channels"])
+    n = handset.claims.logical_channels
     session = handset.session(handset.allowed)
     channels = [session.open_logical_channel(handset.jpki, 0x00) for _ in range(n - 1)]
     assert all(c is not None for c in channels), f"could not open {n - 1} logical channels"
@@ -52,7 +52,7 @@ def test_channel_limit_and_close(handset: HandsetUnderTest) -> None:
 
 @pytest.mark.requirement("HS-CLOSE-01")
 def test_session_close_closes_channels(handset: HandsetUnderTest) -> None:
-    n = int(handset.claims["logical_channels"])
+    n = handset.claims.logical_channels
     session = handset.session(handset.allowed)
     channels = [session.open_logical_channel(handset.jpki, 0x00) for _ in range(n - 1)]
     assert all(c is not None for c in channels)

@@ -4,18 +4,19 @@ and the PINs restored afterwards (support.restore)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 from jpkikit.errors import KitError
+from jpkikit.harness.profile import Profile
+from jpkikit.host.card_session import CardSession
 from jpkikit.host.jpki_client import JpkiClient
 
 from .support import restore
 
 
 @pytest.fixture
-def jpki(card: Any, profile: Any) -> Iterator[JpkiClient]:
+def jpki(card: CardSession, profile: Profile) -> Iterator[JpkiClient]:
     client = JpkiClient(card, profile.ixit.aids.jpki)
     r = client.select_ap()
     assert r.ok, f"SELECT of the JPKI application (ixit.aids.jpki) answered {r}"

@@ -17,6 +17,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from jpkikit.harness.profile import Profile
 from jpkikit.host.jpki_client import JpkiClient
 from jpkikit.vocab.jpki.card import CHARSETS, PAIRS, KeyPair
 from jpkikit.vocab.jpki.pkcs1 import verify_data
@@ -25,12 +26,12 @@ from jpkikit.vocab.jpki.pkcs1 import verify_data
 OUTSIDE = {"digits": "A", "upper-alnum": "a", "alnum": "-", "printable": None}
 
 
-def pin(profile: Any, pair: KeyPair) -> str:
+def pin(profile: Profile, pair: KeyPair) -> str:
     """The right PIN for ``pair`` from the IXIT secrets (never print it)."""
     return profile.secret(f"{pair.name}_pin").reveal()
 
 
-def rules(profile: Any, pair: KeyPair) -> Any:
+def rules(profile: Profile, pair: KeyPair) -> Any:
     """The claimed PIN rules (ics.jpki.auth_pin / sign_pin): min_length, max_length, charset, tries."""
     return getattr(profile.ics.jpki, f"{pair.name}_pin")
 
@@ -56,7 +57,7 @@ def rule_breakers(value: str, pin_rules: Any) -> dict[str, str]:
     return out
 
 
-def restore(client: JpkiClient, profile: Any, candidates: dict[str, list[str]] | None = None) -> None:
+def restore(client: JpkiClient, profile: Profile, candidates: dict[str, list[str]] | None = None) -> None:
     """Best effort, never raising on a bad answer: bring both PINs back to their profile value with the
     counter at its maximum and nothing verified. ``candidates`` maps a pair name to values a test may have
     changed the PIN to; the first that verifies is changed back to the profile value."""
@@ -73,7 +74,7 @@ def restore(client: JpkiClient, profile: Any, candidates: dict[str, list[str]] |
     client.select_ap()
 
 
-def read_certificate(client: JpkiClient, profile: Any, cert_ef: int) -> bytes:
+def read_certificate(client: JpkiClient, profile: Profile, cert_ef: int) -> bytes:
     """The DER certificate of ``cert_ef``, verifying whatever PIN the claims say guards it."""
     for pair in PAIRS:
         client.verify(pair.pin_ef, pin(profile, pair))

@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_state_machine_as_test
 
+from jpkikit.harness.profile import Profile
 from jpkikit.host.jpki_client import JpkiClient
 from jpkikit.vocab.iso7816.sw import SW
 from jpkikit.vocab.jpki.card import CHARSETS, PAIRS, SIGN, KeyPair
@@ -47,7 +48,7 @@ def _values(pin_rules: Any) -> st.SearchStrategy[str]:
     return valid | valid.map(str.lower) if pin_rules.charset == "upper-alnum" else valid
 
 
-def make_machine(profile: Any, open_session: Any, destructive: bool, keys: dict[str, Any]) -> type:
+def make_machine(profile: Profile, open_session: Any, destructive: bool, keys: dict[str, Any]) -> type:
     aid = profile.ixit.aids.jpki
     limits = {p.name: rules(profile, p) for p in PAIRS}
     pairs = st.sampled_from(PAIRS)

@@ -20,6 +20,8 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from jpkikit.errors import ProfileError
+from jpkikit.harness.profile import Profile
 from jpkikit.harness.seam import fresh_link, reference_tsm
 from jpkikit.host.admin_agent import AdminAgent
 from jpkikit.host.card_session import CardSession
@@ -28,52 +30,58 @@ from jpkikit.host.tsm_driver import TsmClient, signed_application, unblock_with_
 from jpkikit.vocab.scp03 import StaticKeys
 
 
-def level(profile: Any) -> int:
-    return int((profile.ics.provisioning or {})["scp03_level"], 16)
+def level(profile: Profile) -> int:
+    if profile.ics.provisioning is None:
+        raise ProfileError(str(profile.path), "ics.provisioning", "not given")
+    return profile.ics.provisioning.scp03_level
 
 
-def apsd_keys(profile: Any) -> StaticKeys:
-    gp = profile.ixit.gp or {}
-    for ks in gp.get("keysets", []):
-        if ks["sd"] == "apsd":
-            parts = [bytes.fromhex(p) for p in profile.secret(ks["secret"]).reveal().split(":")]
-            kvn = int(ks["kvn"], 16)
-            return StaticKeys(*parts, kvn) if len(parts) == 3 else StaticKeys.single(parts[0], kvn)
-    pytest.fail("ics.provisioning claims the command set but ixit.gp.keysets has no apsd key set")
+def apsd_aid(profile: Profile) -> bytes:
+    aid = profile.ixit.gp.apsd if profile.ixit.gp else None
+    if aid is None:
+        raise ProfileError(str(profile.path), "ixit.gp.apsd", "ics.provisioning needs the APSD's AID")
+    return aid
 
 
-def applicant(profile: Any) -> tuple[x509.Certificate, Any]:
+def apsd_keys(profile: Profile) -> StaticKeys:
+    ks = profile.keyset("apsd")
+    if ks is None:
+        raise ProfileError(str(profile.path), "ixit.gp.keysets", "ics.provisioning needs an apsd key set")
+    return profile.keys(ks)
+
+
+def applicant(profile: Profile) -> tuple[x509.Certificate, Any]:
     """The test card whose signature key signs the applications (ixit.applicant): certificate, key."""
     given = profile.ixit.applicant
     if given is None:
         pytest.fail("the profile gives no ixit.applicant (the test card that signs applications)")
-    raw = profile.resource(given["certificate"])
+    raw = profile.resource(given.certificate)
     cert = (
         x509.load_pem_x509_certificate(raw)
         if raw.startswith(b"-----")
         else x509.load_der_x509_certificate(raw)
     )
-    pem = profile.secret(given["key"]).reveal().encode()
+    pem = profile.secret(given.key).reveal().encode()
     key = serialization.load_pem_private_key(pem[pem.index(b"-----BEGIN") :], None)
     return cert, key
 
 
-def signed(profile: Any, application: dict[str, Any]) -> dict[str, Any]:
+def signed(profile: Profile, application: dict[str, Any]) -> dict[str, Any]:
     """Order fields: ``application`` signed with the applicant card's signature key (seed 004 p.15 step ②)."""
     cert, key = applicant(profile)
     return signed_application(cert.public_bytes(serialization.Encoding.DER), key, application)
 
 
-def se_session(card: CardSession, profile: Any) -> Any:
+def se_session(card: CardSession, profile: Profile) -> Any:
     """The test's card session; a new card for the duration on the in-process emulator (the seam)."""
     return fresh_link(profile, card)
 
 
-def open_applet(se: CardSession, profile: Any, at_level: int | None = None) -> Scp03Layer:
+def open_applet(se: CardSession, profile: Profile, at_level: int | None = None) -> Scp03Layer:
     """SELECT the JPKI applet and open SCP03 with the APSD key set through it."""
     r = se.select(profile.ixit.aids.jpki)
     assert r.sw == 0x9000, f"SELECT of the JPKI applet answered {r}"
-    layer = Scp03Layer(se.tracer, apsd_keys(profile), sd_aid=bytes.fromhex(profile.ixit.gp["apsd"]))
+    layer = Scp03Layer(se.tracer, apsd_keys(profile), sd_aid=apsd_aid(profile))
     layer.open(level(profile) if at_level is None else at_level)
     return layer
 
@@ -81,7 +89,7 @@ def open_applet(se: CardSession, profile: Any, at_level: int | None = None) -> S
 class Flows:
     """The reference TSM on loopback, the back end in ``tmp``, the kit's agent on the SE under test."""
 
-    def __init__(self, server: Any, se: CardSession, profile: Any) -> None:
+    def __init__(self, server: Any, se: CardSession, profile: Profile) -> None:
         self.server, self.se, self.profile = server, se, profile
         self.client = TsmClient(server.url)
         self.agent = AdminAgent(se.tracer, server.url)
@@ -109,12 +117,12 @@ class Flows:
             assert sw == 0x9000, f"RESET RETRY COUNTER with the temporary {kind} PIN answered {sw:04X}"
 
 
-def profile_pins(profile: Any) -> dict[str, bytes]:
+def profile_pins(profile: Profile) -> dict[str, bytes]:
     return {k: profile.secret(f"{k}_pin").reveal().encode("ascii") for k in ("auth", "sign")}
 
 
 @contextmanager
-def flows(card: CardSession, profile: Any, tmp_path: Path) -> Iterator[Flows]:
+def flows(card: CardSession, profile: Profile, tmp_path: Path) -> Iterator[Flows]:
     fresh = profile.ixit.transport.kind == "emulator"
     with se_session(card, profile) as se:
         server = reference_tsm(profile, tmp_path / "jlis.sqlite", apsd_keys(profile), level(profile))
@@ -126,7 +134,7 @@ def flows(card: CardSession, profile: Any, tmp_path: Path) -> Iterator[Flows]:
                 restore_pins(card, profile, tmp_path)
 
 
-def restore_pins(card: CardSession, profile: Any, tmp_path: Path) -> None:
+def restore_pins(card: CardSession, profile: Profile, tmp_path: Path) -> None:
     """On a real device: a fresh issuance leaving the PINs at the profile's values (best effort)."""
     server = reference_tsm(profile, tmp_path / "restore.sqlite", apsd_keys(profile), level(profile))
     try:

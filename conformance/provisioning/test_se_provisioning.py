@@ -13,6 +13,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
+from jpkikit.harness.profile import Profile
+from jpkikit.host.card_session import CardSession
 from jpkikit.host.tsm_driver import PIN_P2
 from jpkikit.vocab.jpki import provisioning as se
 
@@ -49,13 +51,13 @@ def _sign(s: Any, kind: str, digest: bytes) -> Any:
     return s.send(0x80, 0x2A, 0x00, 0x80, SHA256_DIGEST_INFO + digest, ne=256)
 
 
-def _claim(profile: Any) -> None:
-    if not (profile.ics.provisioning or {}).get("present"):
+def _claim(profile: Profile) -> None:
+    if not (profile.ics.provisioning and profile.ics.provisioning.present):
         pytest.skip("ics.provisioning.present is not claimed")
 
 
 @pytest.mark.requirement("PROV-SCP-01")
-def test_provisioning_needs_scp03_at_the_claimed_level(card: Any, profile: Any) -> None:
+def test_provisioning_needs_scp03_at_the_claimed_level(card: CardSession, profile: Profile) -> None:
     _claim(profile)
     with se_session(card, profile) as s:
         assert s.select(profile.ixit.aids.jpki).sw == 0x9000
@@ -76,11 +78,11 @@ def test_provisioning_needs_scp03_at_the_claimed_level(card: Any, profile: Any) 
 
 
 @pytest.mark.requirement("PROV-KEY-01")
-def test_key_pair_generated_on_chip_after_the_commitment(card: Any, profile: Any) -> None:
+def test_key_pair_generated_on_chip_after_the_commitment(card: CardSession, profile: Profile) -> None:
     _claim(profile)
     with se_session(card, profile) as s:
         layer = open_applet(s, profile)
-        bits = profile.ics.provisioning.get("key_bits", 2048)
+        bits = profile.ics.provisioning.key_bits
         r = layer.send(se.generate_key(se.SLOT_AUTH))
         assert r.sw != 0x9000, "GENERATE KEY without a preceding COMMIT was accepted (seed 004 step ⑰)"
         seen = []
@@ -105,7 +107,7 @@ def _factor_in(data: bytes, n: int, size: int) -> bool:
 
 
 @pytest.mark.requirement("PROV-KEY-02")
-def test_private_key_never_leaves_the_se(card: Any, profile: Any, tmp_path: Path) -> None:
+def test_private_key_never_leaves_the_se(card: CardSession, profile: Profile, tmp_path: Path) -> None:
     _claim(profile)
     with flows(card, profile, tmp_path) as f:
         layer = open_applet(f.se, profile)
@@ -133,7 +135,7 @@ def test_private_key_never_leaves_the_se(card: Any, profile: Any, tmp_path: Path
 
 @pytest.mark.requirement("PROV-CERT-01")
 def test_certificate_written_is_stored_and_must_match_the_key(
-    card: Any, profile: Any, tmp_path: Path
+    card: CardSession, profile: Profile, tmp_path: Path
 ) -> None:
     _claim(profile)
     with flows(card, profile, tmp_path) as f:
@@ -153,7 +155,7 @@ def test_certificate_written_is_stored_and_must_match_the_key(
 
 
 @pytest.mark.requirement("PROV-PIN-01")
-def test_temporary_pin_sequence(card: Any, profile: Any, tmp_path: Path) -> None:
+def test_temporary_pin_sequence(card: CardSession, profile: Profile, tmp_path: Path) -> None:
     _claim(profile)
     with flows(card, profile, tmp_path) as f:
         result = f.issue()
@@ -173,7 +175,7 @@ def test_temporary_pin_sequence(card: Any, profile: Any, tmp_path: Path) -> None
 
 
 @pytest.mark.requirement("PROV-SEID-01")
-def test_se_identification_id_is_stable(card: Any, profile: Any) -> None:
+def test_se_identification_id_is_stable(card: CardSession, profile: Profile) -> None:
     _claim(profile)
     with se_session(card, profile) as s:
         ids = []
@@ -187,7 +189,7 @@ def test_se_identification_id_is_stable(card: Any, profile: Any) -> None:
 
 
 @pytest.mark.requirement("PROV-DEL-01")
-def test_delete_keys_really_deletes(card: Any, profile: Any, tmp_path: Path) -> None:
+def test_delete_keys_really_deletes(card: CardSession, profile: Profile, tmp_path: Path) -> None:
     _claim(profile)
     with flows(card, profile, tmp_path) as f:
         result = f.issue()

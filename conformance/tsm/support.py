@@ -23,6 +23,7 @@ import pytest
 from cryptography import x509
 
 from jpkikit.errors import KitError
+from jpkikit.harness.profile import Profile
 from jpkikit.harness.seam import kit_se, tsm_endpoint
 from jpkikit.host.admin_agent import AdminAgent
 from jpkikit.host.card_session import CardSession
@@ -51,7 +52,7 @@ class Phone:
 
 
 class TsmHarness:
-    def __init__(self, profile: Any, url: str) -> None:
+    def __init__(self, profile: Profile, url: str) -> None:
         self.profile = profile
         self.required_level = level(profile)
         self.url = url
@@ -127,8 +128,8 @@ class _PushReceiver:
 
 
 @contextmanager
-def harness(profile: Any, tmp_path: Path) -> Iterator[TsmHarness]:
-    if not (profile.ics.tsm or {}).get("present"):
+def harness(profile: Profile, tmp_path: Path) -> Iterator[TsmHarness]:
+    if not (profile.ics.tsm and profile.ics.tsm.present):
         pytest.skip("ics.tsm.present is not claimed")
     with tsm_endpoint(profile, tmp_path, apsd_keys(profile), level(profile)) as url:
         h = TsmHarness(profile, url)

@@ -11,6 +11,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from jpkikit.harness.profile import Profile
 from jpkikit.vocab.jpki.provisioning import (
     INS_BLOCK_PIN,
     INS_DELETE_KEYS,
@@ -26,12 +27,12 @@ MIN_TEMP_PIN_BYTES = 8  # a "random" temporary PIN needs room for entropy (seed 
 SLOT_KIND = {0x01: "auth", 0x02: "sign"}
 
 
-def issuer_ca(profile: Any, kind: str) -> bytes:
+def issuer_ca(profile: Profile, kind: str) -> bytes:
     """DER of the CA the TSM issues ``kind`` phone certificates under (ixit.tsm.issuer_cas)."""
-    cas = (profile.ixit.tsm or {}).get("issuer_cas")
+    cas = profile.ixit.tsm.issuer_cas if profile.ixit.tsm else None
     if not cas:
         pytest.fail("ixit.tsm.issuer_cas is not given: the issued certificates cannot be checked")
-    raw = profile.resource(cas[kind])
+    raw = profile.resource(getattr(cas, kind))
     return x509.load_pem_x509_certificate(raw).public_bytes(Encoding.DER) if raw.startswith(b"-----") else raw
 
 
@@ -40,7 +41,9 @@ def _done(state: dict[str, Any], what: str) -> None:
 
 
 @pytest.mark.requirement("TSM-SCP-01")
-def test_every_provisioning_command_under_scp03_at_the_required_level(profile: Any, tmp_path: Path) -> None:
+def test_every_provisioning_command_under_scp03_at_the_required_level(
+    profile: Profile, tmp_path: Path
+) -> None:
     with harness(profile, tmp_path) as h:
         phone = h.phone()
         issued = h.run(phone, "issue")
@@ -56,7 +59,7 @@ def test_every_provisioning_command_under_scp03_at_the_required_level(profile: A
 
 
 @pytest.mark.requirement("TSM-KEY-01")
-def test_no_key_import_and_certificates_for_the_generated_keys(profile: Any, tmp_path: Path) -> None:
+def test_no_key_import_and_certificates_for_the_generated_keys(profile: Profile, tmp_path: Path) -> None:
     with harness(profile, tmp_path) as h:
         phone = h.phone()
         state = h.run(phone, "issue")
@@ -79,7 +82,7 @@ def test_no_key_import_and_certificates_for_the_generated_keys(profile: Any, tmp
 
 
 @pytest.mark.requirement("TSM-KEY-02")
-def test_refuses_an_se_that_lies_about_r(profile: Any, tmp_path: Path) -> None:
+def test_refuses_an_se_that_lies_about_r(profile: Profile, tmp_path: Path) -> None:
     with harness(profile, tmp_path) as h:
         liar = h.phone(lie_about_r=True)
         state = h.run(liar, "issue")
@@ -88,7 +91,7 @@ def test_refuses_an_se_that_lies_about_r(profile: Any, tmp_path: Path) -> None:
 
 
 @pytest.mark.requirement("TSM-PIN-01")
-def test_temporary_pins_are_random_and_never_reused(profile: Any, tmp_path: Path) -> None:
+def test_temporary_pins_are_random_and_never_reused(profile: Profile, tmp_path: Path) -> None:
     with harness(profile, tmp_path) as h:
         phone = h.phone()
         _done(h.run(phone, "issue"), "issuance")
@@ -105,7 +108,7 @@ def test_temporary_pins_are_random_and_never_reused(profile: Any, tmp_path: Path
 
 
 @pytest.mark.requirement("TSM-SEID-01")
-def test_pin_initialisation_refused_for_an_se_that_is_not_bound(profile: Any, tmp_path: Path) -> None:
+def test_pin_initialisation_refused_for_an_se_that_is_not_bound(profile: Profile, tmp_path: Path) -> None:
     with harness(profile, tmp_path) as h:
         bound, other = h.phone(), h.phone()
         _done(h.run(bound, "issue"), "issuance")
@@ -117,7 +120,7 @@ def test_pin_initialisation_refused_for_an_se_that_is_not_bound(profile: Any, tm
 
 
 @pytest.mark.requirement("TSM-ISS-01")
-def test_double_issuance_refused_before_key_generation(profile: Any, tmp_path: Path) -> None:
+def test_double_issuance_refused_before_key_generation(profile: Profile, tmp_path: Path) -> None:
     with harness(profile, tmp_path) as h:
         phone = h.phone()
         _done(h.run(phone, "issue"), "first issuance")
@@ -137,7 +140,7 @@ def _auth_serial(phone: Any) -> int:
 
 
 @pytest.mark.requirement("TSM-DEV-01")
-def test_device_change_revokes_the_old_device(profile: Any, tmp_path: Path) -> None:
+def test_device_change_revokes_the_old_device(profile: Profile, tmp_path: Path) -> None:
     with harness(profile, tmp_path) as h:
         old, new = h.phone(), h.phone()
         _done(h.run(old, "issue"), "issuance on the old phone")
@@ -150,8 +153,8 @@ def test_device_change_revokes_the_old_device(profile: Any, tmp_path: Path) -> N
 
 
 @pytest.mark.requirement("TSM-DEL-01")
-def test_remote_deletion_after_revocation_and_its_failure(profile: Any, tmp_path: Path) -> None:
-    if not (profile.ics.tsm or {}).get("remote_deletion"):
+def test_remote_deletion_after_revocation_and_its_failure(profile: Profile, tmp_path: Path) -> None:
+    if not (profile.ics.tsm and profile.ics.tsm.remote_deletion):
         pytest.skip("ics.tsm.remote_deletion is not claimed")
     with harness(profile, tmp_path) as h:
         first, second, third = h.phone(), h.phone(), h.phone()

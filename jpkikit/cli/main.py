@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_certify)
 
     p = sub.add_parser("emulate", help="serve the bundled emulator as a card to pcscd (vsmartcard-vpcd)")
-    p.add_argument("--personality", default="gp-se", help="gp-se, mynumber-card or sim (default gp-se)")
+    p.add_argument("--personality", default="gp-se", help="a bundled personality (default gp-se)")
     p.add_argument("--state", help="state file: keys, files, counters, life cycle survive restarts")
     p.add_argument("--host", default="127.0.0.1", help="where the vpcd driver listens (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=35963, help="vpcd port (default 35963)")

@@ -31,11 +31,26 @@ import yaml
 
 from jpkikit.errors import KitError, ProfileError
 from jpkikit.harness.conditions import FieldSpec, FieldType
+from jpkikit.harness.profile_sections import (
+    Applicant,
+    AramClaims,
+    AramIxit,
+    GpClaims,
+    GpIxit,
+    HandsetClaims,
+    HandsetIxit,
+    HexByte,
+    KeySet,
+    ProvisioningClaims,
+    TsmClaims,
+    TsmIxit,
+    structure,
+)
+from jpkikit.vocab.gp import seac
+from jpkikit.vocab.scp03.keys import StaticKeys
 
 SCHEMA_ID = "jpkikit-profile/1"
 SCHEMA_PATH = Path(__file__).with_name("profile.schema.json")
-CLASSES = ("gp-se", "sim", "handset", "rw", "tsm")
-PERSONALITIES = ("gp-se", "mynumber-card", "sim")
 #: The field name used for problems that concern the whole file rather than one field.
 DOCUMENT = "<document>"
 DEFAULT_REJECT_SW = 0x6700
@@ -213,7 +228,7 @@ class Implementation:
     name: str
     vendor: str
     version: str
-    class_: Literal["gp-se", "sim", "handset", "rw", "tsm"]
+    class_: str  # one of CLASSES (the schema checks it)
     description: str | None = None
 
 
@@ -259,14 +274,14 @@ class Jpki:
 
 @dataclass(frozen=True)
 class Ics:
-    personality: Literal["gp-se", "mynumber-card", "sim"]
+    personality: str  # one of PERSONALITIES (the schema checks it)
     iso7816: Iso7816
     jpki: Jpki
-    gp: Mapping[str, Any] | None = None  # GlobalPlatform claims, as given (schema: ics.gp)
-    aram: Mapping[str, Any] | None = None  # SE access control claims, as given (schema: ics.aram)
-    handset: Mapping[str, Any] | None = None  # OMAPI / ACE claims, as given (schema: ics.handset)
-    provisioning: Mapping[str, Any] | None = None  # provisioning command set (schema: ics.provisioning)
-    tsm: Mapping[str, Any] | None = None  # TSM-under-test claims (schema: ics.tsm)
+    gp: GpClaims | None = None
+    aram: AramClaims | None = None
+    handset: HandsetClaims | None = None
+    provisioning: ProvisioningClaims | None = None
+    tsm: TsmClaims | None = None
 
 
 @dataclass(frozen=True)
@@ -316,11 +331,11 @@ class Ixit:
     transport: Transport
     aids: Aids
     secrets: Mapping[str, Secret]
-    gp: Mapping[str, Any] | None = None  # GlobalPlatform IXIT, as given (schema: ixit.gp)
-    aram: Mapping[str, Any] | None = None  # ARA-M AID (schema: ixit.aram)
-    handset: Mapping[str, Any] | None = None  # handset agent / reference handset, app identities
-    tsm: Mapping[str, Any] | None = None  # how to reach a TSM under test (schema: ixit.tsm)
-    applicant: Mapping[str, Any] | None = None  # the card that signs applications (ixit.applicant)
+    gp: GpIxit | None = None
+    aram: AramIxit | None = None
+    handset: HandsetIxit | None = None
+    tsm: TsmIxit | None = None
+    applicant: Applicant | None = None
 
     @property
     def runs_kit_emulator(self) -> bool:
@@ -378,6 +393,20 @@ class Profile:
                 str(self.path), f"ixit.secrets.{name}", "not given; add a reference such as env:NAME"
             ) from None
 
+    def keys(self, keyset: KeySet) -> StaticKeys:
+        """The static SCP03 keys of one ixit.gp key set: one hex key used as ENC, MAC and DEK, or
+        ENC:MAC:DEK (Amd D §6.1: all three the same length)."""
+        parts = [bytes.fromhex(p) for p in self.secret(keyset.secret).reveal().split(":")]
+        if len(parts) == 3:
+            return StaticKeys(*parts, keyset.kvn)
+        return StaticKeys.single(parts[0], keyset.kvn)
+
+    def keyset(self, sd: str, kvn: int | None = None) -> KeySet | None:
+        """The first key set of security domain ``sd`` (``isd``, ``apsd``), or the one of version ``kvn``."""
+        gp = self.ixit.gp
+        found = [k for k in (gp.keysets if gp else ()) if k.sd == sd and (kvn is None or k.kvn == kvn)]
+        return found[0] if found else None
+
     def resource(self, ref: str) -> bytes:
         """The bytes of a file the profile names (see :func:`read_resource`); ProfileError when unreadable."""
         try:
@@ -404,6 +433,12 @@ class Profile:
 def _plain(value: Any, sw: bool = False) -> Any:
     if isinstance(value, Secret):
         return f"<redacted {value.ref}>"
+    if isinstance(value, seac.Rule):
+        return seac.rule_to_json(value)
+    if isinstance(value, HexByte):
+        return str(value)
+    if isinstance(value, tuple):
+        return [_plain(item) for item in value]
     if is_dataclass(value):
         return {
             f.name.rstrip("_"): _plain(getattr(value, f.name), bool(f.metadata.get("sw")))
@@ -429,6 +464,11 @@ def _plain(value: Any, sw: bool = False) -> Any:
 def _schema() -> dict[str, Any]:
     schema: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     return schema
+
+
+#: The implementation classes and the token personalities an ICS can name: listed once, in the schema.
+CLASSES: tuple[str, ...] = tuple(_schema()["properties"]["implementation"]["properties"]["class"]["enum"])
+PERSONALITIES: tuple[str, ...] = tuple(_schema()["$defs"]["personality"]["enum"])
 
 
 def ics_fields() -> Mapping[str, FieldSpec]:
@@ -638,23 +678,42 @@ def _build(doc: dict[str, Any], path: Path, sha256: str, fail: Callable[[str, st
         rules = getattr(ics.jpki, name, None)
         if isinstance(rules, PinRules) and (broken := rules.check(secrets[name].reveal())):
             raise fail(where, f"does not satisfy ics.jpki.{name}: {broken}")
-    gp = ixit_doc.get("gp")
-    for index, keyset in enumerate((gp or {}).get("keysets", [])):
-        if keyset["secret"] not in secrets:
-            problem = f"names {keyset['secret']!r}, which is not in ixit.secrets"
+    gp = structure(ixit_doc.get("gp"), GpIxit)
+    for index, keyset in enumerate(gp.keysets if gp else ()):
+        if keyset.secret not in secrets:
+            problem = f"names {keyset.secret!r}, which is not in ixit.secrets"
             raise fail(f"ixit.gp.keysets[{index}].secret", problem)
-    applicant_key = (ixit_doc.get("applicant") or {}).get("key")
-    if applicant_key is not None and applicant_key not in secrets:
-        raise fail("ixit.applicant.key", f"names {applicant_key!r}, which is not in ixit.secrets")
-    extra = {
-        name: MappingProxyType(ixit_doc[name])
-        for name in ("aram", "handset", "tsm", "applicant")
-        if name in ixit_doc
-    }
+        if (broken := _keyset_problem(secrets[keyset.secret].reveal(), keyset.length)) is not None:
+            raise fail(f"ixit.secrets.{keyset.secret}", broken)
+    applicant = structure(ixit_doc.get("applicant"), Applicant)
+    if applicant is not None and applicant.key not in secrets:
+        raise fail("ixit.applicant.key", f"names {applicant.key!r}, which is not in ixit.secrets")
     ixit = Ixit(
-        transport, aids, MappingProxyType(secrets), MappingProxyType(gp) if gp is not None else None, **extra
+        transport,
+        aids,
+        MappingProxyType(secrets),
+        gp,
+        structure(ixit_doc.get("aram"), AramIxit),
+        structure(ixit_doc.get("handset"), HandsetIxit),
+        structure(ixit_doc.get("tsm"), TsmIxit),
+        applicant,
     )
     return Profile(path, sha256, doc["schema"], implementation, ics, ixit)
+
+
+def _keyset_problem(value: str, length: int) -> str | None:
+    """Why a key set's secret is not one key or ENC:MAC:DEK of ``length`` bytes (never quoting it)."""
+    parts = value.split(":")
+    if len(parts) not in (1, 3):
+        return "must be one hex key, or ENC:MAC:DEK"
+    for part in parts:
+        try:
+            key = bytes.fromhex(part)
+        except ValueError:
+            return "must be hex"
+        if len(key) != length:
+            return f"must be keys of {length} bytes (the key set's length), got {len(key)}"
+    return None
 
 
 def _renamed(mapping: dict[str, Any]) -> dict[str, Any]:
@@ -690,13 +749,21 @@ def _build_ics(doc: dict[str, Any], fail: Callable[[str, str], ProfileError]) ->
             )
         pins[name] = rules
     jpki = Jpki(**{**doc["jpki"], **pins})
-    gp = doc.get("gp")
-    extra = {
-        name: MappingProxyType(doc[name])
-        for name in ("aram", "handset", "provisioning", "tsm")
-        if name in doc
-    }
-    return Ics(doc["personality"], iso, jpki, MappingProxyType(gp) if gp is not None else None, **extra)
+    gp = structure(doc.get("gp"), GpClaims)
+    if gp is not None and gp.scp03 and gp.i is None:
+        raise fail(
+            "ics.gp.i", "missing: a profile that claims SCP03 states its i parameter (Amd D Table 5-1)"
+        )
+    return Ics(
+        doc["personality"],
+        iso,
+        jpki,
+        gp,
+        structure(doc.get("aram"), AramClaims),
+        structure(doc.get("handset"), HandsetClaims),
+        structure(doc.get("provisioning"), ProvisioningClaims),
+        structure(doc.get("tsm"), TsmClaims),
+    )
 
 
 def _build_transport(

@@ -22,6 +22,7 @@ from typing import Any
 
 from jpkikit.errors import DeviceUnreachable, KitError, TransportError
 from jpkikit.harness.factory import resolve
+from jpkikit.harness.profile_sections import ReferenceHandsetIxit, TsmIxit
 from jpkikit.host.card_session import CardSession
 from jpkikit.host.link import Borrowed, InProcessTransport, Layer, SimulatedCard, Transport
 from jpkikit.host.vpcd import reader_name
@@ -204,19 +205,16 @@ def handset_endpoint(profile: Any) -> Iterator[tuple[str, int, float]]:
     ixit = profile.ixit.handset
     if ixit is None:
         raise KitError("a handset profile needs ixit.handset (reader, apps, and agent or reference)")
-    if "agent" in ixit:
-        agent = ixit["agent"]
-        yield agent.get("host", "127.0.0.1"), agent["port"], float(agent.get("timeout", 30.0))
+    if ixit.agent is not None:
+        yield ixit.agent.host, ixit.agent.port, ixit.agent.timeout
         return
     from jpkikit.reference.handset.agent import AgentServer
     from jpkikit.reference.handset.handset import ReferenceHandset
 
-    ref = ixit.get("reference", {})
-    personality = ref.get("personality", profile.ics.personality)
+    ref = ixit.reference or ReferenceHandsetIxit()
+    personality = ref.personality or profile.ics.personality
     handset = (
-        resolve(ref["factory"])(personality)
-        if ref.get("factory")
-        else ReferenceHandset.over_emulator(personality)
+        resolve(ref.factory)(personality) if ref.factory else ReferenceHandset.over_emulator(personality)
     )
     server = (getattr(handset, "agent_class", None) or AgentServer)(handset).start()
     try:
@@ -233,7 +231,7 @@ def handset_endpoint(profile: Any) -> Iterator[tuple[str, int, float]]:
 def _se_target(profile: Any, keys: Any, level: int) -> Any:
     from jpkikit.reference.tsm.flows import SeTarget
 
-    return SeTarget(profile.ixit.aids.jpki, bytes.fromhex(profile.ixit.gp["apsd"]), keys, level)
+    return SeTarget(profile.ixit.aids.jpki, profile.ixit.gp.apsd, keys, level)
 
 
 def reference_tsm(profile: Any, db: Path, keys: Any, level: int, factory: str | None = None) -> Any:
@@ -249,15 +247,13 @@ def reference_tsm(profile: Any, db: Path, keys: Any, level: int, factory: str | 
 @contextmanager
 def tsm_endpoint(profile: Any, workdir: Path, keys: Any, level: int) -> Iterator[str]:
     """The base URL of the TSM under test: ixit.tsm.url, or the reference TSM started for this run."""
-    ixit = profile.ixit.tsm or {}
-    if "url" in ixit:
-        yield str(ixit["url"])
+    ixit = profile.ixit.tsm or TsmIxit()
+    if ixit.url is not None:
+        yield ixit.url
         return
-    if "reference" not in ixit:
+    if ixit.reference is None:
         raise KitError("a tsm profile needs ixit.tsm.reference or ixit.tsm.url")
-    server = reference_tsm(
-        profile, workdir / "jlis.sqlite", keys, level, (ixit["reference"] or {}).get("factory")
-    )
+    server = reference_tsm(profile, workdir / "jlis.sqlite", keys, level, ixit.reference.factory)
     try:
         yield server.url
     finally:

@@ -88,9 +88,8 @@ def probe_atr(card: CardSession, profile: Profile) -> list[Finding]:
 
 
 def _select_isd(card: CardSession, profile: Profile) -> None:
-    isd = (profile.ixit.gp or {}).get("isd")
-    if isd:
-        card.select(bytes.fromhex(isd), p2=0x00)
+    if profile.ixit.gp is not None:
+        card.select(profile.ixit.gp.isd, p2=0x00)
 
 
 def probe_cplc(card: CardSession, profile: Profile) -> list[Finding]:
@@ -137,11 +136,11 @@ def probe_recognition(card: CardSession, profile: Profile) -> list[Finding]:
         parsed = parse_recognition(data)
     except KitError as exc:
         return [Finding(item, "mismatch", "BER-TLV card recognition data", data.hex().upper(), str(exc))]
-    gp = profile.ics.gp or {}
+    gp = profile.ics.gp
     findings = [
         Finding("GlobalPlatform version (tag 60)", "observed", "nothing", parsed.get("gp_version", "none"))
     ]
-    declared_scp03 = gp.get("scp03")
+    declared_scp03 = gp.scp03 if gp else None
     observed_i = parsed.get("scp03")
     if declared_scp03 is None:
         findings.append(
@@ -153,7 +152,7 @@ def probe_recognition(card: CardSession, profile: Profile) -> list[Finding]:
             Finding("SCP03 (tag 64)", status, "no SCP03", f"i={observed_i}" if observed_i else "none")
         )
     else:
-        declared_i = str(gp.get("i", "")).upper() or None
+        declared_i = f"{gp.i:02X}" if gp and gp.i is not None else None
         observed = f"i={observed_i}" if observed_i else "no SCP03 in tag 64"
         findings.append(_compare("SCP03 i parameter (tag 64)", declared_i and f"i={declared_i}", observed))
     return findings
@@ -185,27 +184,21 @@ def probe_ara_m(card: CardSession, profile: Profile) -> list[Finding]:
 
 
 def _isd_keys(profile: Profile) -> Any:
-    from jpkikit.vocab.scp03 import StaticKeys
-
-    gp = profile.ixit.gp or {}
-    exhaustion = gp.get("exhaustion_kvn")
-    for ks in gp.get("keysets", []):
-        if ks.get("sd") != "isd" or (exhaustion and ks.get("kvn") == exhaustion):
-            continue
-        parts = [bytes.fromhex(p) for p in profile.secret(ks["secret"]).reveal().split(":")]
-        kvn = int(ks["kvn"], 16)
-        return StaticKeys(*parts, kvn) if len(parts) == 3 else StaticKeys.single(parts[0], kvn)
+    gp = profile.ixit.gp
+    for ks in gp.keysets_of("isd") if gp else ():
+        if ks.kvn != gp.exhaustion_kvn:  # type: ignore[union-attr]
+            return profile.keys(ks)
     return None
 
 
 def probe_scp03_levels(card: CardSession, profile: Profile) -> list[Finding]:
     from jpkikit.host.scp03 import Scp03Layer
 
-    gp = profile.ics.gp or {}
-    keys = _isd_keys(profile) if gp.get("scp03") else None
-    if keys is None:
+    gp = profile.ics.gp
+    keys = _isd_keys(profile) if gp and gp.scp03 else None
+    if keys is None or gp is None or profile.ixit.gp is None:
         return []  # no keys given: nothing to probe with
-    isd = bytes.fromhex((profile.ixit.gp or {})["isd"])
+    isd = profile.ixit.gp.isd
     opened, refused = [], []
     for level in LEVELS:
         card.reset()
@@ -216,7 +209,7 @@ def probe_scp03_levels(card: CardSession, profile: Profile) -> list[Finding]:
             opened.append(f"{level:02X}")
         except KitError as exc:
             refused.append(f"{level:02X}: {exc}")
-    declared = " ".join(sorted(str(v).upper() for v in gp.get("levels", [])))
+    declared = " ".join(sorted(f"{v:02X}" for v in gp.levels))
     detail = "; ".join(refused)
     finding = _compare("SCP03 security levels that open a session", declared, " ".join(opened))
     return [Finding(finding.item, finding.status, finding.declared, finding.observed, detail)]
