@@ -103,8 +103,8 @@ store_without_secure_channel = _card_with(StoreWithoutSecureChannel)
 
 
 class MalformedRules(AraM):
-    """Answers GET DATA [All] with a REF-DO that has no AR-DO (GPPro's negative example, C.8) - for the
-    handset unit tests: the ACE must deny everything and report it."""
+    """Answers GET DATA [All] with a REF-DO that has no AR-DO (GlobalPlatformPro's TestParseTags negative
+    example) - for the handset unit tests: the ACE must deny everything and report it."""
 
     def get_data(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
         if apdu.p1 << 8 | apdu.p2 == seac.T_ALL:

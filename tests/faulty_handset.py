@@ -29,7 +29,8 @@ def _resolver(
     use_d: bool = True,
     unmatched: ace.Access = ace.DENY,
 ) -> Resolver:
-    """C.6 with one step changed (the reference is jpkikit.reference.handset.ace.resolve)."""
+    """Rule resolution (SEAC v1.0 §4.2.3) with one step changed (the reference is
+    jpkikit.reference.handset.ace.resolve)."""
 
     def resolve(rules: Sequence[seac.Rule], aid: bytes | None, hashes: Sequence[bytes]) -> ace.Access:
         target: seac.AidRef = "default" if aid is None else bytes(aid)

@@ -202,7 +202,8 @@ class NoResetOnSuccess(JpkiApplet):
 
 @fault("blocked_6983")
 class Blocked6983(JpkiApplet):
-    """A blocked PIN answers 6983 instead of 6984 (lulitech's reading, jpki-ap.md §5)."""
+    """A blocked PIN answers 6983 instead of 6984 (jpki-signer-android's reading,
+    docs/spec/jpki-applet.md#pin-states-and-blocking)."""
 
     def blocked_sw(self) -> int:
         return SW.AUTH_METHOD_BLOCKED
@@ -372,7 +373,8 @@ class RootKuNotCritical(JpkiApplet):
 
 @fault("auth_cert_personal")
 class AuthCertPersonal(JpkiApplet):
-    """The auth certificate's subject carries a locality (personal data, §12.2)."""
+    """The auth certificate's subject carries a locality (personal data; docs/spec/jpki-applet.md,
+    "User-authentication certificate")."""
 
     def initial_data(self) -> dict[str, Any]:
         subject = x509.Name(
@@ -429,3 +431,17 @@ def _factory(name: str) -> Callable[[str | None, Path | None], Card]:
 
 
 globals().update({name: _factory(name) for name in FAULTS})
+
+
+#: PINs of a lab's own unit (tests/test_campaign_and_leaks.py): not the public test persona's.
+LAB_PINS = {"auth": "7391", "sign": "QZ7W2K"}
+
+
+def no_decrement_lab_pins(personality: str | None, state: Path | None) -> Card:
+    """The ``no_decrement`` fault on a card whose PINs are :data:`LAB_PINS`."""
+    card = globals()["no_decrement"](personality, state)
+    for entry in card.registry.values():
+        if isinstance(entry.applet, JpkiApplet):
+            for fid, which in PIN_EFS.items():
+                entry.applet.data["pins"][f"{fid:04X}"]["value"] = LAB_PINS[which]
+    return card

@@ -1,6 +1,6 @@
 """The emulator's ARA-M (jpkikit.reference.emulator.aram): GET DATA, chunking, refresh tag, STORE DATA
-through the
-ISD's secure channel, persistence, and bad input (globalplatform.md C.3-C.5)."""
+through the ISD's secure channel, persistence, and bad input (SEAC; docs/spec/globalplatform.md, "ARA-M
+commands" to "STORE DATA to the ARA-M")."""
 
 from __future__ import annotations
 
@@ -108,7 +108,7 @@ def test_store_and_delete_change_the_refresh_tag_and_persist(tmp_path: Path) -> 
     sc, admin = _admin(session)
     assert _store(sc, admin, Tlv(seac.T_CMD_STORE, _rule(7).encode())).ok
     tags.append(_get(session, channel, seac.T_REFRESH).data)
-    assert _store(sc, admin, Tlv(seac.T_CMD_STORE, _rule(7).encode())).sw == 0x6A89  # conflict (C.5)
+    assert _store(sc, admin, Tlv(seac.T_CMD_STORE, _rule(7).encode())).sw == 0x6A89  # conflict (SEAC v1.1)
     _, again, ch2 = _session(state)  # a new card object from the state file
     assert _rule(7) in _read_all(again, ch2)
     assert _store(sc, admin, Tlv(seac.T_CMD_DELETE, Tlv(seac.T_AID, JPKI).encode())).ok

@@ -99,7 +99,7 @@ def test_commitment_mismatch_and_double_issuance() -> None:
     with pytest.raises(BackendError, match="double-issuance"):
         _issue(backend, SE_B)  # a suspended certificate is still live
     assert backend.revoke_se(applicant.serial, SE_A, "device-change") == [first.serial]
-    second = _issue(backend, SE_B)  # device change: the old one revoked first (flow 4.4)
+    second = _issue(backend, SE_B)  # device change: the old one revoked first (seed 004 p.16)
     assert backend.bound_se(applicant.serial) == SE_B and second.serial != first.serial
 
 

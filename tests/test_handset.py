@@ -1,5 +1,6 @@
 """The reference handset: OMAPI error semantics, the ACE's fallbacks and its handling of bad ARA-M data,
-and the agent protocol's handling of bad messages (globalplatform.md C.6; docs/handset-agent-protocol.md)."""
+and the agent protocol's handling of bad messages (docs/spec/globalplatform.md#android-enforcement;
+docs/handset-agent-protocol.md)."""
 
 from __future__ import annotations
 

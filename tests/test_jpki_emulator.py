@@ -1,4 +1,5 @@
-"""The emulator's JPKI applet, command by command (jpki-ap.md §3-§8, §10, §11), straight on the Card."""
+"""The emulator's JPKI applet, command by command (docs/spec/jpki-applet.md, from "File map and access
+rules" to "The phone token (GP-SE)"), straight on the Card."""
 
 from __future__ import annotations
 

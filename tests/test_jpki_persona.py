@@ -1,4 +1,5 @@
-"""The test persona is deterministic, loads, and matches jpki-ap.md §12 (checked with asn1crypto)."""
+"""The test persona is deterministic, loads, and matches docs/spec/jpki-applet.md#certificate-profiles
+(checked with asn1crypto)."""
 
 from __future__ import annotations
 

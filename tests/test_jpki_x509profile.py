@@ -1,4 +1,5 @@
-"""Each certificate profile rule (jpki-ap.md §12) is shown to catch a certificate that breaks it."""
+"""Each certificate profile rule (docs/spec/jpki-applet.md#certificate-profiles) is shown to catch a
+certificate that breaks it."""
 
 from __future__ import annotations
 

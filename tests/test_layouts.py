@@ -445,7 +445,7 @@ def test_the_emulator_get_status_parses_with_the_layout() -> None:
     )
 
 
-# -- EF 0006 token information (jpki-ap.md §10) -------------------------------------------------------------
+# -- EF 0006 token information (docs/spec/jpki-applet.md#token-information-ef-0006) -------------------------
 
 
 def _token_info_by_hand(label: str, max_pin: int, min_pin: int) -> bytes:

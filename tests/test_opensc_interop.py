@@ -1,9 +1,11 @@
 """OpenSC (the jpki driver, PKCS#15 emulation and PKCS#11 module) against the emulator served through real
-pcscd and the vsmartcard-vpcd driver (jpki-ap.md §5 quirks, §9): what existing middleware must see.
+pcscd and the vsmartcard-vpcd driver (docs/spec/jpki-applet.md, "PIN states and blocking" and "What OpenSC
+expects"): what existing middleware must see.
 
 Both personalities work with OpenSC 0.23 (Debian 12): the driver finds the card by selecting the JPKI AID
-(jpki-ap.md §2), not by ATR or label, and its bind only queries both PINs, so the GP-SE token's protected
-EF 000A does not disturb it; reading that certificate needs ``--verify-pin`` there (tested below).
+(OpenSC card-jpki.c, ``jpki_match_card``), not by ATR or label, and its bind only queries both PINs, so the
+GP-SE token's protected EF 000A does not disturb it; reading that certificate needs ``--verify-pin`` there
+(tested below).
 
 Each test serves a fresh card (a new emulator instance), so a PIN blocked here never leaks. The test PINs
 are the public test persona's (jpkikit/reference/persona); they are passed to OpenSC on the command line,
@@ -38,7 +40,7 @@ MODULE_CANDIDATES = (
 )
 MODULE = next((m for m in MODULE_CANDIDATES if Path(m).is_file()), None)
 TOKENS = {"auth": "JPKI (User Authentication PIN)", "sign": "JPKI (Digital Signature PIN)"}
-IDS = {"auth": "01", "sign": "02"}  # PKCS#15 object IDs of the jpki driver (jpki-ap.md §9)
+IDS = {"auth": "01", "sign": "02"}  # PKCS#15 object IDs of the jpki driver (OpenSC pkcs15-jpki.c)
 PERSONA = load_persona()
 
 _MISSING = [
@@ -116,7 +118,7 @@ def test_pkcs15_tool_lists_four_certificates_and_two_pins(served: str, tmp_path:
 
 def _read_certificate(tmp_path: Path, which: str, personality: str) -> bytes:
     args = ["--read-certificate", IDS[which]]
-    if which == "sign" or personality == "gp-se":  # 0001 always, 000A on the phone need a PIN (§3, §11.1)
+    if which == "sign" or personality == "gp-se":  # 0001 always, 000A on the phone need a PIN (file map)
         args += ["--verify-pin", "--auth-id", IDS[which], "--pin", PERSONA.pins[which]]
     r = pkcs15(tmp_path, *args)
     assert r.returncode == 0 and "BEGIN CERTIFICATE" in r.stdout, r.stdout + r.stderr
@@ -188,5 +190,5 @@ def test_opensc_reports_a_blocked_pin(served: str, tmp_path: Path) -> None:
     # CKR_GENERAL_ERROR. The token's "user PIN locked" flag above comes from the retry query's 63C0.
     assert r.returncode != 0 and "C_Login failed" in r.stderr, "the right PIN opened a blocked token"
     r = pkcs15(tmp_path, "--verify-pin", "--auth-id", "01", "--pin", PERSONA.pins["auth"])
-    assert r.returncode != 0 and "Reference data not usable" in r.stdout + r.stderr  # 6984 (jpki-ap.md §5)
+    assert r.returncode != 0 and "Reference data not usable" in r.stdout + r.stderr  # 6984 (jpki-applet.md)
     assert pins_listed(tmp_path)["Digital Signature PIN"] == DEFAULT_PIN_RULES["sign"]["tries"]

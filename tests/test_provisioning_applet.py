@@ -91,7 +91,7 @@ def test_issuance_sequence(personality: str) -> None:
     assert [layer.send(c).sw for c in se.put_certificate(se.SLOT_AUTH, wrong)][-1] == 0x6A80
     der = _cert_for(key.public_key)
     assert all(layer.send(c).sw == 0x9000 for c in se.put_certificate(se.SLOT_AUTH, der))
-    # temp PIN: set, block; the app unblocks with temp PIN ‖ new PIN (flow 4.2)
+    # temp PIN: set, block; the app unblocks with temp PIN ‖ new PIN (seed 004 p.17)
     assert layer.send(se.set_temp_pin(se.SLOT_AUTH, b"T3MP0RARY-PIN-16")).sw == 0x9000
     assert layer.send(se.block_pin(se.SLOT_AUTH)).sw == 0x9000
     layer.end()

@@ -1,6 +1,6 @@
 """The reference TSM (jpkikit.reference.tsm) end to end over loopback HTTP: the kit's admin agent drives
-emulator SEs
-through flows 4.1-4.5 with the simulated J-LIS back end."""
+emulator SEs through the flows of seed 004 pp.15-26 (docs/spec/system.md) with the simulated J-LIS back
+end."""
 
 from __future__ import annotations
 

@@ -3,7 +3,8 @@
 
 For both persona keys (auth, sign) it signs DigestInfos of fixed messages for SHA-1/224/256/384/512, and
 raw data of the extreme lengths the card accepts (1 and k-11 = 245 bytes), exactly as the card's
-``80 2A 00 80`` does: type-01 padding over the bytes given, then RSA (jpki-ap.md §4, §7; RFC 8017 §9.2).
+``80 2A 00 80`` does: type-01 padding over the bytes given, then RSA (docs/spec/jpki-applet.md, "Commands" and
+"Signing"; RFC 8017 §9.2).
 Signing uses the kit's path (jpkikit.vocab.jpki.pkcs1.sign_data, i.e. ``cryptography``); PKCS#1 v1.5
 signatures are
 deterministic, so re-running gives identical bytes. tools/verify_pkcs1_vectors.py checks the file with an
@@ -92,7 +93,8 @@ def generate() -> dict[str, Any]:
             "independent_check": "tools/verify_pkcs1_vectors.py (asn1crypto + Python integers: s^e mod n "
             "compared with an EMSA-PKCS1-v1_5 encoding built from scratch); tests/test_pkcs1_vectors.py also "
             "runs openssl pkeyutl -verifyrecover when openssl is installed",
-            "specification": "RFC 8017 §8.2.1 and §9.2; jpki-ap.md §4 (80 2A P1=00) and §7",
+            "specification": "RFC 8017 §8.2.1 and §9.2; docs/spec/jpki-applet.md, 'Commands' (80 2A P1=00) "
+            "and 'Signing'",
         },
         "keys": keys,
         "vectors": vectors,

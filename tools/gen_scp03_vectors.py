@@ -162,7 +162,8 @@ def generate() -> dict[str, Any]:
             "generator": "tools/gen_scp03_vectors.py (jpkikit.vocab.scp03: Scp03Layer vs CardSecureChannel)",
             "verifier": "tools/verify_scp03_vectors.py (independent: own CMAC, KDF, wrap and unwrap)",
             "spec": "GlobalPlatform Card Spec v2.3.1 Amendment D (SCP03) v1.1.1 §4.1.5, §6.2, §7.1; "
-            "S16 mode as i bit b1 (fact sheet A.3)",
+            "S16 mode as i bit b1, as the implementations use it "
+            "(docs/spec/globalplatform.md#the-i-parameter)",
             "cross_checks": "KDF and CMAC primitives are tested against NIST CAVP (tests/test_scp03_cavp.py)",
         },
         "vectors": vectors,

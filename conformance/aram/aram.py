@@ -1,5 +1,6 @@
 """Host-side helpers for the ARA-M tests: select the ARA-M (ixit.aram.aid) on a logical channel, read the
-rules with GET DATA [All] + [Next] (globalplatform.md C.3), and the rules the profile declares."""
+rules with GET DATA [All] + [Next] (docs/spec/globalplatform.md#ara-m-commands), and the rules the profile
+declares."""
 
 from __future__ import annotations
 

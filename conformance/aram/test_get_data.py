@@ -1,4 +1,5 @@
-"""The SE's ARA-M answers GET DATA for the rules the profile declares (globalplatform.md C.3, C.4)."""
+"""The SE's ARA-M answers GET DATA for the rules the profile declares (docs/spec/globalplatform.md, "ARA-M
+commands" and "Access rule data objects")."""
 
 from __future__ import annotations
 
@@ -64,7 +65,7 @@ def test_config(card, profile) -> None:
     assert r.ok, f"GET DATA [Config] answered {r}"
     outer, end = decode_one(r.data)
     assert outer.tag == seac.T_CONFIG and end == len(r.data), f"not DF21: {r.data.hex().upper()}"
-    e5, end = decode_one(outer.value)  # DF21 is a primitive tag by BER coding; its value is E5 (C.4)
+    e5, end = decode_one(outer.value)  # DF21 is primitive by BER coding; its value is E5 (SEAC v1.1 [Config])
     assert e5.tag == seac.T_ARAM_CONFIG and end == len(outer.value), f"DF21 does not hold E5: {r.data.hex()}"
     version = e5.find(seac.T_VERSION)
     assert version is not None and len(version.value) == 3, f"E5 does not hold E6 03: {e5}"

@@ -1,5 +1,6 @@
 """Rules added and removed with STORE DATA through the issuer's secure channel (SEAC v1.1 Table 5-1;
-globalplatform.md C.5). Key sets come from ixit.gp.keysets; the ARA-M uses the ISD's secure channel."""
+docs/spec/globalplatform.md#store-data-to-the-ara-m). Key sets come from ixit.gp.keysets; the ARA-M uses the
+ISD's secure channel."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ def _extra_rule(profile) -> seac.Rule:
 
 
 @pytest.mark.requirement("ARAM-STO-01")
+@pytest.mark.effects("access-rules")
 def test_store_data_adds_and_removes_a_rule(card, profile) -> None:
     channel = select_aram(card, profile)  # reads here, plain
     admin = select_aram(card, profile)  # STORE DATA here, in the SCP03 session
@@ -43,6 +45,7 @@ def test_store_data_adds_and_removes_a_rule(card, profile) -> None:
 
 
 @pytest.mark.requirement("ARAM-STO-02")
+@pytest.mark.effects("access-rules")
 def test_store_data_needs_the_secure_channel(card, profile) -> None:
     channel = select_aram(card, profile)
     before_tag, before_rules = refresh_tag(card, channel), read_all(card, channel)

@@ -1,4 +1,5 @@
-"""Card content management through the ISD in an SCP03 session (GPCS v2.3.1 §11; globalplatform.md B)."""
+"""Card content management through the ISD in an SCP03 session (GPCS v2.3.1 §11;
+docs/spec/globalplatform.md#card-content-management)."""
 
 from __future__ import annotations
 
@@ -66,6 +67,7 @@ def test_get_data_identifiers(card: CardSession, profile: Profile) -> None:
 
 
 @pytest.mark.requirement("GP-CM-01")
+@pytest.mark.effects("content")
 def test_load_install_and_make_selectable(card: CardSession, profile: Profile) -> None:
     layer = _session(card, profile)
     elf, module = _load(layer, profile)
@@ -81,6 +83,7 @@ def test_load_install_and_make_selectable(card: CardSession, profile: Profile) -
 
 
 @pytest.mark.requirement("GP-CM-02")
+@pytest.mark.effects("content")
 def test_install_then_make_selectable(card: CardSession, profile: Profile) -> None:
     layer = _session(card, profile)
     elf, module = _load(layer, profile)
@@ -102,6 +105,7 @@ def test_install_then_make_selectable(card: CardSession, profile: Profile) -> No
 
 
 @pytest.mark.requirement("GP-CM-03")
+@pytest.mark.effects("content")
 def test_personalization_reaches_application(card: CardSession, profile: Profile) -> None:
     layer = _session(card, profile)
     elf, module = _load(layer, profile)
@@ -121,6 +125,7 @@ def test_personalization_reaches_application(card: CardSession, profile: Profile
 
 
 @pytest.mark.requirement("GP-CM-04")
+@pytest.mark.effects("content")
 def test_delete(card: CardSession, profile: Profile) -> None:
     layer = _session(card, profile)
     elf, module = _load(layer, profile)

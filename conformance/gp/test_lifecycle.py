@@ -1,4 +1,5 @@
-"""Application and card life cycles through SET STATUS (GPCS v2.3.1 §5, §11.10; fact sheet B.5, B.14)."""
+"""Application and card life cycles through SET STATUS (GPCS v2.3.1 §5, §11.10, Tables 11-3 to 11-6;
+docs/spec/globalplatform.md#life-cycles)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ def _card_state(layer: Any) -> int:
 
 
 @pytest.mark.requirement("GP-LC-01")
+@pytest.mark.effects("applet-lock")
 def test_lock_and_unlock_application(card: CardSession, profile: Profile) -> None:
     aid = profile.ixit.aids.jpki
     layer = _session(card, profile)
@@ -47,6 +49,7 @@ def test_lock_and_unlock_application(card: CardSession, profile: Profile) -> Non
 
 
 @pytest.mark.requirement("GP-LC-02")
+@pytest.mark.effects("applet-lock", "card-lock")
 def test_illegal_transitions(card: CardSession, profile: Profile) -> None:
     aid = profile.ixit.aids.jpki
     layer = _session(card, profile)
@@ -72,6 +75,7 @@ def test_illegal_transitions(card: CardSession, profile: Profile) -> None:
 
 
 @pytest.mark.requirement("GP-LC-03")
+@pytest.mark.effects("card-lock")
 def test_card_locked(card: CardSession, profile: Profile) -> None:
     aid = profile.ixit.aids.jpki
     layer = _session(card, profile)

@@ -15,7 +15,7 @@ from jpkikit.host.handset_client import HandsetClient, RemoteChannel, RemoteSess
 from jpkikit.vocab.gp import seac
 from jpkikit.vocab.omapi import errors as omapi
 
-SELECT_EF_TOKEN_INFO = bytes.fromhex("00A4020C020006")  # JPKI-AP EF 0006 (jpki-ap.md §3)
+SELECT_EF_TOKEN_INFO = bytes.fromhex("00A4020C020006")  # EF 0006 (docs/spec/jpki-applet.md, "File map")
 READ_32 = bytes.fromhex("00B0000020")
 
 

@@ -1,5 +1,6 @@
-"""Channel access per app identity, APDU filters and transmit checks (globalplatform.md C.6). App identities
-and APDUs come from ixit.handset.apps; the target applet is ixit.aids.jpki."""
+"""Channel access per app identity, APDU filters and transmit checks (docs/spec/globalplatform.md, "Rule
+resolution on the device" and "Android enforcement"). App identities and APDUs come from ixit.handset.apps;
+the target applet is ixit.aids.jpki."""
 
 from __future__ import annotations
 

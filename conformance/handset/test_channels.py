@@ -1,5 +1,6 @@
 """Basic and logical channels through OMAPI: selected-state isolation, the channel limit, close semantics
-(globalplatform.md C.6; ISO/IEC 7816-4 logical channels). N = ics.handset.logical_channels."""
+(docs/spec/globalplatform.md#android-enforcement; ISO/IEC 7816-4 logical channels). N =
+ics.handset.logical_channels."""
 
 from __future__ import annotations
 

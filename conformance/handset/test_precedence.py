@@ -1,6 +1,6 @@
 """Rule precedence of the Access Control Enforcer, one test per step of SEAC v1.0 §4.2.3 as
-globalplatform.md C.6 lists them, and rule refresh. Each test installs its rule set through the test bed
-(testbed.store_rules) and restores ics.aram.rules afterwards."""
+docs/spec/globalplatform.md#rule-resolution-on-the-device lists them, and rule refresh. Each test installs
+its rule set through the test bed (testbed.store_rules) and restores ics.aram.rules afterwards."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ def _first(hashes: tuple[bytes, ...]) -> bytes:
 
 
 @pytest.mark.requirement("HS-ACE-A")
+@pytest.mark.effects("access-rules")
 def test_exact_rule_beats_aid_all_apps(handset: HandsetUnderTest) -> None:
     app = _first(handset.allowed)
     with handset.rules([rule(handset.jpki, app, "always"), rule(handset.jpki, b"", "never")]):
@@ -25,6 +26,7 @@ def test_exact_rule_beats_aid_all_apps(handset: HandsetUnderTest) -> None:
 
 
 @pytest.mark.requirement("HS-ACE-AID-NEVER")
+@pytest.mark.effects("access-rules")
 def test_specific_aid_with_other_hash_means_never(handset: HandsetUnderTest) -> None:
     other, me = _first(handset.allowed), _first(handset.denied)
     with handset.rules([rule(handset.jpki, other, "always"), rule(ALL, b"", "always")]):
@@ -32,6 +34,7 @@ def test_specific_aid_with_other_hash_means_never(handset: HandsetUnderTest) -> 
 
 
 @pytest.mark.requirement("HS-ACE-B")
+@pytest.mark.effects("access-rules")
 def test_aid_all_apps_beats_all_aids_hash(handset: HandsetUnderTest) -> None:
     me = _first(handset.denied)
     with handset.rules([rule(handset.jpki, b"", "always"), rule(ALL, me, "never")]):
@@ -39,6 +42,7 @@ def test_aid_all_apps_beats_all_aids_hash(handset: HandsetUnderTest) -> None:
 
 
 @pytest.mark.requirement("HS-ACE-C")
+@pytest.mark.effects("access-rules")
 def test_all_aids_hash_beats_all_all(handset: HandsetUnderTest) -> None:
     me = _first(handset.allowed)
     with handset.rules([rule(ALL, me, "always"), rule(ALL, b"", "never")]):
@@ -46,6 +50,7 @@ def test_all_aids_hash_beats_all_all(handset: HandsetUnderTest) -> None:
 
 
 @pytest.mark.requirement("HS-ACE-ALL-NEVER")
+@pytest.mark.effects("access-rules")
 def test_all_aids_with_other_hash_means_never(handset: HandsetUnderTest) -> None:
     other, me = _first(handset.allowed), _first(handset.denied)
     with handset.rules([rule(ALL, other, "always"), rule(ALL, b"", "always")]):
@@ -53,18 +58,21 @@ def test_all_aids_with_other_hash_means_never(handset: HandsetUnderTest) -> None
 
 
 @pytest.mark.requirement("HS-ACE-D")
+@pytest.mark.effects("access-rules")
 def test_all_aids_all_apps(handset: HandsetUnderTest) -> None:
     with handset.rules([rule(ALL, b"", "always")]):
         assert handset.can_open([_first(handset.denied)]), "rule D (all AIDs, all apps) was not applied"
 
 
 @pytest.mark.requirement("HS-ACE-NONE")
+@pytest.mark.effects("access-rules")
 def test_no_matching_rule_denies(handset: HandsetUnderTest) -> None:
     with handset.rules([rule(handset.absent, b"", "always")]):
         assert not handset.can_open([_first(handset.allowed)]), "access granted with no rule for the AID"
 
 
 @pytest.mark.requirement("HS-REF-01")
+@pytest.mark.effects("access-rules")
 def test_rules_refresh_after_update(handset: HandsetUnderTest) -> None:
     allowed, denied = handset.allowed, handset.denied
     assert handset.can_open(allowed), "the allowed app was denied under the profile's rules"

@@ -7,7 +7,7 @@ import pytest
 
 from jpkikit.vocab.iso7816.sw import SW
 
-EF_TOKEN_INFO = b"\x00\x06"  # JPKI-AP token information EF (jpki-ap.md §3)
+EF_TOKEN_INFO = b"\x00\x06"  # token information EF (docs/spec/jpki-applet.md#file-map-and-access-rules)
 
 
 def _open(card) -> int:

@@ -1,4 +1,5 @@
-"""Status words for bad commands (ISO/IEC 7816-4 §5.6; jpki-ap.md §5), and recovery after them."""
+"""Status words for bad commands (ISO/IEC 7816-4 §5.6; docs/spec/jpki-applet.md#status-words), and recovery
+after them."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import pytest
 
 from jpkikit.vocab.iso7816.sw import SW
 
-EF_TOKEN_INFO = b"\x00\x06"  # JPKI-AP token information EF (jpki-ap.md §3)
+EF_TOKEN_INFO = b"\x00\x06"  # token information EF (docs/spec/jpki-applet.md#file-map-and-access-rules)
 UNUSED_INS = 0xEE  # not assigned in ISO/IEC 7816-4 Table 4, GPCS Table 11-10 or the JPKI command set
 
 

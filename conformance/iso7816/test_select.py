@@ -1,4 +1,5 @@
-"""SELECT by AID (ISO/IEC 7816-4 §11.1.1; jpki-ap.md §1: clients send P1=04 P2=0C, case 3)."""
+"""SELECT by AID (ISO/IEC 7816-4 §11.1.1; docs/spec/jpki-applet.md#applications-and-aids: clients send P1=04
+P2=0C, case 3)."""
 
 from __future__ import annotations
 

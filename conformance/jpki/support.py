@@ -1,7 +1,8 @@
 """Host-side helpers for the JPKI conformance tests: PINs and rules from the profile, values derived from
 them, certificate reads, signature checks, and restoring the PINs after a test.
 
-Restoring (jpki-ap.md §6): a right VERIFY resets a PIN's counter, so every test that spends attempts ends
+Restoring (docs/spec/jpki-applet.md#pin-rules): a right VERIFY resets a PIN's counter, so every test that
+spends attempts ends
 with one; it never lets a counter reach 0 on the shared card. Blocking cannot be undone over the card
 interface, so the tests that block a PIN (JPKI-PIN-04, the model test JPKI-PIN-09) run on a *fresh* card
 per example where the kit can renew the implementation (the plugin's ``fresh_card`` fixture: its own
@@ -12,6 +13,7 @@ and the counters restored by a right VERIFY after each example.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from cryptography import x509
@@ -19,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from jpkikit.harness.profile import Profile
 from jpkikit.host.jpki_client import JpkiClient
+from jpkikit.secrets import Secret
 from jpkikit.vocab.jpki.card import CHARSETS, PAIRS, KeyPair
 from jpkikit.vocab.jpki.pkcs1 import verify_data
 
@@ -26,9 +29,9 @@ from jpkikit.vocab.jpki.pkcs1 import verify_data
 OUTSIDE = {"digits": "A", "upper-alnum": "a", "alnum": "-", "printable": None}
 
 
-def pin(profile: Profile, pair: KeyPair) -> str:
-    """The right PIN for ``pair`` from the IXIT secrets (never print it)."""
-    return profile.secret(f"{pair.name}_pin").reveal()
+def pin(profile: Profile, pair: KeyPair) -> Secret:
+    """The right PIN for ``pair`` from the IXIT secrets; a Secret, unwrapped only in the APDU."""
+    return profile.secret(f"{pair.name}_pin")
 
 
 def rules(profile: Profile, pair: KeyPair) -> Any:
@@ -36,28 +39,40 @@ def rules(profile: Profile, pair: KeyPair) -> Any:
     return getattr(profile.ics.jpki, f"{pair.name}_pin")
 
 
-def other_value(value: str, pin_rules: Any, step: int = 1) -> str:
-    """A value of the same length and charset as ``value`` that differs from it (a valid wrong PIN)."""
-    alphabet = CHARSETS[pin_rules.charset]
+def shifted(value: str, charset: str, step: int = 1) -> str:
+    """``value`` with its last character moved ``step`` places along ``charset``."""
+    alphabet = CHARSETS[charset]
     last = value[-1]
     index = alphabet.index(last) if last in alphabet else 0
     return value[:-1] + alphabet[(index + step) % len(alphabet)]
 
 
-def rule_breakers(value: str, pin_rules: Any) -> dict[str, str]:
+def other_value(value: Secret, pin_rules: Any, step: int = 1) -> Secret:
+    """A value of the same length and charset as ``value`` that differs from it (a valid wrong PIN): a
+    secret too, since it is one character away from the right one."""
+    return value.derive(f"last character +{step}", lambda v: shifted(v, pin_rules.charset, step))
+
+
+def rule_breakers(value: Secret, pin_rules: Any) -> dict[str, Secret]:
     """Values that break the claimed rules in one way each (too short, too long, outside the charset)."""
     alphabet = CHARSETS[pin_rules.charset]
-    out: dict[str, str] = {}
+    out: dict[str, Secret] = {}
     if pin_rules.min_length > 1:
-        out["shorter than min_length"] = other_value(value, pin_rules)[: pin_rules.min_length - 1]
+        out["shorter than min_length"] = value.derive(
+            "too short", lambda v: shifted(v, pin_rules.charset)[: pin_rules.min_length - 1]
+        )
     if pin_rules.max_length < 16:
-        out["longer than max_length"] = (value + alphabet * 16)[: pin_rules.max_length + 1]
-    if OUTSIDE[pin_rules.charset]:
-        out[f"outside charset {pin_rules.charset}"] = value[:-1] + OUTSIDE[pin_rules.charset]
+        out["longer than max_length"] = value.derive(
+            "too long", lambda v: (v + alphabet * 16)[: pin_rules.max_length + 1]
+        )
+    if (outside := OUTSIDE[pin_rules.charset]) is not None:
+        out[f"outside charset {pin_rules.charset}"] = value.derive(
+            "outside the charset", lambda v: v[:-1] + outside
+        )
     return out
 
 
-def restore(client: JpkiClient, profile: Profile, candidates: dict[str, list[str]] | None = None) -> None:
+def restore(client: JpkiClient, profile: Profile, candidates: dict[str, list[Secret]] | None = None) -> None:
     """Best effort, never raising on a bad answer: bring both PINs back to their profile value with the
     counter at its maximum and nothing verified. ``candidates`` maps a pair name to values a test may have
     changed the PIN to; the first that verifies is changed back to the profile value."""
@@ -90,5 +105,17 @@ def public_key(der: bytes) -> rsa.RSAPublicKey:
 
 
 def signature_problem(key: rsa.RSAPublicKey, data: bytes, signature: bytes) -> str:
-    """'' when ``signature`` is the PKCS#1 v1.5 type-1 signature of exactly ``data`` (jpki-ap.md §7)."""
+    """'' when ``signature`` is the PKCS#1 v1.5 type-1 signature of exactly ``data``
+    (docs/spec/jpki-applet.md#signing)."""
     return verify_data(key, data, signature)
+
+
+def filler(length: int) -> bytes:
+    """``length`` deterministic bytes with no run of consecutive values: test data that cannot coincide with
+    a key (the public test keys 40 41 .. 4F are such runs, and a scrubber would take the data for one)."""
+    out = b""
+    counter = 0
+    while len(out) < length:
+        out += hashlib.sha256(b"jpkikit filler %d" % counter).digest()
+        counter += 1
+    return out[:length]

@@ -1,4 +1,5 @@
-"""The four certificates against the JPKI X.509 profiles (jpki-ap.md §12), checked with asn1crypto
+"""The four certificates against the JPKI X.509 profiles (docs/spec/jpki-applet.md#certificate-profiles),
+checked with asn1crypto
 (jpkikit.vocab.jpki.x509profile). Which hierarchy (production J-LIS or JPKI-TEST) comes from
 ics.jpki.cert_hierarchy."""
 

@@ -1,5 +1,6 @@
-"""The JPKI application on a logical channel, with a security state of its own (jpki-ap.md §11.3; ISO/IEC
-7816-4 logical channels). Applies when the ICS claims logical channels."""
+"""The JPKI application on a logical channel, with a security state of its own
+(docs/spec/jpki-applet.md#logical-channels; ISO/IEC 7816-4 logical channels). Applies when the ICS claims
+logical channels."""
 
 from __future__ import annotations
 

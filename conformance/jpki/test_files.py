@@ -1,5 +1,6 @@
-"""JPKI-AP files: SELECT EF, READ BINARY, read access per personality, token label (jpki-ap.md §3, §4,
-§10, §11). Which EFs are protected comes from the profile (ics.jpki.auth_cert_needs_pin); PINs from
+"""JPKI-AP files: SELECT EF, READ BINARY, read access per personality, token label (docs/spec/jpki-applet.md:
+"File map and access rules", "Reading a file", "Commands", "Token information (EF 0006)", "The phone token
+(GP-SE)"). Which EFs are protected comes from the profile (ics.jpki.auth_cert_needs_pin); PINs from
 ixit.secrets."""
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from jpkikit.vocab.jpki.card import (
 
 from .support import pin
 
-ALL_EFS = (0x0001, 0x0002, 0x0006, 0x0008, 0x000A, 0x000B, 0x0017, 0x0018, 0x001A, 0x001B)  # §3
-ABSENT_EF = 0x00FF  # not in the §3 file map
+ALL_EFS = (0x0001, 0x0002, 0x0006, 0x0008, 0x000A, 0x000B, 0x0017, 0x0018, 0x001A, 0x001B)  # the file map
+ABSENT_EF = 0x00FF  # not in the file map
 CERT_EFS = (EF_SIGN_CERT, EF_SIGN_CA, EF_AUTH_CERT, EF_AUTH_CA)
 
 
@@ -51,7 +52,7 @@ def test_free_efs_are_read_without_verify(jpki: JpkiClient, profile) -> None:
     before = {}
     for fid in _free_efs(profile):
         content, last = jpki.read_ef(fid)
-        assert last.ok and content, f"EF {fid:04X} is free (jpki-ap.md §3) but READ BINARY answered {last}"
+        assert last.ok and content, f"EF {fid:04X} is free (jpki-applet.md) but READ BINARY answered {last}"
         before[fid] = content
     for pair in (AUTH, SIGN):
         assert jpki.verify(pair.pin_ef, pin(profile, pair)).ok, f"VERIFY of the {pair.name} PIN failed"
@@ -90,7 +91,7 @@ def test_auth_certificate_needs_the_auth_pin(jpki: JpkiClient, profile) -> None:
 
 @pytest.mark.requirement("JPKI-EF-05")
 def test_read_binary_takes_a_15_bit_offset(jpki: JpkiClient) -> None:
-    der, last = jpki.read_der(EF_AUTH_CA)  # free everywhere (§3), and longer than 256 bytes
+    der, last = jpki.read_der(EF_AUTH_CA)  # free everywhere (file map), and longer than 256 bytes
     assert last.ok, f"reading EF 000B answered {last}"
     assert len(der) > 0x200, f"EF 000B holds {len(der)} bytes; a certificate is expected to exceed 512"
     for offset, length in ((0x100, 0x10), (0x101, 0x20), (0x1FF, 1), (len(der) - 7, 7), (0x0FF, 0x100)):
@@ -137,7 +138,7 @@ def test_token_label_is_the_claimed_one(jpki: JpkiClient, profile) -> None:
     if expected is not None:
         assert claimed == expected, (
             f"the profile claims personality {profile.ics.personality} with label {claimed!r}; "
-            f"jpki-ap.md §10 gives {expected!r}"
+            f"docs/spec/jpki-applet.md#token-information-ef-0006 gives {expected!r}"
         )
     label, last = jpki.token_label()
     assert last.ok, f"reading {LABEL_LENGTH} bytes of EF 0006 answered {last}"

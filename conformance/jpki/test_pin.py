@@ -1,8 +1,11 @@
 """PIN behaviour of the JPKI application: retry query, VERIFY, blocking, security state, CHANGE REFERENCE
-DATA (jpki-ap.md §4-§6, §8). Try limits and rules come from ics.jpki.auth_pin / sign_pin, values from
-ixit.secrets; every test leaves both PINs at their profile value with full counters (support.restore)."""
+DATA (docs/spec/jpki-applet.md: "Commands", "Status words", "PIN rules", "PIN states and blocking", "Security
+state"). Try limits and rules come from ics.jpki.auth_pin / sign_pin, values from ixit.secrets; every test
+leaves both PINs at their profile value with full counters (support.restore)."""
 
 from __future__ import annotations
+
+import warnings
 
 import pytest
 
@@ -10,6 +13,7 @@ from jpkikit.host.jpki_client import JpkiClient
 from jpkikit.vocab.iso7816.sw import SW, retries_left
 from jpkikit.vocab.jpki.card import AUTH, PAIRS, SIGN, KeyPair
 
+from ..provisioning.support import reset_pin
 from .support import other_value, pin, restore, rule_breakers, rules
 
 PAIR_IDS = [p.name for p in PAIRS]
@@ -44,6 +48,7 @@ def test_retry_query_reports_tries_and_spends_none(jpki: JpkiClient, profile, pa
 
 
 @pytest.mark.requirement("JPKI-PIN-02")
+@pytest.mark.effects("pin-tries")
 @pytest.mark.parametrize("pair", PAIRS, ids=PAIR_IDS)
 def test_retry_query_with_le_answers_6700(jpki: JpkiClient, profile, pair: KeyPair) -> None:
     maximum = _full(jpki, profile, pair)
@@ -54,13 +59,15 @@ def test_retry_query_with_le_answers_6700(jpki: JpkiClient, profile, pair: KeyPa
 
 
 @pytest.mark.requirement("JPKI-PIN-03")
+@pytest.mark.effects("pin-tries")
 @pytest.mark.parametrize("pair", PAIRS, ids=PAIR_IDS)
 def test_wrong_verify_costs_one_try_and_right_restores(jpki: JpkiClient, profile, pair: KeyPair) -> None:
     maximum = _full(jpki, profile, pair)
     right, pin_rules = pin(profile, pair), rules(profile, pair)
     wrong = [other_value(right, pin_rules, step) for step in (1, 2, 3)]
-    if right.lower() != right:
-        wrong.insert(0, right.lower())  # bytes are compared as sent: lowercase is a wrong value (§6)
+    lowered = right.derive("lowercase", str.lower)
+    if lowered != right:
+        wrong.insert(0, lowered)  # bytes are compared as sent: lowercase is a wrong value (PIN rules)
     expected = maximum
     for value in wrong[: maximum - 1]:  # never the last try: the shared card must not block
         r = jpki.verify(pair.pin_ef, value)
@@ -76,14 +83,12 @@ def test_wrong_verify_costs_one_try_and_right_restores(jpki: JpkiClient, profile
 
 
 @pytest.mark.requirement("JPKI-PIN-04")
+@pytest.mark.effects("pin-block", renewable=True)
 @pytest.mark.parametrize("pair", PAIRS, ids=PAIR_IDS)
-def test_exhausted_pin_blocks_with_63c0_then_6984(profile, fresh_card, pair: KeyPair) -> None:
-    if fresh_card is None:
-        pytest.skip(
-            "inconclusive: blocking a PIN cannot be undone over the card interface (jpki-ap.md §6); "
-            "this test runs only where the kit can renew the card (its own emulator, in-process or served)"
-        )
-    session = fresh_card()
+def test_exhausted_pin_blocks_with_63c0_then_6984(card, profile, fresh_card, pair: KeyPair) -> None:
+    """Blocks a PIN: on a new card where the kit can renew one, else on a unit whose profile allows it (the
+    safety kernel does not run it anywhere else). Blocking cannot be undone over the card interface."""
+    session = fresh_card() if fresh_card is not None else card
     try:
         jpki = JpkiClient(session, profile.ixit.aids.jpki)
         assert jpki.select_ap().ok
@@ -105,7 +110,11 @@ def test_exhausted_pin_blocks_with_63c0_then_6984(profile, fresh_card, pair: Key
         other = SIGN if pair is AUTH else AUTH
         assert jpki.verify(other.pin_ef, pin(profile, other)).ok, f"blocking {pair.name} blocked {other.name}"
     finally:
-        session.close()
+        if session is not card:
+            session.close()
+        elif not reset_pin(card, profile, pair.name):  # the unit itself: put the PIN back where it can be
+            message = f"the {pair.name} PIN of the unit stays blocked (no provisioning command set)"
+            warnings.warn(message, stacklevel=1)
 
 
 @pytest.mark.requirement("JPKI-PIN-05")
@@ -134,6 +143,7 @@ def test_reselect_and_reset_clear_the_verified_state(jpki: JpkiClient, card, pro
 
 
 @pytest.mark.requirement("JPKI-PIN-06")
+@pytest.mark.effects("pin-change")
 @pytest.mark.parametrize("pair", PAIRS, ids=PAIR_IDS)
 def test_change_reference_data_only_after_verify(jpki: JpkiClient, profile, pair: KeyPair) -> None:
     """Changes the PIN to a value derived from the profile's (its last character shifted) and back.
@@ -158,6 +168,7 @@ def test_change_reference_data_only_after_verify(jpki: JpkiClient, profile, pair
 
 
 @pytest.mark.requirement("JPKI-PIN-07")
+@pytest.mark.effects("pin-change")
 @pytest.mark.parametrize("pair", PAIRS, ids=PAIR_IDS)
 def test_change_refuses_values_outside_the_rules(jpki: JpkiClient, profile, pair: KeyPair) -> None:
     right, pin_rules = pin(profile, pair), rules(profile, pair)
@@ -174,10 +185,11 @@ def test_change_refuses_values_outside_the_rules(jpki: JpkiClient, profile, pair
 
 
 @pytest.mark.requirement("JPKI-PIN-08")
+@pytest.mark.effects("pin-tries")
 @pytest.mark.parametrize("pair", PAIRS, ids=PAIR_IDS)
 def test_verify_longer_than_16_bytes_answers_6700(jpki: JpkiClient, profile, pair: KeyPair) -> None:
     maximum = _full(jpki, profile, pair)
     right = pin(profile, pair)
-    r = jpki.verify(pair.pin_ef, (right * 17)[:17])
+    r = jpki.verify(pair.pin_ef, right.derive("17 bytes", lambda v: (v * 17)[:17]))
     assert r.sw == SW.WRONG_LENGTH, f"{pair.name} PIN: VERIFY with 17 bytes answered {r}, expected 6700"
     assert _query(jpki, pair) == maximum, f"{pair.name} PIN: the over-long VERIFY spent an attempt"

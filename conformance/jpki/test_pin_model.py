@@ -1,7 +1,8 @@
-"""The PIN state machine as a model-based test (hypothesis RuleBasedStateMachine), jpki-ap.md §4-§6, §8.
+"""The PIN state machine as a model-based test (hypothesis RuleBasedStateMachine), docs/spec/jpki-applet.md:
+"Commands", "Status words", "PIN rules", "PIN states and blocking", "Security state".
 
 The model keeps, per PIN: its value, the tries left, and whether it is verified (True, False, or None when
-the fact sheet leaves it open: after a wrong VERIFY and after CHANGE). Rules send right and wrong VERIFYs,
+that page leaves it open: after a wrong VERIFY and after CHANGE). Rules send right and wrong VERIFYs,
 retry queries, CHANGE REFERENCE DATA, re-selects and resets, and probe the verified state by signing and by
 reading EF 0001; every answer must be the model's. Try limits and rules come from the profile.
 
@@ -24,6 +25,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_sta
 
 from jpkikit.harness.profile import Profile
 from jpkikit.host.jpki_client import JpkiClient
+from jpkikit.secrets import Secret
 from jpkikit.vocab.iso7816.sw import SW
 from jpkikit.vocab.jpki.card import CHARSETS, PAIRS, SIGN, KeyPair
 from jpkikit.vocab.jpki.pkcs1 import digest_info_of
@@ -36,13 +38,13 @@ PROBE = digest_info_of("sha256", b"jpkikit PIN model probe")
 
 @dataclass
 class PinState:
-    value: str
+    value: Secret
     tries: int
     verified: bool | None = False
 
 
 def _values(pin_rules: Any) -> st.SearchStrategy[str]:
-    """Values of valid format, plus lowercase variants where the charset is upper-case (§6)."""
+    """Values of valid format, plus lowercase variants where the charset is upper-case (PIN rules)."""
     alphabet = CHARSETS[pin_rules.charset]
     valid = st.text(alphabet, min_size=pin_rules.min_length, max_size=pin_rules.max_length)
     return valid | valid.map(str.lower) if pin_rules.charset == "upper-alnum" else valid
@@ -87,14 +89,15 @@ def make_machine(profile: Profile, open_session: Any, destructive: bool, keys: d
             m = self.model[pair.name]
             if not destructive and m.tries <= 1:
                 return  # never block the shared device
-            # The lowercase form of the right value is a wrong value too (§6). It is chosen by a flag, never
-            # drawn itself, so that hypothesis' report cannot show anything derived from a real PIN.
-            lowered = m.value.lower()
+            # The lowercase form of the right value is a wrong value too (PIN rules). It is chosen by a flag,
+            # never drawn itself, so that hypothesis' report cannot show anything derived from a real PIN.
+            lowered = m.value.derive("lowercase", str.lower)
+            value: Secret | str
             if lowered != m.value and data.draw(st.booleans(), label="lowercase of the right value"):
                 value = lowered
             else:
                 value = data.draw(
-                    _values(limits[pair.name]).filter(lambda v, m=m: v != m.value), label="wrong"
+                    _values(limits[pair.name]).filter(lambda v, m=m: v != m.value.reveal()), label="wrong"
                 )
             r = self.jpki.verify(pair.pin_ef, value)
             if m.tries == 0:
@@ -102,7 +105,7 @@ def make_machine(profile: Profile, open_session: Any, destructive: bool, keys: d
                 return
             m.tries -= 1
             assert r.sw == 0x63C0 | m.tries, f"{pair.name}: wrong VERIFY answered {r}, model 63C{m.tries:X}"
-            m.verified = None  # the fact sheet does not say whether a failed VERIFY clears the state
+            m.verified = None  # jpki-applet.md does not say whether a failed VERIFY clears the state
 
         @rule(pair=pairs, data=st.data())
         def exhaust(self, pair: KeyPair, data: st.DataObject) -> None:
@@ -119,7 +122,7 @@ def make_machine(profile: Profile, open_session: Any, destructive: bool, keys: d
             r = self.jpki.retry_query(pair.pin_ef)
             allowed = {0x63C0 | m.tries}
             if m.verified is not False:
-                allowed.add(SW.OK)  # §14 item 2: some cards answer 9000 once verified
+                allowed.add(SW.OK)  # jpki-applet.md open question 2: some cards answer 9000 once verified
             assert r.sw in allowed and not r.data, (
                 f"{pair.name}: retry query answered {r}, model 63C{m.tries:X}"
             )
@@ -141,7 +144,11 @@ def make_machine(profile: Profile, open_session: Any, destructive: bool, keys: d
                 assert r.sw != SW.OK, f"{pair.name}: CHANGE without VERIFY (tries {m.tries}) answered {r}"
                 return
             assert r.sw == SW.OK, f"{pair.name}: CHANGE after VERIFY answered {r}"
-            m.value, m.tries, m.verified = new, pin_rules.tries, None
+            m.value, m.tries, m.verified = (
+                Secret(f"{pair.name} PIN set by the test", new, "derived", scrub=False),
+                pin_rules.tries,
+                None,
+            )
 
         @rule()
         def reselect(self) -> None:
@@ -180,7 +187,7 @@ def make_machine(profile: Profile, open_session: Any, destructive: bool, keys: d
 
         @rule(pair=pairs)
         def verify_then_use(self, pair: KeyPair) -> None:
-            """A client's usual sequence (§7): VERIFY, then sign; the positive probes."""
+            """A client's usual sequence ("Signing", "Commands"): VERIFY, then sign; the positive probes."""
             self.verify_right(pair)
             self.sign_probe(pair)
             self.read_sign_certificate()
@@ -197,6 +204,7 @@ def make_machine(profile: Profile, open_session: Any, destructive: bool, keys: d
 
 
 @pytest.mark.requirement("JPKI-PIN-09")
+@pytest.mark.effects("pin-tries")
 def test_pin_state_machine(jpki: JpkiClient, card, profile, fresh_card) -> None:
     keys = {p.name: public_key(read_certificate(jpki, profile, p.cert_ef)) for p in PAIRS}
     fresh = fresh_card

@@ -1,6 +1,7 @@
 """COMPUTE DIGITAL SIGNATURE 80 2A 00 80: PKCS#1 v1.5 type 1 over the DigestInfo given, checked against the
 certificate's public key with the kit's strict verifier; refused without VERIFY and for data that cannot be
-padded (jpki-ap.md §4, §7, §8). The key size comes from the certificate, the PINs from ixit.secrets."""
+padded (docs/spec/jpki-applet.md: "Commands", "Signing", "Security state"). The key size comes from the
+certificate, the PINs from ixit.secrets."""
 
 from __future__ import annotations
 
@@ -11,11 +12,11 @@ from jpkikit.vocab.iso7816.sw import SW
 from jpkikit.vocab.jpki.card import AUTH, PAIRS, SIGN, KeyPair
 from jpkikit.vocab.jpki.pkcs1 import digest_info_of, max_data_length
 
-from .support import pin, public_key, read_certificate, signature_problem
+from .support import filler, pin, public_key, read_certificate, signature_problem
 
 PAIR_IDS = [p.name for p in PAIRS]
 HASHES = ("sha1", "sha256", "sha384", "sha512")
-LENGTH_ERRORS = (SW.WRONG_LENGTH, SW.CONDITIONS_NOT_SATISFIED)  # §4: 6700 or 6985
+LENGTH_ERRORS = (SW.WRONG_LENGTH, SW.CONDITIONS_NOT_SATISFIED)  # jpki-applet.md, "Signing": 6700 or 6985
 
 
 @pytest.mark.requirement("JPKI-SIG-01")
@@ -57,12 +58,12 @@ def test_data_that_cannot_be_padded_is_refused(jpki: JpkiClient, profile, pair: 
     key = public_key(read_certificate(jpki, profile, pair.cert_ef))
     longest = max_data_length(key.key_size // 8)
     assert jpki.verify(pair.pin_ef, pin(profile, pair)).ok, f"VERIFY of the {pair.name} PIN failed"
-    for data in (b"", bytes(range(256))[: longest + 1]):
+    for data in (b"", filler(longest + 1)):
         r = jpki.sign(pair.key_ef, data)
         assert r.sw in LENGTH_ERRORS and not r.data, (
             f"{pair.name} key: 80 2A with {len(data)} bytes of data answered {r}, expected 6700 or 6985"
         )
-    for data in (b"\x5a", bytes(range(256))[:longest]):
+    for data in (b"\x5a", filler(longest)):
         r = jpki.sign(pair.key_ef, data)
         assert r.ok, f"{pair.name} key: 80 2A with {len(data)} bytes (1..k-11 is allowed) answered {r}"
         problem = signature_problem(key, data, r.data)

@@ -11,6 +11,7 @@ keep the card they expect; on any other implementation the tests run on the devi
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,6 +28,8 @@ from jpkikit.host.admin_agent import AdminAgent
 from jpkikit.host.card_session import CardSession
 from jpkikit.host.scp03 import Scp03Layer
 from jpkikit.host.tsm_driver import TsmClient, signed_application, unblock_with_temp_pin
+from jpkikit.secrets import Secret, reveal_bytes
+from jpkikit.vocab.jpki import provisioning as se
 from jpkikit.vocab.scp03 import StaticKeys
 
 
@@ -110,15 +113,20 @@ class Flows:
         assert state["state"] == "done", f"issuance through the reference TSM failed: {state['error']}"
         return state["result"]
 
-    def set_pins(self, result: dict[str, Any], pins: dict[str, bytes]) -> None:
+    def set_pins(self, result: dict[str, Any], pins: dict[str, Secret]) -> None:
         for kind, pin in pins.items():
-            temp = bytes.fromhex(result["temp_pins"][kind])
+            temp = temp_pin(result, kind)
             sw = unblock_with_temp_pin(self.se.tracer, self.profile.ixit.aids.jpki, kind, temp, pin)
             assert sw == 0x9000, f"RESET RETRY COUNTER with the temporary {kind} PIN answered {sw:04X}"
 
 
-def profile_pins(profile: Profile) -> dict[str, bytes]:
-    return {k: profile.secret(f"{k}_pin").reveal().encode("ascii") for k in ("auth", "sign")}
+def profile_pins(profile: Profile) -> dict[str, Secret]:
+    return {k: profile.secret(f"{k}_pin") for k in ("auth", "sign")}
+
+
+def temp_pin(result: dict[str, Any], kind: str) -> Secret:
+    """The temporary PIN an order handed the app (seed 004 p.17): a secret of the run from then on."""
+    return Secret.of_bytes(f"temporary {kind} PIN", bytes.fromhex(result["temp_pins"][kind]))
 
 
 @contextmanager
@@ -142,3 +150,22 @@ def restore_pins(card: CardSession, profile: Profile, tmp_path: Path) -> None:
         f.set_pins(f.issue(), profile_pins(profile))
     finally:
         server.stop()
+
+
+def reset_pin(card: CardSession, profile: Profile, kind: str) -> bool:
+    """Put one PIN back to the profile's value and its counter at the maximum, blocked or not, through the
+    provisioning command set's temporary-PIN sequence (seed 004 p.17): SET TEMPORARY PIN and BLOCK under
+    SCP03 with the APSD key set, then the app's RESET RETRY COUNTER with it. False where the unit does not
+    offer the command set (the PIN stays as it is)."""
+    claims = profile.ics.provisioning
+    if claims is None or not claims.present or profile.keyset("apsd") is None:
+        return False
+    temp = Secret.of_bytes(f"temporary {kind} PIN set to restore it", os.urandom(16))
+    layer = open_applet(card, profile)
+    slot = se.SLOT_NAMES[kind]
+    ok = layer.send(se.set_temp_pin(slot, reveal_bytes(temp))).ok and layer.send(se.block_pin(slot)).ok
+    layer.end()
+    if not ok:
+        return False
+    pin = profile.secret(f"{kind}_pin")
+    return unblock_with_temp_pin(card.tracer, profile.ixit.aids.jpki, kind, temp, pin) == 0x9000

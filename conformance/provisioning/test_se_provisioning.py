@@ -1,5 +1,6 @@
-"""The SE's part of the provisioning flows (system.md §3, §4.1-§4.5; docs/provisioning-commands.md): the
-kit's reference TSM and back end drive the SE under test; the tests check what the SE does."""
+"""The SE's part of the provisioning flows (docs/spec/system.md: "Security requirements", "First issuance" to
+"Removal from old devices"; docs/provisioning-commands.md): the kit's reference TSM and back end drive the SE
+under test; the tests check what the SE does."""
 
 from __future__ import annotations
 
@@ -16,13 +17,15 @@ from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 from jpkikit.harness.profile import Profile
 from jpkikit.host.card_session import CardSession
 from jpkikit.host.tsm_driver import PIN_P2
+from jpkikit.secrets import Secret, reveal_bytes
 from jpkikit.vocab.jpki import provisioning as se
 
-from .support import flows, level, open_applet, profile_pins, se_session
+from .support import flows, level, open_applet, profile_pins, se_session, temp_pin
 
+PINS = ("auth", "sign")
 LEVELS = (0x01, 0x03, 0x11, 0x13, 0x33)
 SHA256_DIGEST_INFO = bytes.fromhex("3031300d060960864801650304020105000420")
-EF = {"auth": (0x0017, 0x000A, 0x0018), "sign": (0x001A, 0x0001, 0x001B)}  # key, cert, PIN (jpki-ap.md §3)
+EF = {"auth": (0x0017, 0x000A, 0x0018), "sign": (0x001A, 0x0001, 0x001B)}  # key, cert, PIN (jpki-applet.md)
 
 
 def _select_ef(s: Any, fid: int) -> int:
@@ -42,8 +45,8 @@ def _read_ef(s: Any, fid: int) -> bytes:
     return out
 
 
-def _verify(s: Any, kind: str, pin: bytes) -> int:
-    return s.send(0x00, 0x20, 0x00, PIN_P2[kind], pin).sw
+def _verify(s: Any, kind: str, pin: Secret | bytes) -> int:
+    return s.send(0x00, 0x20, 0x00, PIN_P2[kind], reveal_bytes(pin)).sw
 
 
 def _sign(s: Any, kind: str, digest: bytes) -> Any:
@@ -57,6 +60,7 @@ def _claim(profile: Profile) -> None:
 
 
 @pytest.mark.requirement("PROV-SCP-01")
+@pytest.mark.effects("credentials", renewable=True)
 def test_provisioning_needs_scp03_at_the_claimed_level(card: CardSession, profile: Profile) -> None:
     _claim(profile)
     with se_session(card, profile) as s:
@@ -78,6 +82,7 @@ def test_provisioning_needs_scp03_at_the_claimed_level(card: CardSession, profil
 
 
 @pytest.mark.requirement("PROV-KEY-01")
+@pytest.mark.effects("credentials", renewable=True)
 def test_key_pair_generated_on_chip_after_the_commitment(card: CardSession, profile: Profile) -> None:
     _claim(profile)
     with se_session(card, profile) as s:
@@ -107,6 +112,7 @@ def _factor_in(data: bytes, n: int, size: int) -> bool:
 
 
 @pytest.mark.requirement("PROV-KEY-02")
+@pytest.mark.effects("credentials", renewable=True)
 def test_private_key_never_leaves_the_se(card: CardSession, profile: Profile, tmp_path: Path) -> None:
     _claim(profile)
     with flows(card, profile, tmp_path) as f:
@@ -134,6 +140,7 @@ def test_private_key_never_leaves_the_se(card: CardSession, profile: Profile, tm
 
 
 @pytest.mark.requirement("PROV-CERT-01")
+@pytest.mark.effects("credentials", renewable=True)
 def test_certificate_written_is_stored_and_must_match_the_key(
     card: CardSession, profile: Profile, tmp_path: Path
 ) -> None:
@@ -155,6 +162,7 @@ def test_certificate_written_is_stored_and_must_match_the_key(
 
 
 @pytest.mark.requirement("PROV-PIN-01")
+@pytest.mark.effects("credentials", renewable=True)
 def test_temporary_pin_sequence(card: CardSession, profile: Profile, tmp_path: Path) -> None:
     _claim(profile)
     with flows(card, profile, tmp_path) as f:
@@ -163,8 +171,8 @@ def test_temporary_pin_sequence(card: CardSession, profile: Profile, tmp_path: P
         assert f.se.select(profile.ixit.aids.jpki).sw == 0x9000
         for kind in ("auth", "sign"):
             assert _verify(f.se, kind, pins[kind]) != 0x9000, f"the {kind} PIN is usable although blocked"
-            temp = bytes.fromhex(result["temp_pins"][kind])
-            wrong = bytes(b ^ 0xFF for b in temp)
+            temp = temp_pin(result, kind)
+            wrong = temp.derive("inverted", lambda v: bytes(b ^ 0xFF for b in bytes.fromhex(v)).hex())
             sw = f.se.transmit(se.unblock_pin(PIN_P2[kind], wrong, pins[kind])).sw
             assert sw != 0x9000, "unblock with a wrong temporary PIN was accepted"
             sw = f.se.transmit(se.unblock_pin(PIN_P2[kind], temp, pins[kind])).sw
@@ -189,6 +197,7 @@ def test_se_identification_id_is_stable(card: CardSession, profile: Profile) -> 
 
 
 @pytest.mark.requirement("PROV-DEL-01")
+@pytest.mark.effects("credentials", renewable=True)
 def test_delete_keys_really_deletes(card: CardSession, profile: Profile, tmp_path: Path) -> None:
     _claim(profile)
     with flows(card, profile, tmp_path) as f:
@@ -200,9 +209,12 @@ def test_delete_keys_really_deletes(card: CardSession, profile: Profile, tmp_pat
         assert layer.send(se.delete_keys()).sw == 0x9000
         assert layer.send(se.get_se_id()).data == se_id, "deleting keys changed the SE identification ID"
         # make the PINs usable again (temporary-PIN sequence), so only a missing key can stop a signature
-        temps = {kind: bytes(range(1, 17)) for kind in ("auth", "sign")}
+        temps = {
+            kind: Secret.of_bytes("temporary PIN set by the test", bytes(range(1, 17)), scrub=False)
+            for kind in PINS
+        }
         for kind, slot in (("auth", se.SLOT_AUTH), ("sign", se.SLOT_SIGN)):
-            layer.send(se.set_temp_pin(slot, temps[kind]))
+            layer.send(se.set_temp_pin(slot, reveal_bytes(temps[kind])))
             layer.send(se.block_pin(slot))
         layer.end()
         assert f.se.select(profile.ixit.aids.jpki).sw == 0x9000

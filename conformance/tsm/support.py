@@ -4,7 +4,7 @@ signed by the kit's
 test persona card); the TSM is reached over loopback HTTP (docs/tsm-protocol.md): the reference TSM started
 in-process (ixit.tsm.reference, optionally a factory for the kit's faulty variants) or ixit.tsm.url.
 
-Remote deletion (flow 4.5) wakes a device through the order's ``push_url``: the harness runs a push
+Remote deletion (seed 004 p.25) wakes a device through the order's ``push_url``: the harness runs a push
 receiver that starts the addressed phone's agent session, or answers 503 when that phone is "offline".
 """
 

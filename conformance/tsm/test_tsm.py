@@ -1,5 +1,6 @@
-"""A TSM under test (class tsm) driven through flows 4.1-4.5 by the kit playing the admin agent, the SE and
-the app (conformance/tsm/support.py): what the TSM sends to the SE, and what it decides."""
+"""A TSM under test (class tsm) driven through the flows of seed 004 pp.15-26 (docs/spec/system.md) by the kit
+playing the admin agent, the SE and the app (conformance/tsm/support.py): what the TSM sends to the SE, and
+what it decides."""
 
 from __future__ import annotations
 

@@ -28,6 +28,16 @@ def register(sub: Any) -> None:
     p.add_argument("-o", "--out", help="also write certification.{md,html,json} into this directory")
     p.set_defaults(run=cmd_report)
 
+    p = sub.add_parser(
+        "campaign", help="combine the runs on several units of one model (a normal and a sacrificial unit)"
+    )
+    p.add_argument("results", nargs="+", help="results directories written by jpkikit certify")
+    p.add_argument(
+        "--format", choices=("md", "html", "json"), default="md", help="what to print (default md)"
+    )
+    p.add_argument("-o", "--out", help="also write campaign.{md,html,json} into this directory")
+    p.set_defaults(run=cmd_campaign)
+
     p = sub.add_parser("probe", help="compare what the implementation reports with what its profile declares")
     p.add_argument("--profile", help="profile (default: profiles/emulator-gpse.yaml)")
     p.add_argument("--results", help="write probe.json and traces/probe.json into this results directory")
@@ -71,6 +81,18 @@ def cmd_report(args: argparse.Namespace) -> int:
         for path in write_reports(report, Path(args.out)):
             print(f"jpkikit: wrote {path}", file=sys.stderr)
     return 0
+
+
+def cmd_campaign(args: argparse.Namespace) -> int:
+    from jpkikit.report.campaign import build_campaign
+    from jpkikit.report.certreport import render, write_reports
+
+    report = build_campaign(args.results)
+    sys.stdout.write(render(report, args.format))
+    if args.out:
+        for path in write_reports(report, Path(args.out), stem="campaign"):
+            print(f"jpkikit: wrote {path}", file=sys.stderr)
+    return 0 if report["certification"]["verdict"] == "PASS" else 1
 
 
 def cmd_probe(args: argparse.Namespace) -> int:

@@ -43,6 +43,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", help="profile file (default: profiles/emulator-gpse.yaml, the emulator)")
     p.add_argument("--results", help="results directory (default: results/<profile name>)")
     p.add_argument("-k", dest="keyword", help="only tests matching this pytest -k expression")
+    p.add_argument(
+        "--plan",
+        action="store_true",
+        help="list every test with its cost and whether it will run; send nothing",
+    )
+    p.add_argument(
+        "--accept-spent-tries",
+        action="store_true",
+        help="start although a PIN counter is below its maximum (the pre-flight refuses otherwise)",
+    )
     p.add_argument("pytest_args", nargs="*", help="extra pytest arguments, after --")
     p.set_defaults(run=cmd_certify)
 
@@ -71,6 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check-profile", help="validate a profile file")
     p.add_argument("profile")
+    p.add_argument(
+        "--probe",
+        action="store_true",
+        help="also run the pre-flight on the unit: its identity, PIN counters and the profile's PINs",
+    )
+    p.add_argument("--accept-spent-tries", action="store_true", help="as for certify")
     p.set_defaults(run=cmd_check_profile)
 
     p = sub.add_parser("replay", help="replay a saved APDU trace against an implementation")
@@ -90,9 +106,12 @@ def cmd_certify(args: argparse.Namespace) -> int:
 
     from jpkikit.harness.bundled import suite_dir
     from jpkikit.harness.profile import load_profile
+    from jpkikit.harness.seam import check_factories
+    from jpkikit.harness.unit_state import UNIT_STATE_FILE
 
     path = profile_path(args.profile)
     profile = load_profile(path)  # fail early and clearly on a bad profile
+    check_factories(profile)  # one clear error now, not a kit error per test
     suite = suite_dir()
     results = Path(args.results) if args.results else Path("results") / path.stem
     results.mkdir(parents=True, exist_ok=True)
@@ -103,6 +122,7 @@ def cmd_certify(args: argparse.Namespace) -> int:
         "--clean-alluredir",
         f"--junitxml={results / 'junit.xml'}",
         f"--trace-dir={results / 'traces'}",
+        f"--unit-state={results / UNIT_STATE_FILE}",
         f"--rootdir={suite.parent}",
         "-c",  # no ini file of the checkout or the working directory changes a certification run
         os.devnull,
@@ -115,9 +135,16 @@ def cmd_certify(args: argparse.Namespace) -> int:
     ]
     if args.keyword:
         pytest_args += ["-k", args.keyword]
+    if args.plan:
+        pytest_args.append("--plan")
+    if args.accept_spent_tries:
+        pytest_args.append("--accept-spent-tries")
     pytest_args += args.pytest_args
     print(f"jpkikit {__version__}: certifying {profile.identity()['name']} with {path}")
     code = pytest.main(pytest_args)
+    from jpkikit.harness.redaction import scrub_tree
+
+    scrub_tree(results)  # JUnit XML is written last, by pytest itself: scrub the whole results directory
     print(f"jpkikit: results in {results}/ (allure-results/, junit.xml, traces/)")
     if code == pytest.ExitCode.USAGE_ERROR:
         return EXIT_USAGE
@@ -160,10 +187,25 @@ def cmd_readers(args: argparse.Namespace) -> int:
 
 def cmd_check_profile(args: argparse.Namespace) -> int:
     from jpkikit.harness.profile import load_profile
+    from jpkikit.harness.seam import check_factories
 
     profile = load_profile(args.profile)
+    check_factories(profile)
     identity = profile.identity()
     print(f"{args.profile}: valid profile for {identity['name']} ({identity['class']})")
+    if not args.probe:
+        return 0
+    from jpkikit.harness import preflight
+    from jpkikit.harness.seam import open_link
+    from jpkikit.host.card_session import CardSession
+
+    with open_link(profile) as link:
+        result = preflight.run(CardSession(link), profile, args.accept_spent_tries)
+    for line in result.lines:
+        print(f"pre-flight: {line}")
+    if result.stop:
+        return EXIT_USAGE
+    print("pre-flight: the unit may be certified with this profile")
     return 0
 
 

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,23 +23,41 @@ from jpkikit import __version__
 from jpkikit.errors import DeviceUnreachable, KitError, ReaderNotFound, TransportError
 from jpkikit.harness.allure_results import TEST_LABEL, apply_verdicts, requirement_link, write_categories
 from jpkikit.harness.bundled import profile_path
-from jpkikit.harness.verdict import NOT_APPLICABLE_PREFIX, Verdict, verdict_of, worst
+from jpkikit.harness.redaction import scrub_report, scrub_tree
+from jpkikit.harness.safety import PIN_EFFECTS, Cost, Policy, cost_of, policy
+from jpkikit.harness.verdict import NOT_APPLICABLE_PREFIX, NOT_EXERCISED_PREFIX, Verdict, verdict_of, worst
 
 TRACE_ATTACHMENT = "APDU trace (redacted)"
 
 requirements_key = pytest.StashKey[list[str]]()
 session_key = pytest.StashKey[Any]()
 verdict_key = pytest.StashKey[Verdict]()
+cost_key = pytest.StashKey[Cost]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("jpkikit", "JPKI conformance kit")
     group.addoption("--profile", metavar="PATH", help="profile of the implementation under test")
     group.addoption("--trace-dir", metavar="DIR", help="write each test's redacted APDU trace here")
+    group.addoption(
+        "--plan", action="store_true", help="list every test, its cost and whether it runs; touch nothing"
+    )
+    group.addoption(
+        "--accept-spent-tries",
+        action="store_true",
+        help="start although a PIN counter is below its maximum (the pre-flight refuses otherwise)",
+    )
+    group.addoption(
+        "--unit-state", metavar="FILE", help="write the unit's state before and after the run here"
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "requirement(*ids): requirement IDs (catalogue) this test verifies")
+    config.addinivalue_line(
+        "markers",
+        "effects(*effects, renewable=False): what the test does to the unit (jpkikit.harness.safety)",
+    )
     config.pluginmanager.register(KitSession(config), "jpkikit-session")
 
 
@@ -54,6 +73,11 @@ class KitSession:
         self.tested: set[str] = set()
         self.used = False
         self.opened_once = False
+        self.plan: list[tuple[str, str, str]] = []  # (test, cost, what happens)
+        self.preflight: Any = None
+        self.state_before: dict[str, str] | None = None
+        self.state_differences: list[Any] = []
+        self.stopped: str | None = None  # why the run ended before the tests (unreachable, pre-flight)
 
     # -- lazily loaded, so the kit's own unit tests run without any profile -------------------------------
 
@@ -106,10 +130,38 @@ class KitSession:
                     reasons.append(f"{rid}: {verdict.reason}")
             item.user_properties.append(("requirements", " ".join(ids)))
             item.add_marker(pytest.mark.allure_label(item.nodeid, label_type=TEST_LABEL))
+            cost = self._cost(item)
+            item.stash[cost_key] = cost
             if not applicable and reasons:
-                item.add_marker(pytest.mark.skip(reason=NOT_APPLICABLE_PREFIX + "; ".join(reasons)))
+                why = NOT_APPLICABLE_PREFIX + "; ".join(reasons)
+                item.add_marker(pytest.mark.skip(reason=why))
+            elif (refused := self.policy.decide(cost)) is not None:
+                why = NOT_EXERCISED_PREFIX + refused
+                item.add_marker(pytest.mark.skip(reason=why))
+            else:
+                why = "runs"
+            self.plan.append((item.nodeid, cost.describe(), why))
         if unknown:
             raise pytest.UsageError("tests name requirements the catalogue lacks:\n  " + "\n  ".join(unknown))
+        # what cannot be undone runs last, in the order that keeps the unit usable longest (safety.ORDER)
+        items.sort(key=lambda i: i.stash[cost_key].rank() if cost_key in i.stash else -1)
+        if self.config.getoption("plan"):
+            self.config.option.collectonly = True  # list, never run
+
+    def _cost(self, item: pytest.Item) -> Cost:
+        marker = item.get_closest_marker("effects")
+        if marker is None:
+            return Cost()
+        try:
+            return cost_of(marker.args, bool(marker.kwargs.get("renewable", False)))
+        except ValueError as exc:
+            raise pytest.UsageError(f"{item.nodeid}: {exc}") from None
+
+    @property
+    def policy(self) -> Policy:
+        from jpkikit.harness.seam import can_renew
+
+        return policy(self.profile.ixit.unit, can_renew(self.profile))
 
     # -- Allure: labels before the test body, the APDU trace after it ----------------------------------
     # (inside allure-pytest's own call wrapper, so both land on the test result, not on a fixture)
@@ -143,10 +195,12 @@ class KitSession:
 
     # -- verdicts -------------------------------------------------------------------------------------
 
-    @pytest.hookimpl(hookwrapper=True)
+    # innermost (trylast): the report is scrubbed of secrets before any other plugin's wrapper reads it
+    @pytest.hookimpl(hookwrapper=True, trylast=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
         outcome = yield
         report: pytest.TestReport = outcome.get_result()
+        scrub_report(report)
         if requirements_key not in item.stash:
             return
         reason = ""
@@ -165,6 +219,7 @@ class KitSession:
     # -- the end of the run ---------------------------------------------------------------------------
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        self._finish_unit()
         if self.link is not None:
             try:
                 self.link.close()
@@ -175,17 +230,84 @@ class KitSession:
             write_allure_environment(Path(alluredir), self.profile)
             write_categories(Path(alluredir))
             apply_verdicts(Path(alluredir), self.verdicts)
+            scrub_tree(Path(alluredir))
+        trace_dir = self.config.getoption("trace_dir")
+        if trace_dir:
+            scrub_tree(Path(trace_dir))
+
+    # -- the unit: pre-flight, as found, as left ------------------------------------------------------------
+
+    def start_unit(self, session: Any) -> None:
+        """Before the first test touches the unit: the pre-flight (which may stop the run), the ledger, and
+        the unit's state as found."""
+        from jpkikit.harness import ledger, preflight, unit_state
+
+        accept = bool(self.config.getoption("accept_spent_tries"))
+        self.preflight = result = preflight.run(session, self.profile, accept)
+        unit = self.profile.ixit.unit
+        self.ledger_path = ledger.ledger_path(unit.ledger if unit else None, result.identity)
+        previous = ledger.last_run(self.ledger_path)
+        if previous and previous.get("ended") is False:
+            result.lines.append(f"the ledger shows an earlier run that did not end ({previous.get('at')})")
+        if result.stop:
+            self.stopped = result.stop
+            ledger.record(
+                self.ledger_path, result.identity, {"counters": result.counters, "stopped": result.stop}
+            )
+            pytest.exit(f"jpkikit: pre-flight: {result.stop}", returncode=2)
+        self.state_before = unit_state.take(session, self.profile)
+        ledger.record(self.ledger_path, result.identity, {"counters": result.counters, "ended": False})
+
+    def _finish_unit(self) -> None:
+        if self.state_before is None:
+            return
+        from jpkikit.harness import ledger, unit_state
+        from jpkikit.harness.seam import open_link
+        from jpkikit.host.card_session import CardSession
+
+        try:
+            session = self.link if self.link is not None else CardSession(open_link(self.profile))
+            self.link = session
+            after = unit_state.take(session, self.profile)
+        except KitError as exc:
+            after = {"(read back)": f"the unit could not be read at the end: {exc}"}
+        self.state_differences = unit_state.compare(self.state_before, after)
+        path = self.config.getoption("unit_state")
+        if path:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            Path(path).write_text(json.dumps(unit_state.as_json(self.state_before, after), indent=1))
+        counters = {k.split()[1]: v for k, v in after.items() if k.endswith("PIN tries left")}
+        ledger.record(self.ledger_path, self.preflight.identity, {"counters_at_end": counters, "ended": True})
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if not self.used:
             return
         tr = terminalreporter
         identity = self.profile.identity()
+        if self.config.getoption("plan"):
+            tr.section("jpkikit plan (nothing was sent to the unit)")
+            for nodeid, cost, what in self.plan:
+                tr.write_line(f"{nodeid}\n    cost: {cost}\n    {what}")
+            decided = Counter("runs" if w == "runs" else w.split(":", 1)[0] for _, _, w in self.plan)
+            tr.write_line(", ".join(f"{n} {what}" for what, n in sorted(decided.items())))
+            return
         tr.section("jpkikit verdicts")
         tr.write_line(f"implementation: {identity['name']} ({identity['class']})")
         tr.write_line(f"profile: {identity['profile']}")
+        if self.preflight is not None:
+            for line in self.preflight.lines:
+                tr.write_line(f"pre-flight: {line}")
         counts = Counter(self.verdicts.values())
         tr.write_line(", ".join(f"{counts.get(v, 0)} {v}" for v in Verdict))
+        if self.stopped:
+            tr.write_line(f"no verdicts: the run stopped before the tests ({self.stopped})")
+            return
+        if self.state_differences:
+            tr.write_line(f"the unit was NOT left as found ({len(self.state_differences)} differences):")
+            for d in self.state_differences:
+                tr.write_line(f"  {d.item}: {d.before} -> {d.after}")
+        elif self.state_before is not None:
+            tr.write_line("the unit was left as found (every item read back at the start reads the same)")
         missing = [
             req
             for req in self.catalogue
@@ -252,9 +374,18 @@ def card(request: pytest.FixtureRequest) -> Iterator[Any]:
             kit.link = CardSession(open_link(kit.profile))
         except (ReaderNotFound, DeviceUnreachable) as exc:
             if not kit.opened_once:  # a set-up problem, not the device's behaviour: stop the run
+                kit.stopped = f"cannot reach the implementation: {exc}"
                 pytest.exit(f"jpkikit: cannot reach the implementation: {exc}", returncode=2)
             raise
-        kit.opened_once = True
+        if not kit.opened_once:
+            kit.opened_once = True
+            kit.start_unit(kit.link)
+    cost = request.node.stash.get(cost_key, None)
+    if kit.preflight is not None and kit.preflight.incomplete and cost and cost.effects & PIN_EFFECTS:
+        pytest.skip(
+            f"the pre-flight could not check the profile's PINs, so no PIN try is spent: "
+            f"{kit.preflight.incomplete}"
+        )
     session = kit.link
     session.tracer.restart()
     try:

@@ -44,8 +44,10 @@ from jpkikit.harness.profile_sections import (
     ProvisioningClaims,
     TsmClaims,
     TsmIxit,
+    UnitIxit,
     structure,
 )
+from jpkikit.secrets import Secret
 from jpkikit.vocab.gp import seac
 from jpkikit.vocab.scp03.keys import StaticKeys
 
@@ -124,36 +126,6 @@ def join_path(parts: list[str | int] | tuple[str | int, ...]) -> str:
 
 # ---------------------------------------------------------------------------------------------------------
 # Secrets
-
-
-class Secret:
-    """A resolved secret. ``repr``/``str``/``format`` never show the value; :meth:`reveal` does."""
-
-    __slots__ = ("_name", "_ref", "_value")
-
-    def __init__(self, name: str, value: str, ref: str) -> None:
-        self._name, self._value, self._ref = name, value, ref
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def ref(self) -> str:
-        """Where the value came from, safe to show: ``env:NAME``, ``file:path#key`` or ``test``."""
-        return self._ref
-
-    def reveal(self) -> str:
-        """The secret value. Call it only where the value is sent to the implementation."""
-        return self._value
-
-    def __repr__(self) -> str:
-        return f"<secret {self._name}>"
-
-    __str__ = __repr__
-
-    def __reduce__(self) -> Any:
-        raise TypeError("secrets cannot be pickled")
 
 
 def read_resource(ref: str, base: Path) -> bytes:
@@ -268,7 +240,8 @@ class Jpki:
     sign_pin: PinRules
     auth_cert_needs_pin: bool
     card_aps_present: bool
-    #: Certificate hierarchy the EFs hold (jpki-ap.md §12): production J-LIS or the JPKI-TEST environment.
+    #: Certificate hierarchy the EFs hold (docs/spec/jpki-applet.md#certificate-profiles): production J-LIS
+    #: or the JPKI-TEST environment.
     cert_hierarchy: Literal["production", "test"] = "production"
 
 
@@ -336,6 +309,7 @@ class Ixit:
     handset: HandsetIxit | None = None
     tsm: TsmIxit | None = None
     applicant: Applicant | None = None
+    unit: UnitIxit | None = None
 
     @property
     def runs_kit_emulator(self) -> bool:
@@ -697,6 +671,7 @@ def _build(doc: dict[str, Any], path: Path, sha256: str, fail: Callable[[str, st
         structure(ixit_doc.get("handset"), HandsetIxit),
         structure(ixit_doc.get("tsm"), TsmIxit),
         applicant,
+        structure(ixit_doc.get("unit"), UnitIxit),
     )
     return Profile(path, sha256, doc["schema"], implementation, ics, ixit)
 

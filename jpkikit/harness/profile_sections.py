@@ -189,6 +189,24 @@ class Applicant:
     key: str
 
 
+@dataclass(frozen=True)
+class UnitIdentity:
+    atr: Hex | None = None
+    cplc_ic_serial: Hex | None = None
+    iccid: Hex | None = None
+
+
+@dataclass(frozen=True)
+class UnitIxit:
+    """The unit under test and what it may suffer (jpkikit.harness.safety)."""
+
+    sacrificial: bool = False
+    allows: tuple[str, ...] = ()
+    accept_spent_tries: bool = False
+    identity: UnitIdentity | None = None
+    ledger: str | None = None
+
+
 # -- structuring ---------------------------------------------------------------------------------------------
 
 _converter = cattrs.Converter(forbid_extra_keys=True)

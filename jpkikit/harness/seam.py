@@ -102,6 +102,18 @@ class Link(Layer):
                 self.served = None
 
 
+def check_factories(profile: Any) -> None:
+    """Import every ``module:callable`` the profile names: a typo is one clear error before the run."""
+    t = profile.ixit.transport
+    refs = [t.factory if t.kind == "emulator" else getattr(t.serve, "factory", None)]
+    handset, tsm = profile.ixit.handset, profile.ixit.tsm
+    refs.append(handset.reference.factory if handset and handset.reference else None)
+    refs.append(tsm.reference.factory if tsm and tsm.reference else None)
+    for ref in refs:
+        if ref:
+            resolve(ref)
+
+
 def open_link(profile: Any) -> Link:
     """Open the transport described by ``profile.ixit.transport``."""
     t = profile.ixit.transport
@@ -130,6 +142,13 @@ def _path(profile: Any, value: Path | str | None) -> Path | None:
 
 
 Renew = Callable[[], CardSession]
+
+
+def can_renew(profile: Any) -> bool:
+    """True when the kit launched the implementation and can give a test a new card: its emulator in-process,
+    or served behind vpcd with the test-bed command (``ixit.transport.serve``)."""
+    transport = profile.ixit.transport
+    return transport.kind == "emulator" or getattr(transport, "serve", None) is not None
 
 
 @contextmanager

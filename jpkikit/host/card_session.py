@@ -179,7 +179,8 @@ class CardSession:
         return self.transmit(CommandApdu(cla, ins, p1, p2, data, ne, extended))
 
     def select(self, aid: bytes, channel: int = 0, p2: int = 0x0C) -> ResponseApdu:
-        """SELECT by DF name, the way JPKI clients do it: P1=04, P2=0C (jpki-ap.md §1)."""
+        """SELECT by DF name, the way JPKI clients do it: P1=04, P2=0C
+        (docs/spec/jpki-applet.md#applications-and-aids)."""
         return self.send(0x00, 0xA4, 0x04, p2, aid, None if p2 == 0x0C else 256, channel)
 
     def open_channel(self, from_channel: int = 0) -> ResponseApdu:

@@ -1,4 +1,5 @@
-"""PC/SC link through pyscard: any reader, any card / SE / phone held to it (design.md, Reader interface).
+"""PC/SC link through pyscard: any reader, any card / SE / phone held to it (docs/architecture.md, host
+layer).
 
 Every pyscard call runs on a worker thread and is waited for with a timeout, because a PC/SC call can
 block for ever (a mute card, a wedged reader driver, pcscd stuck). On timeout the transport raises

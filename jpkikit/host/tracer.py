@@ -1,9 +1,9 @@
 """The tracer: every exchange recorded with timing, decoded (INS name, SW meaning), secrets redacted.
 
-It sits directly above the link (design.md: formatter -> GET RESPONSE -> SCP03 -> tracer -> link), so it
-records what crossed the wire. Command data that carries secrets (PINs, key values) is never stored: the
-trace keeps only where it was and how long it was, and a replay must be given the secret again.
-Traces save to JSON (format ``jpkikit-trace/1``) and replay against any transport.
+It sits directly above the link (docs/architecture.md#the-path-of-one-apdu: session and collector -> SCP03 ->
+tracer -> link), so it records what crossed the wire. Command data that carries secrets (PINs, key values) is
+never stored: the trace keeps only where it was and how long it was, and a replay must be given the secret
+again. Traces save to JSON (format ``jpkikit-trace/1``) and replay against any transport.
 """
 
 from __future__ import annotations

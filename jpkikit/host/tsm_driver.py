@@ -1,6 +1,6 @@
 """The JPKI app's side towards the TSM (JSON over HTTP, docs/tsm-protocol.md) and towards the SE for the
-one step the app does itself: "unblock PIN" with the temporary PIN, giving the user's new PIN (flow 4.2).
-The temporary PIN goes from the TSM to the app and never to the user or a log."""
+one step the app does itself: "unblock PIN" with the temporary PIN, giving the user's new PIN (seed 004
+p.17). The temporary PIN goes from the TSM to the app and never to the user or a log."""
 
 from __future__ import annotations
 
@@ -14,10 +14,11 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from jpkikit.errors import KitError
 from jpkikit.host.link import Transport
+from jpkikit.secrets import Secret
 from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu
 from jpkikit.vocab.jpki import provisioning as se
 
-#: RESET RETRY COUNTER P2: 80 + SFI of the PIN EF (auth 0018, sign 001B; jpki-ap.md §3).
+#: RESET RETRY COUNTER P2: 80 + SFI of the PIN EF (auth 0018, sign 001B; docs/spec/jpki-applet.md, file map).
 PIN_P2 = {"auth": 0x98, "sign": 0x9B}
 
 
@@ -66,8 +67,11 @@ def signed_application(
     return {"card_certificate": card_cert.hex(), "application": body.hex(), "signature": signature.hex()}
 
 
-def unblock_with_temp_pin(se_link: Transport, jpki_aid: bytes, kind: str, temp: bytes, new: bytes) -> int:
-    """The app's part of flow 4.2: SELECT the applet, RESET RETRY COUNTER temp ‖ new; returns the SW."""
+def unblock_with_temp_pin(
+    se_link: Transport, jpki_aid: bytes, kind: str, temp: Secret | bytes, new: Secret | bytes
+) -> int:
+    """The app's part of initial PIN setting (seed 004 p.17): SELECT the applet, RESET RETRY COUNTER
+    temp ‖ new; returns the SW."""
     select = CommandApdu(0x00, 0xA4, 0x04, 0x0C, jpki_aid)
     ResponseApdu.parse(se_link.transmit(select.to_bytes()))
     answer = ResponseApdu.parse(se_link.transmit(se.unblock_pin(PIN_P2[kind], temp, new).to_bytes()))

@@ -1,4 +1,5 @@
-"""Serve a SimulatedCard to pcscd through the vsmartcard ``vpcd`` reader driver (design.md, transport).
+"""Serve a SimulatedCard to pcscd through the vsmartcard ``vpcd`` reader driver (docs/architecture.md, host
+layer).
 
 Once served, pcscd, OpenSC and any PC/SC application see the emulator as a card in a virtual reader.
 

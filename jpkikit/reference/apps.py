@@ -1,6 +1,7 @@
 """App identities: an Android app is known to the ACE by the hash of its signing certificate (SEAC
-DeviceAppID-REF-DO; globalplatform.md C.4, C.6). The reference apps below have made-up certificates; only
-their hashes matter, and the bundled emulator's ARA-M rules name them."""
+DeviceAppID-REF-DO; docs/spec/globalplatform.md, "Access rule data objects" and "Rule resolution on the
+device"). The reference apps below have made-up certificates; only their hashes matter, and the bundled
+emulator's ARA-M rules name them."""
 
 from __future__ import annotations
 

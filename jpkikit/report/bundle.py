@@ -35,6 +35,7 @@ from jpkikit import __version__
 from jpkikit.errors import KitError
 from jpkikit.harness.profile import Profile
 from jpkikit.host.tracer import decode_command
+from jpkikit.secrets import find_leaks
 
 BUNDLE_FORMAT = "jpkikit-evidence-bundle/1"
 MANIFEST = "manifest.json"
@@ -128,26 +129,10 @@ def vector_digests(vectors_dir: Path) -> dict[str, str]:
     }
 
 
-def _secret_needles(profile: Profile) -> list[tuple[str, bytes]]:
-    """Byte strings whose presence in a member means a lab secret leaked: the value as text, and its hex
-    forms (of the text, and of the value itself when it is hex, i.e. keys). Public test secrets
-    (``test:...``) are not lab secrets, and values shorter than 6 bytes are too short to search for
-    without false alarms (test data counts 00 01 02 ...); the structural trace check covers PINs."""
-    needles: list[tuple[str, bytes]] = []
-    for name, secret in profile.ixit.secrets.items():
-        if secret.ref == "test":
-            continue
-        value = secret.reveal()
-        raws = [value.encode()]
-        for part in value.split(":"):
-            try:
-                raws.append(bytes.fromhex(part))
-            except ValueError:
-                pass
-        for raw in raws:
-            if len(raw) >= 6:
-                needles += [(name, raw), (name, raw.hex().encode()), (name, raw.hex().upper().encode())]
-    return needles
+def _profile_secrets(profile: Profile) -> dict[str, str]:
+    """value -> name of every secret of the profile, of every length and source (a public test PIN is
+    searched for too: a trace that leaks it would leak a real one the same way)."""
+    return {secret.reveal(): name for name, secret in profile.ixit.secrets.items()}
 
 
 def check_trace_redacted(name: str, data: bytes) -> None:
@@ -187,16 +172,16 @@ def collect_members(results_dir: Path, profile: Profile, vectors_dir: Path) -> d
     members["profile.json"] = (json.dumps(profile.redacted(), indent=1, sort_keys=True) + "\n").encode()
     kit = {"kit_version": __version__, "vectors": vector_digests(vectors_dir)}
     members["kit.json"] = (json.dumps(kit, indent=1, sort_keys=True) + "\n").encode()
-    needles = _secret_needles(profile)
+    secrets = _profile_secrets(profile)
     for name, data in members.items():
         if name.startswith("results/traces/"):
             check_trace_redacted(name, data)
-        for secret, needle in needles:
-            if needle in data:
-                raise BundleError(
-                    f"{results_dir}: {name} contains the value of secret {secret!r}; refusing to bundle it "
-                    "(secrets must never leave the lab)"
-                )
+        leaked = find_leaks(data.decode("utf-8", "replace"), secrets)
+        if leaked:
+            raise BundleError(
+                f"{results_dir}: {name} contains the value of secret {leaked[0]!r}; refusing to bundle it "
+                "(secrets must never leave the lab)"
+            )
     return members
 
 

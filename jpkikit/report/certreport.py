@@ -14,9 +14,10 @@ from jpkikit import __version__
 from jpkikit.errors import KitError
 from jpkikit.harness.catalogue import Catalogue, load_catalogue
 from jpkikit.harness.profile import Profile, load_profile
+from jpkikit.harness.unit_state import UNIT_STATE_FILE
 from jpkikit.harness.verdict import Verdict
 from jpkikit.report.results import ResultsError, RunResults, read_results
-from jpkikit.report.verdicts import UNTESTED, WAIVED, aggregate, certification
+from jpkikit.report.verdicts import UNTESTED, WAIVED, TestOutcome, aggregate, certification
 
 FORMAT = "jpkikit-certification-report/1"
 PROBE_FILE = "probe.json"
@@ -51,18 +52,25 @@ def build_report(
 ) -> dict[str, Any]:
     results = read_results(results_dir)
     profile = resolve_profile(results, profile_path)
-    catalogue = catalogue or load_catalogue()
+    report = report_of(profile, results.outcomes, catalogue or load_catalogue(), str(results.directory))
+    report["declared_vs_observed"] = _probe_findings(results.directory, profile)
+    report["unit_state"] = read_unit_state(results.directory)
+    return report
+
+
+def report_of(
+    profile: Profile, outcomes: list[TestOutcome], catalogue: Catalogue, where: str
+) -> dict[str, Any]:
+    """The certification report of ``outcomes`` (one run's, or a campaign's combined) for ``profile``."""
     requirements = []
     for req in catalogue:
         applies = catalogue.applicability(req, profile)
         requirements.append((req.id, req.title, applies.applicable, applies.reason, req.waiver))
     known = set(catalogue.ids())
-    unknown = sorted({r for o in results.outcomes for r in o.requirements} - known)
+    unknown = sorted({r for o in outcomes for r in o.requirements} - known)
     if unknown:
-        raise ResultsError(
-            f"{results.directory}: results name requirements this catalogue lacks: {', '.join(unknown)}"
-        )
-    verdicts = aggregate(requirements, results.outcomes)
+        raise ResultsError(f"{where}: results name requirements this catalogue lacks: {', '.join(unknown)}")
+    verdicts = aggregate(requirements, outcomes)
     overall, rule = certification(verdicts)
     counts: dict[str, int] = {}
     for rv in verdicts:
@@ -87,29 +95,21 @@ def build_report(
         for rv in verdicts
         if rv.verdict == WAIVED
     ]
-    probe_file = results.directory / PROBE_FILE
-    if probe_file.is_file():
-        try:
-            probe = json.loads(probe_file.read_text(encoding="utf-8"))
-            findings = probe["findings"]
-            if not isinstance(findings, list) or not all(isinstance(f, dict) for f in findings):
-                raise TypeError("findings must be a list of objects")
-            probed = probe["implementation"]["sha256"]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise ResultsError(f"{probe_file}: not a readable probe result: {exc}") from None
-        if probed != profile.sha256:
-            raise ResultsError(
-                f"{probe_file}: probes another profile (sha256 {probed[:16]}…); re-run jpkikit probe"
-            )
-    else:
-        findings = []
-    identity = profile.identity()
+    observations += [
+        {
+            "kind": "not exercised",
+            "requirement": rv.id,
+            "text": "; ".join(sorted({t.message for t in rv.tests if t.verdict is Verdict.NOT_EXERCISED})),
+        }
+        for rv in verdicts
+        if rv.verdict == str(Verdict.NOT_EXERCISED)
+    ]
     return {
         "format": FORMAT,
         "generated": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "kit_version": __version__,
-        "results": str(results.directory),
-        "implementation": identity,
+        "results": where,
+        "implementation": profile.identity(),
         "claims": profile.redacted()["ics"],
         "certification": {"verdict": str(overall), "rule": rule},
         "counts": counts,
@@ -126,12 +126,45 @@ def build_report(
             for rv in verdicts
         ],
         "deviations": deviations,
-        "declared_vs_observed": [
-            {k: str(f.get(k, "")) for k in ("item", "status", "declared", "observed", "detail")}
-            for f in findings
-        ],
+        "declared_vs_observed": [],
         "observations": observations,
+        "unit_state": None,
     }
+
+
+def _probe_findings(directory: Path, profile: Profile) -> list[dict[str, str]]:
+    probe_file = directory / PROBE_FILE
+    if not probe_file.is_file():
+        return []
+    try:
+        probe = json.loads(probe_file.read_text(encoding="utf-8"))
+        findings = probe["findings"]
+        if not isinstance(findings, list) or not all(isinstance(f, dict) for f in findings):
+            raise TypeError("findings must be a list of objects")
+        probed = probe["implementation"]["sha256"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ResultsError(f"{probe_file}: not a readable probe result: {exc}") from None
+    if probed != profile.sha256:
+        raise ResultsError(
+            f"{probe_file}: probes another profile (sha256 {probed[:16]}…); re-run jpkikit probe"
+        )
+    return [
+        {k: str(f.get(k, "")) for k in ("item", "status", "declared", "observed", "detail")} for f in findings
+    ]
+
+
+def read_unit_state(directory: Path) -> dict[str, Any] | None:
+    """The unit's state at the start and end of the run and their differences (unit-state.json), if any."""
+    path = directory / UNIT_STATE_FILE
+    if not path.is_file():
+        return None
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(state.get("differences"), list):
+            raise TypeError("differences must be a list")
+    except (OSError, ValueError, TypeError, AttributeError) as exc:
+        raise ResultsError(f"{path}: not a readable unit state: {exc}") from None
+    return state
 
 
 def _claims_lines(claims: Any, prefix: str = "ics") -> list[tuple[str, str]]:

@@ -131,3 +131,27 @@ def certification(verdicts: Iterable[RequirementVerdict]) -> tuple[Certification
     if left:
         reason += f"; {len(left)} left for a sacrificial unit (not exercised here): {', '.join(left)}"
     return Certification.PASS, reason
+
+
+def combine(runs: Iterable[Iterable[TestOutcome]]) -> list[TestOutcome]:
+    """The outcomes of a campaign: several runs on units of one model (a normal unit and a sacrificial one).
+
+    Per test: what a run did not exercise (not exercised, not applicable) is taken from a run that did;
+    of the runs that exercised it the worst verdict stands, so a failure on any unit fails the test. A test
+    no run exercised stays not exercised (or not applicable).
+    """
+    by_test: dict[str, list[TestOutcome]] = {}
+    for outcomes in runs:
+        for outcome in outcomes:
+            by_test.setdefault(outcome.nodeid, []).append(outcome)
+    combined = []
+    skipped = (Verdict.NOT_EXERCISED, Verdict.NOT_APPLICABLE)
+    for nodeid, seen in by_test.items():
+        exercised = [o for o in seen if o.verdict not in skipped]
+        pool = exercised or [o for o in seen if o.verdict is Verdict.NOT_EXERCISED] or seen
+        verdict = worst(o.verdict for o in pool)
+        chosen = next(o for o in pool if o.verdict is verdict)
+        combined.append(
+            TestOutcome(nodeid, chosen.verdict, chosen.requirements, chosen.message, chosen.seconds)
+        )
+    return combined

@@ -1,7 +1,8 @@
 """Write ace-vectors.json: SEAC rule sets (GET DATA [All] responses, hex) with queries and the decisions that
-globalplatform.md C.6 prescribes. The TLVs are built here with a few lines of independent code (no jpkikit
-import) and every expected decision is written by hand from the C.6 text, so the vectors do not come from
-the ACE they test. Run: python vectors/access-control/make_vectors.py [--check]."""
+docs/spec/globalplatform.md, "Rule resolution on the device" (SEAC v1.0 §4.2.3), prescribes. The TLVs are
+built here with a few lines of independent code (no jpkikit import) and every expected decision is written
+by hand from that text, so the vectors do not come from the ACE they test. The ``source`` of a vector names
+sections of that page. Run: python vectors/access-control/make_vectors.py [--check]."""
 
 from __future__ import annotations
 
@@ -11,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 OUT = Path(__file__).with_name("ace-vectors.json")
-JPKI = "D392F000260100000001"  # jpki-ap.md §1
-OTHER = "A000000476416E64726F696443545331"  # Android CTS test applet (C.6)
+JPKI = "D392F000260100000001"  # the JPKI AID (docs/spec/jpki-applet.md)
+OTHER = "A000000476416E64726F696443545331"  # Android CTS test applet
 H1, H2 = "11" * 20, "22" * 20  # SHA-1 hashes of two made-up apps
 H256 = "33" * 32  # SHA-256 hash of a made-up app
-S2_AID, S2_HASH = "FFFFFFFFFFAA", "AA6872787654334567840DE535C2BBD5A04F0BAA"  # C.8
+S2_AID, S2_HASH = "FFFFFFFFFFAA", "AA6872787654334567840DE535C2BBD5A04F0BAA"  # pySim ARA-M test rule
 
 
 def tlv(tag: str, value: str) -> str:
@@ -73,7 +74,7 @@ FILTERS = ["00A40200" + "FFFFFF00", "00B00000" + "FFFF0000"]  # SELECT EF; READ 
 VECTORS: list[dict[str, Any]] = [
     {
         "id": "AC-STEP1-01",
-        "source": "C.6 step 1 (rule A) and step 2",
+        "source": "rule resolution step 1 (rule A) and step 2",
         "title": "(AID, app hash) ALWAYS decides over (AID, all apps) NEVER; another app is shadowed",
         "response": all_rules(rule(JPKI, H1, "always"), rule(JPKI, "", "never")),
         "queries": [
@@ -83,7 +84,7 @@ VECTORS: list[dict[str, Any]] = [
     },
     {
         "id": "AC-STEP2-01",
-        "source": "C.6 step 2",
+        "source": "rule resolution step 2",
         "title": "A specific AID with another app's hash means never, even with (all, all) ALWAYS",
         "response": all_rules(rule(JPKI, H1, "always"), rule("all", "", "always")),
         "queries": [
@@ -94,7 +95,7 @@ VECTORS: list[dict[str, Any]] = [
     },
     {
         "id": "AC-STEP3-01",
-        "source": "C.6 steps 3-5",
+        "source": "rule resolution steps 3-5",
         "title": "(AID, all apps) decides over (all AIDs, app hash)",
         "response": all_rules(rule(JPKI, "", "always"), rule("all", H2, "never")),
         "queries": [
@@ -105,7 +106,7 @@ VECTORS: list[dict[str, Any]] = [
     },
     {
         "id": "AC-STEP4-01",
-        "source": "C.6 steps 4-5",
+        "source": "rule resolution steps 4-5",
         "title": "(all AIDs, app hash) decides over (all AIDs, all apps)",
         "response": all_rules(rule("all", H1, "always"), rule("all", "", "never")),
         "queries": [
@@ -115,35 +116,35 @@ VECTORS: list[dict[str, Any]] = [
     },
     {
         "id": "AC-STEP5-01",
-        "source": "C.6 step 5",
+        "source": "rule resolution step 5",
         "title": "All AIDs with another app's hash means never, even with (all, all) ALWAYS",
         "response": all_rules(rule("all", H1, "always"), rule("all", "", "always")),
         "queries": [q(JPKI, [H2], "deny", why="step 5"), q(JPKI, [H1], "allow", why="rule C")],
     },
     {
         "id": "AC-STEP6-01",
-        "source": "C.6 step 6",
+        "source": "rule resolution step 6",
         "title": "(all AIDs, all apps) applies to anyone",
         "response": all_rules(rule("all", "", "always")),
         "queries": [q(JPKI, [H2], "allow", why="rule D"), q(None, [H1], "allow", why="rule D, default app")],
     },
     {
         "id": "AC-STEP7-01",
-        "source": "C.6 step 7",
+        "source": "rule resolution step 7",
         "title": "No matching rule denies",
         "response": all_rules(rule(OTHER, "", "always")),
         "queries": [q(JPKI, [H1], "deny", nfc=False, why="no rule: channel and NFC denied")],
     },
     {
         "id": "AC-EMPTY-01",
-        "source": "C.3 (FF40 00: no rules), C.6 step 7",
+        "source": "ARA-M commands (FF40 00: no rules), rule resolution step 7",
         "title": "An empty rule set denies everything",
         "response": "FF4000",
         "queries": [q(JPKI, [H1], "deny")],
     },
     {
         "id": "AC-FILTER-01",
-        "source": "C.4 APDU filter semantics; C.6",
+        "source": "access rule data objects (APDU filter semantics); rule resolution",
         "title": "APDU filters: (header AND mask) == filter header, filters ORed",
         "response": all_rules(rule(JPKI, H1, FILTERS)),
         "queries": [
@@ -165,14 +166,14 @@ VECTORS: list[dict[str, Any]] = [
     },
     {
         "id": "AC-MERGE-01",
-        "source": "C.6 merging: APDU NEVER wins",
+        "source": "rule resolution, merging: APDU NEVER wins",
         "title": "The same REF-DO twice: NEVER wins over ALWAYS",
         "response": all_rules(rule(JPKI, H1, "always"), rule(JPKI, H1, "never")),
         "queries": [q(JPKI, [H1], "deny")],
     },
     {
         "id": "AC-MERGE-02",
-        "source": "C.6 merging: filter lists are ORed",
+        "source": "rule resolution, merging: filter lists are ORed",
         "title": "The same REF-DO twice with filters: the filter lists are concatenated",
         "response": all_rules(rule(JPKI, H1, [FILTERS[0]]), rule(JPKI, H1, [FILTERS[1]])),
         "queries": [
@@ -181,21 +182,21 @@ VECTORS: list[dict[str, Any]] = [
     },
     {
         "id": "AC-NFC-01",
-        "source": "C.6 merging: no APDU-AR-DO means denied; NFC-AR-DO decides NFC",
+        "source": "rule resolution, merging: no APDU-AR-DO means denied; NFC-AR-DO decides NFC",
         "title": "A rule with only an NFC-AR-DO gives NFC but no channel",
         "response": all_rules(rule(JPKI, H1, None, True)),
         "queries": [q(JPKI, [H1], "deny", nfc=True)],
     },
     {
         "id": "AC-NFC-02",
-        "source": "C.6 merging: NFC NEVER",
+        "source": "rule resolution, merging: NFC NEVER",
         "title": "APDU ALWAYS with NFC NEVER",
         "response": all_rules(rule(JPKI, H1, "always", False)),
         "queries": [q(JPKI, [H1], "allow", nfc=False)],
     },
     {
         "id": "AC-SHA256-01",
-        "source": "C.1, C.4 (32-byte DeviceAppID)",
+        "source": "access rule data objects (32-byte DeviceAppID)",
         "title": "A 32-byte SHA-256 hash is matched; the app's SHA-1 alone is another app",
         "response": all_rules(rule(JPKI, H256, "always")),
         "queries": [
@@ -205,14 +206,14 @@ VECTORS: list[dict[str, Any]] = [
     },
     {
         "id": "AC-DEFAULT-01",
-        "source": "C.4 (C0 00: the default application; no AID maps to it)",
+        "source": "access rule data objects (C0 00: the default application; no AID maps to it)",
         "title": "C0 00 applies to a channel opened without an AID, not to a named AID",
         "response": all_rules(rule("default", "", "always")),
         "queries": [q(None, [H1], "allow"), q(JPKI, [H1], "deny")],
     },
     {
         "id": "AC-GP-S2-01",
-        "source": "C.8 (standard-GP rule from the S2 test script, byte-exact)",
+        "source": "a standard-GP rule from osmocom pySim's ARA-M test script, byte-exact",
         "title": "AID FFFFFFFFFFAA, one app hash, APDU NEVER, NFC NEVER",
         "response": "FF402AE228E11E4F06FFFFFFFFFFAAC114AA6872787654334567840DE535C2BBD5A04F0BAA"
         "E306D00100D10100",
@@ -224,7 +225,7 @@ VECTORS: list[dict[str, Any]] = [
     },
     {
         "id": "AC-BAD-01",
-        "source": "C.8 (GPPro TestParseTags: REF-DO without AR-DO is malformed)",
+        "source": "GlobalPlatformPro TestParseTags: REF-DO without AR-DO is malformed",
         "title": "A REF-AR-DO without AR-DO: the whole rule set is unusable, everything denied",
         "response": all_rules(tlv("E2", tlv("E1", tlv("C1", H1)))),
         "malformed": True,
@@ -232,7 +233,7 @@ VECTORS: list[dict[str, Any]] = [
     },
     {
         "id": "AC-BAD-02",
-        "source": "C.4 (APDU-AR-DO is 1 byte or n x 8 bytes)",
+        "source": "access rule data objects (APDU-AR-DO is 1 byte or n x 8 bytes)",
         "title": "An APDU-AR-DO of 3 bytes is malformed",
         "response": all_rules(tlv("E2", ref(JPKI, H1) + tlv("E3", "D003010203"))),
         "malformed": True,
@@ -240,7 +241,7 @@ VECTORS: list[dict[str, Any]] = [
     },
     {
         "id": "AC-BAD-03",
-        "source": "C.4 (DeviceAppID-REF-DO is 0, 20 or 32 bytes)",
+        "source": "access rule data objects (DeviceAppID-REF-DO is 0, 20 or 32 bytes)",
         "title": "A 19-byte hash is malformed",
         "response": all_rules(rule(JPKI, "11" * 19, "always")),
         "malformed": True,
@@ -248,7 +249,7 @@ VECTORS: list[dict[str, Any]] = [
     },
     {
         "id": "AC-BAD-04",
-        "source": "C.3 (FF40 length = full length of all rules)",
+        "source": "ARA-M commands (FF40 length = full length of all rules)",
         "title": "FF40 announces more bytes than the ARA-M delivers",
         "response": "FF40" + "30" + rule(JPKI, H1, "always"),
         "malformed": True,
@@ -267,8 +268,10 @@ def document() -> dict[str, Any]:
         ),
         "provenance": {
             "generator": "vectors/access-control/make_vectors.py (hand-built TLVs, no jpkikit import)",
-            "decisions": "written by hand from /work/shared/spec/globalplatform.md C.6 (SEAC v1.0 §4.2.3 as "
-            "AOSP AccessRuleCache applies it); byte-exact examples from C.8",
+            "decisions": "written by hand from docs/spec/globalplatform.md, 'Rule resolution on the device' "
+            "(SEAC v1.0 §4.2.3 as AOSP AccessRuleCache applies it); sources name sections of that page; "
+            "byte-exact examples from osmocom pySim's ARA-M test script and GlobalPlatformPro's "
+            "TestParseTags",
             "independent_check": "tests/test_handset_vectors.py runs jpkikit.reference.handset.ace over "
             "every vector",
         },

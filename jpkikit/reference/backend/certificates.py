@@ -1,12 +1,13 @@
 """Certificate work of the simulated J-LIS: checking a card signature certificate and a signed application
 against the test persona's CA (jpkikit/reference/persona), issuing phone certificates that follow the card
-certificate profile (jpki-ap.md §12, checked by jpkikit.vocab.jpki.x509profile), and CRLs.
+certificate profile (docs/spec/jpki-applet.md#certificate-profiles, checked by
+jpkikit.vocab.jpki.x509profile), and CRLs.
 
 Phone certificate profile (the kit's; the seeds give no separate one): like the card's certificate of the
 same kind — the sign certificate copies the card sign certificate's subject, subjectAltName (基本4情報) and
 policies; the auth certificate gets a fresh 23-character CN — issued by the same test CA, for the public
-key generated on the SE, valid until the card certificate expires (system.md §3: validity follows the
-card's).
+key generated on the SE, valid until the card certificate expires (the kit's reading of seed 004 p.6, which
+links phone certificates to the card certificate; docs/spec/system.md#security-requirements).
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ from jpkikit.reference.backend.errors import BackendError
 from jpkikit.reference.persona import read_file
 
 KINDS = ("auth", "sign")
-OID_POLICY_AUTH = "1.2.392.200149.8.5.1.3.30"  # as the persona's auth certificate (jpki-ap.md §12.2 [?])
+#: As the persona's auth certificate; named by one public source only, the jsrsasign JPKI OID add-on
+#: (inferred, docs/spec/jpki-applet.md#user-authentication-certificate).
+OID_POLICY_AUTH = "1.2.392.200149.8.5.1.3.30"
 AUTH_CN_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 

@@ -1,4 +1,5 @@
-"""The simulated J-LIS back end (system.md §2, §3, §4.1-§4.5) over a :class:`BackendStore`.
+"""The simulated J-LIS back end (docs/spec/system.md: actors, security requirements, the flows of seed 004
+pp.15-26) over a :class:`BackendStore`.
 
 Every public method is one transaction. Status per phone certificate: valid, suspended (一時保留, a
 certificateHold on the CRL) or revoked. Revoking a card certificate revokes its phone certificates (seed
@@ -69,7 +70,7 @@ class JlisBackend:
     def close(self) -> None:
         self.store.close()
 
-    # -- steps ③-⑤ / 4.3 ①-③: the card certificate and the signed application --------------------------
+    # -- steps ③-⑤ / p.18 ①-③: the card certificate and the signed application -------------------------
 
     def check_application(self, card_cert_der: bytes, application: bytes, signature: bytes) -> CardApplicant:
         cert = check_card_certificate(card_cert_der, self.clock())
@@ -122,7 +123,7 @@ class JlisBackend:
         return rows[0]["se_id"] if rows else None
 
     def check_binding(self, card_serial: str, se_id: str) -> None:
-        """Flow 4.3 ②: PIN initialisation only for the SE bound to this card."""
+        """Seed 004 p.18 ②: PIN initialisation only for the SE bound to this card."""
         bound = self.bound_se(card_serial)
         if bound is None or not hmac.compare_digest(bound, se_id.upper()):
             raise BackendError("se-not-bound", f"SE {se_id} is not the SE bound to card {card_serial}")
@@ -213,7 +214,8 @@ class JlisBackend:
         return self._revoke_where("card_serial = ? AND se_id = ?", (card_serial, se_id.upper()), reason)
 
     def revoke_all_on_se(self, se_id: str, reason: str) -> list[str]:
-        """Revocation requested from the phone alone (flow 4.5): every live certificate on that SE."""
+        """Revocation requested from the phone alone (seed 004 pp.4, 23): every live certificate on that
+        SE."""
         return self._revoke_where("se_id = ?", (se_id.upper(),), reason)
 
     def revoke_card(self, card_serial: str) -> list[str]:

@@ -1,13 +1,15 @@
-"""The emulator's ARA-M (Access Rule Application Master, SEAC; globalplatform.md C.2-C.5), type ``aram``.
+"""The emulator's ARA-M (Access Rule Application Master, SEAC; docs/spec/globalplatform.md, "Secure Element
+Access Control" and its subsections), type ``aram``.
 
-- GET DATA (80 CA): [All] FF40, [Specific] FF50, [Next] FF60, [Refresh tag] DF20, [Config] DF21 (C.3).
+- GET DATA (80 CA): [All] FF40, [Specific] FF50, [Next] FF60, [Refresh tag] DF20, [Config] DF21 ("ARA-M
+  commands").
   A rule set longer than one response is returned in chunks: [All] gives the first chunk (FF40 with the
   full length), each [Next] the following one, at most ``min(Ne, chunk)`` bytes each.
-- STORE DATA (80 E2 90 00, C.5) inside an SCP03 session opened with the keys of the associated security
-  domain (the ISD by default), as the GP API lets an application use its SD's secure channel:
-  F0 store REF-AR-DOs, F1 delete (all / by AID / by REF-DO / exact rule), F2 new refresh tag.
+- STORE DATA (80 E2 90 00, "STORE DATA to the ARA-M") inside an SCP03 session opened with the keys of the
+  associated security domain (the ISD by default), as the GP API lets an application use its SD's secure
+  channel: F0 store REF-AR-DOs, F1 delete (all / by AID / by REF-DO / exact rule), F2 new refresh tag.
 - Persistent data: ``rules`` (hex of each REF-AR-DO) and ``refresh`` (8-byte tag, hex); every change of
-  the rules draws a new refresh tag (C.3).
+  the rules draws a new refresh tag ("ARA-M commands").
 
 Parameters: ``rules`` (JSON form, jpkikit.vocab.gp.seac), ``chunk`` (max bytes per response, default 255),
 ``version`` (ARA-M interface version, hex, default 010100), ``sd`` (AID of the associated SD, hex).
@@ -35,7 +37,7 @@ from jpkikit.vocab.iso7816.tlv import Tlv, decode_one
 
 NEXT_KEY = "aram.next"
 SCP_KEY = "aram.scp03"
-#: SELECT EF (00 A4 02 xx) and READ BINARY (00 B0 xx xx): the reader app's filters (C.4 filter semantics).
+#: SELECT EF (00 A4 02 xx) and READ BINARY (00 B0 xx xx): the reader app's filters (SEAC APDU filters).
 READ_ONLY_FILTERS = ("00A40200/FFFFFF00", "00B00000/FFFF0000")
 
 
@@ -57,7 +59,7 @@ class AraM(Applet):
         return [seac.decode_rule(decode_one(bytes.fromhex(h))[0]) for h in self.data["rules"]]
 
     def _changed(self) -> None:
-        self.data["refresh"] = os.urandom(8).hex().upper()  # C.3: the tag changes with every rule change
+        self.data["refresh"] = os.urandom(8).hex().upper()  # SEAC: the tag changes with every rule change
 
     def _sd(self, ctx: Context) -> Any:
         sd_aid = bytes.fromhex(self.params["sd"]) if "sd" in self.params else ISD_AID
@@ -101,11 +103,11 @@ class AraM(Applet):
             return self.get_data(ctx, apdu)
         if apdu.ins == INS_STORE_DATA:
             if sc is None or not sc.authenticated:
-                return reply(SW.SECURITY_STATUS_NOT_SATISFIED)  # 6982, C.5 status words
+                return reply(SW.SECURITY_STATUS_NOT_SATISFIED)  # 6982, SEAC v1.1 STORE DATA status words
             return self.store_data(apdu)
         return reply(SW.INS_NOT_SUPPORTED)
 
-    # -- GET DATA (C.3) --------------------------------------------------------------------------------
+    # -- GET DATA (SEAC, ARA-M GET DATA command) --------------------------------------------------------
 
     def get_data(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
         tag = apdu.p1 << 8 | apdu.p2
@@ -154,7 +156,7 @@ class AraM(Applet):
         inner = Tlv(seac.T_ARAM_CONFIG, Tlv(seac.T_VERSION, version).encode())
         return reply(SW.OK, Tlv(seac.T_CONFIG, inner.encode()).encode())
 
-    # -- STORE DATA (C.5) ------------------------------------------------------------------------------
+    # -- STORE DATA (SEAC v1.1 Table 5-1) -------------------------------------------------------------
 
     def store_data(self, apdu: CommandApdu) -> ResponseApdu:
         if apdu.p1 & 0x80 == 0 or apdu.p2 != 0x00:
@@ -172,7 +174,7 @@ class AraM(Applet):
         if command.tag == seac.T_CMD_REFRESH:
             self._changed()
             return reply()
-        return reply(SW.COMMAND_INCOMPATIBLE)  # 6981: DO not supported by the ARA (C.5)
+        return reply(SW.COMMAND_INCOMPATIBLE)  # 6981: DO not supported by the ARA (SEAC v1.1)
 
     def replace_rules(self, rules: list[seac.Rule]) -> None:
         """The test bed's path (the SE issuer registering rules): all rules at once, duplicates allowed."""
@@ -185,7 +187,7 @@ class AraM(Applet):
         current = self.rules()
         refs = {r.ref for r in current}
         if any(r.ref in refs for r in new) or len({r.ref for r in new}) != len(new):
-            return reply(0x6A89)  # conflicting access rule already exists (C.5)
+            return reply(0x6A89)  # conflicting access rule already exists (SEAC v1.1)
         self.data["rules"] = self.data["rules"] + [r.encode().hex().upper() for r in new]
         self._changed()
         return reply()
@@ -217,9 +219,10 @@ class AraM(Applet):
 
 
 def jpki_rules(jpki_aid: bytes) -> list[dict[str, Any]]:
-    """The reference ARA-M rules for the JPKI applet (system.md §2-3: only apps whose signing-certificate hash
-    the SP registered may open a channel): the JPKI app by SHA-1 and by SHA-256 hash (full APDU and NFC
-    access), and a reader app limited by APDU filters to SELECT EF and READ BINARY."""
+    """The reference ARA-M rules for the JPKI applet (seed 004 p.13, docs/spec/system.md#actors: only apps
+    whose signing-certificate hash the SP registered may open a channel): the JPKI app by SHA-1 and by
+    SHA-256 hash (full APDU and NFC access), and a reader app limited by APDU filters to SELECT EF and READ
+    BINARY."""
     from jpkikit.reference.apps import JPKI_APP, READER_APP
 
     aid = jpki_aid.hex().upper()

@@ -1,14 +1,16 @@
-"""The JPKI application (公的個人認証AP), card-compatible (jpki-ap.md §1, §3-§8, §10, §11).
+"""The JPKI application (公的個人認証AP), card-compatible (docs/spec/jpki-applet.md; the names in parentheses
+below are its section headings, shortened).
 
-EFs (§3): certificates 0001 (sign, password-protected), 0002 (its CA), 000A (auth; protected on the GP-SE
-token, §11.1), 000B (its CA); token info 0006 (§10); 0008 cert presence; key EFs 0017/001A and PIN EFs
-0018/001B (selectable, not readable). Commands (§4): SELECT EF, READ BINARY (15-bit offset or SFI, 6B00
-past the end), VERIFY with the case-1 retry query, CHANGE REFERENCE DATA after VERIFY, COMPUTE DIGITAL
-SIGNATURE 80 2A 00 80 (PKCS#1 v1.5 type 1 over the DigestInfo given, §7), GET CHALLENGE.
+EFs (file map): certificates 0001 (sign, password-protected), 0002 (its CA), 000A (auth; protected on the
+GP-SE token: phone token), 000B (its CA); token info 0006 (token information); 0008 cert presence; key EFs
+0017/001A and PIN EFs 0018/001B (selectable, not readable). Commands (commands): SELECT EF, READ BINARY
+(15-bit offset or SFI, 6B00 past the end), VERIFY with the case-1 retry query, CHANGE REFERENCE DATA after
+VERIFY, COMPUTE DIGITAL SIGNATURE 80 2A 00 80 (PKCS#1 v1.5 type 1 over the DigestInfo given, signing), GET
+CHALLENGE.
 
 Persistent data (``self.data``): EF contents, PIN values and try counters, private keys (PEM). The security
 status is transient, per logical channel (``ctx.session``); the runtime clears it on re-select, on selecting
-another application and on reset (§8). Secrets are never logged.
+another application and on reset (security state). Secrets are never logged.
 """
 
 from __future__ import annotations
@@ -45,10 +47,10 @@ from jpkikit.vocab.jpki.layouts import build_token_info
 from jpkikit.vocab.jpki.pkcs1 import max_data_length, sign_data
 
 PIN_EFS = {EF_AUTH_PIN: "auth", EF_SIGN_PIN: "sign"}
-#: Key EF -> the PIN EF whose VERIFY permits signing with it (§8).
+#: Key EF -> the PIN EF whose VERIFY permits signing with it (security state).
 KEY_PIN = {EF_AUTH_KEY: EF_AUTH_PIN, EF_SIGN_KEY: EF_SIGN_PIN}
 
-#: Card PIN rules (§6): auth 4 digits / 3 tries, sign 6-16 of A-Z 0-9 / 5 tries. Same shape as the
+#: Card PIN rules (PIN rules): auth 4 digits / 3 tries, sign 6-16 of A-Z 0-9 / 5 tries. Same shape as the
 #: profile's ICS ``jpki.auth_pin`` / ``jpki.sign_pin``; a personality may override them.
 DEFAULT_PIN_RULES: dict[str, dict[str, Any]] = {
     "auth": {"min_length": 4, "max_length": 4, "charset": "digits", "tries": 3},
@@ -57,8 +59,8 @@ DEFAULT_PIN_RULES: dict[str, dict[str, Any]] = {
 
 
 def token_info(label: str, max_pin: int = 16, min_pin: int = 6) -> bytes:
-    """EF 0006: a 160-byte CK_TOKEN_INFO with big-endian CK_ULONGs (jpki-ap.md §10, layout as observed;
-    the layout is jpkikit.vocab.jpki.layouts.TOKEN_INFO)."""
+    """EF 0006: a 160-byte CK_TOKEN_INFO with big-endian CK_ULONGs (token information: a single-source
+    layout, myna-card's probe of a card; the layout is jpkikit.vocab.jpki.layouts.TOKEN_INFO)."""
     return build_token_info(
         label=label,
         manufacturer_id="JPKI",
@@ -82,7 +84,7 @@ def token_info(label: str, max_pin: int = 16, min_pin: int = 6) -> bytes:
 
 
 def pin_acceptable(value: bytes, rules: dict[str, Any]) -> bool:
-    """Whether ``value`` is a PIN the rules allow (length and character set, §6)."""
+    """Whether ``value`` is a PIN the rules allow (length and character set, PIN rules)."""
     alphabet = CHARSETS.get(rules.get("charset", ""), "")
     return rules["min_length"] <= len(value) <= rules["max_length"] and all(chr(b) in alphabet for b in value)
 
@@ -100,7 +102,7 @@ def _fid_key(fid: int) -> str:
 
 
 class JpkiApplet(Applet):
-    """Params: ``token_label``; ``auth_cert_needs_pin`` (GP-SE: EF 000A needs the auth PIN, §11.1);
+    """Params: ``token_label``; ``auth_cert_needs_pin`` (GP-SE: EF 000A needs the auth PIN: phone token);
     ``auth_pin`` / ``sign_pin`` rule overrides (see DEFAULT_PIN_RULES)."""
 
     type_name = "jpki"
@@ -125,7 +127,7 @@ class JpkiApplet(Applet):
             EF_SIGN_CERT: persona.certs["sign"],
             EF_SIGN_CA: persona.certs["sign-ca"],
             EF_TOKEN_INFO: token_info(label, sign["max_length"], sign["min_length"]),
-            EF_CERT_STATUS: b"\x8f\x8f\x00",  # both certificates present (§3)
+            EF_CERT_STATUS: b"\x8f\x8f\x00",  # both certificates present (file map)
             EF_AUTH_CERT: persona.certs["auth"],
             EF_AUTH_CA: persona.certs["auth-ca"],
         }
@@ -144,7 +146,7 @@ class JpkiApplet(Applet):
     # -- helpers that faulty variants (tests/faulty_jpki.py) override --------------------------------------
 
     def read_condition(self, fid: int) -> int | None:
-        """The PIN EF whose VERIFY permits READ BINARY of ``fid``, or None when it is free (§3, §11.1)."""
+        """The PIN EF whose VERIFY permits READ BINARY of ``fid``, or None when it is free (file map)."""
         if fid == EF_SIGN_CERT:
             return EF_SIGN_PIN
         if fid == EF_AUTH_CERT and self.params.get("auth_cert_needs_pin", False):
@@ -152,11 +154,11 @@ class JpkiApplet(Applet):
         return None
 
     def verified(self, ctx: Context) -> set[int]:
-        """PIN EFs verified in this channel's session (cleared by re-select, another select, reset: §8)."""
+        """PIN EFs verified in this channel's session (cleared by re-select, another select, reset)."""
         return ctx.session.setdefault("verified", set())
 
     def blocked_sw(self) -> int:
-        return SW.REFERENCE_DATA_NOT_USABLE  # 6984 on every VERIFY after the lock (§5 consensus)
+        return SW.REFERENCE_DATA_NOT_USABLE  # 6984 on every VERIFY after the lock (PIN states and blocking)
 
     def on_wrong_pin(self, record: dict[str, Any]) -> None:
         record["tries_left"] = max(0, int(record["tries_left"]) - 1)
@@ -168,7 +170,7 @@ class JpkiApplet(Applet):
 
     def process(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
         if cla_secure_messaging(apdu.cla):
-            return reply(SW.SECURE_MESSAGING_NOT_SUPPORTED)  # 6882 for an SM CLA (§5)
+            return reply(SW.SECURE_MESSAGING_NOT_SUPPORTED)  # 6882 for an SM CLA (single source: myna-card)
         if apdu.cla & 0x80:
             if apdu.ins == JpkiIns.COMPUTE_DIGITAL_SIGNATURE:
                 return self._compute_signature(ctx, apdu)
@@ -185,18 +187,18 @@ class JpkiApplet(Applet):
         return key in self.data["files"] or key in self.data["pins"] or key in self.data["keys"]
 
     def _target(self, ctx: Context, p2: int) -> int | None:
-        """P2 = 80: the current EF; P2 = 80 + SFI (1..30): that EF (§4, "by SFI")."""
+        """P2 = 80: the current EF; P2 = 80 + SFI (1..30): that EF (single source: myna-card)."""
         if p2 == 0x80:
             return ctx.session.get("ef")
         if 0x81 <= p2 <= 0x9E:
             return p2 & 0x1F
         return None
 
-    # -- SELECT EF, READ BINARY (§3, §4) ---------------------------------------------------------------
+    # -- SELECT EF, READ BINARY (file map, reading a file) ---------------------------------------------
 
     def _select_ef(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
         if apdu.p1 == 0x00 and not apdu.data:
-            return reply()  # "select MF" with a DF current: a no-op (§1)
+            return reply()  # "select MF" with a DF current: a no-op (myna-card's probe)
         if apdu.p1 not in (0x00, 0x02) or apdu.p2 not in (0x00, 0x0C):
             return reply(SW.INCORRECT_P1P2)
         if len(apdu.data) != 2:
@@ -226,10 +228,10 @@ class JpkiApplet(Applet):
         if pin is not None and pin not in self.verified(ctx):
             return reply(SW.SECURITY_STATUS_NOT_SATISFIED)
         if offset >= len(content):
-            return reply(SW.WRONG_P1P2)  # 6B00 offset outside the EF (§3)
+            return reply(SW.WRONG_P1P2)  # 6B00 offset outside the EF (reading a file)
         return reply(SW.OK, content[offset : offset + (apdu.ne or 256)])
 
-    # -- VERIFY, CHANGE REFERENCE DATA (§4, §5, §6) -----------------------------------------------------
+    # -- VERIFY, CHANGE REFERENCE DATA (commands, PIN rules, PIN states and blocking) -------------------
 
     def _pin_record(self, ctx: Context, apdu: CommandApdu) -> tuple[int, dict[str, Any]] | ResponseApdu:
         fid = self._target(ctx, apdu.p2)
@@ -248,18 +250,18 @@ class JpkiApplet(Applet):
             return found
         fid, record = found
         if apdu.ne is not None:
-            return reply(SW.WRONG_LENGTH)  # the retry query is case 1; with Le it is 6700 (§4)
+            return reply(SW.WRONG_LENGTH)  # the retry query is case 1; with Le it is 6700 (commands)
         tries = int(record["tries_left"])
         if not apdu.data:
-            return reply(0x63C0 | min(tries, 0x0F))  # retry query: spends nothing (§4)
+            return reply(0x63C0 | min(tries, 0x0F))  # retry query: spends nothing (commands)
         if len(apdu.data) > MAX_PIN_BYTES:
             return reply(SW.WRONG_LENGTH)
         if tries == 0:
             return reply(self.blocked_sw())
         verified = self.verified(ctx)
-        # The card compares bytes: a lowercase or non-ASCII value is simply a wrong PIN (§6).
+        # The card compares bytes: a lowercase or non-ASCII value is simply a wrong PIN (PIN rules).
         if hmac.compare_digest(apdu.data, str(record["value"]).encode("ascii")):
-            record["tries_left"] = self.rules(PIN_EFS[fid])["tries"]  # success resets the counter (§6)
+            record["tries_left"] = self.rules(PIN_EFS[fid])["tries"]  # success resets the counter (PIN rules)
             verified.add(fid)
             return reply()
         verified.discard(fid)
@@ -268,7 +270,7 @@ class JpkiApplet(Applet):
 
     def _change(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
         if apdu.p1 != 0x01:
-            return reply(SW.INCORRECT_P1P2)  # only "new value only" (P1=01) is supported (§4)
+            return reply(SW.INCORRECT_P1P2)  # only "new value only" (P1=01) is supported (commands)
         found = self._pin_record(ctx, apdu)
         if isinstance(found, ResponseApdu):
             return found
@@ -278,7 +280,7 @@ class JpkiApplet(Applet):
         if int(record["tries_left"]) == 0:
             return reply(self.blocked_sw())
         if fid not in self.verified(ctx):
-            return reply(SW.SECURITY_STATUS_NOT_SATISFIED)  # only after a successful VERIFY (§4)
+            return reply(SW.SECURITY_STATUS_NOT_SATISFIED)  # only after a successful VERIFY (commands)
         rules = self.rules(PIN_EFS[fid])
         if not pin_acceptable(apdu.data, rules):
             return reply(SW.WRONG_DATA)
@@ -286,7 +288,7 @@ class JpkiApplet(Applet):
         record["tries_left"] = rules["tries"]
         return reply()
 
-    # -- COMPUTE DIGITAL SIGNATURE (§4, §7), GET CHALLENGE ----------------------------------------------
+    # -- COMPUTE DIGITAL SIGNATURE (commands, signing), GET CHALLENGE -----------------------------------
 
     def _compute_signature(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
         if apdu.p1 != 0x00:
@@ -297,10 +299,10 @@ class JpkiApplet(Applet):
         if fid not in KEY_PIN:
             return reply(SW.NO_CURRENT_EF)  # no key EF selected
         if KEY_PIN[fid] not in self.verified(ctx):
-            return reply(SW.SECURITY_STATUS_NOT_SATISFIED)  # 6982 without VERIFY (§5)
+            return reply(SW.SECURITY_STATUS_NOT_SATISFIED)  # 6982 without VERIFY (status words)
         key = load_key(self.data["keys"][_fid_key(fid)])
         if not 1 <= len(apdu.data) <= max_data_length(key.key_size // 8):
-            return reply(SW.WRONG_LENGTH)  # 1..k-11 bytes (§4)
+            return reply(SW.WRONG_LENGTH)  # 1..k-11 bytes (signing)
         return reply(SW.OK, self.sign(key, apdu.data))
 
     def _get_challenge(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu:

@@ -1,9 +1,10 @@
 """The smartphone JPKI applet (``jpki-phone``): the card-compatible JPKI applet plus the provisioning
-command set the TSM uses to personalise it (docs/provisioning-commands.md; system.md §3, §4.1-§4.5).
+command set the TSM uses to personalise it (docs/provisioning-commands.md; seed 004 pp.6, 15-26, restated in
+docs/spec/system.md).
 
 No public specification defines these commands: they are the kit's profile of them. They use the
 proprietary class (CLA 80, 84 with secure messaging) and are accepted only inside an SCP03 session opened
-with the key set of the applet's associated security domain (the JPKI APSD, system.md §2), at least at the
+with the key set of the applet's associated security domain (the JPKI APSD, seed 004 p.11), at least at the
 security level the applet is given (``provisioning_level``, from the profile's ``ics.provisioning``).
 The session is opened by sending INITIALIZE UPDATE / EXTERNAL AUTHENTICATE to the applet itself, which
 hands them to its SD (GP API ``SecureChannel.processSecurity``, GPCS §10.2.3). ISO commands (CLA 00) are
@@ -11,7 +12,7 @@ the card's, unchanged, outside the secure channel; RESET RETRY COUNTER (00 2C) i
 "unblock with the temporary PIN" (seed 004 p.17).
 
 Persistent data beyond the JPKI applet's: ``se_id`` (SE identification ID, seed 004 p.18), ``commit``
-(pending R per key slot, seed 004 step ⑰), per PIN record ``temp`` / ``temp_tries`` (flow 4.2).
+(pending R per key slot, seed 004 step ⑰), per PIN record ``temp`` / ``temp_tries`` (seed 004 p.17).
 Secrets (PINs, temporary PINs, private keys) are never logged.
 """
 
@@ -236,7 +237,7 @@ class JpkiPhoneApplet(JpkiApplet):
     def certificate_matches(self, cert: x509.Certificate, key: rsa.RSAPrivateKey) -> bool:
         return cert.public_key() == key.public_key()
 
-    # -- temporary PIN (flows 4.2, 4.3) ------------------------------------------------------------------
+    # -- temporary PIN (seed 004 pp.17, 18) --------------------------------------------------------------
 
     def _pin_of(self, p2: int) -> dict[str, Any] | None:
         slot = self._slot(p2)
@@ -280,7 +281,7 @@ class JpkiPhoneApplet(JpkiApplet):
         if not hmac.compare_digest(given, temp):
             record["temp_tries"] = int(record["temp_tries"]) - 1
             if record["temp_tries"] == 0:
-                record["temp"] = ""  # used up: a new temporary PIN must come from the TSM (flow 4.3)
+                record["temp"] = ""  # used up: a new temporary PIN must come from the TSM (seed 004 p.18)
             return reply(0x63C0 | int(record["temp_tries"]))
         rules = self.rules(PIN_EFS[fid])
         if not pin_acceptable(new, rules):
@@ -288,7 +289,7 @@ class JpkiPhoneApplet(JpkiApplet):
         record.update(value=new.decode("ascii"), tries_left=rules["tries"], temp="", temp_tries=0)
         return reply()
 
-    # -- DELETE KEYS AND CERTIFICATES (flow 4.5) -----------------------------------------------------------
+    # -- DELETE KEYS AND CERTIFICATES (seed 004 p.25) ------------------------------------------------------
 
     def _delete_keys(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
         if apdu.p1 or (apdu.p2 != ALL_SLOTS and apdu.p2 not in SLOTS):
@@ -312,5 +313,5 @@ class JpkiPhoneApplet(JpkiApplet):
 
     def _set_status_byte(self, slot: Slot, present: bool) -> None:
         status = bytearray(bytes.fromhex(self.data["files"].get(_hex(EF_CERT_STATUS), "000000")))
-        status[slot.status_byte] = 0x8F if present else 0x00  # EF 0008 (jpki-ap.md §3)
+        status[slot.status_byte] = 0x8F if present else 0x00  # EF 0008 (docs/spec/jpki-applet.md, file map)
         self.data["files"][_hex(EF_CERT_STATUS)] = bytes(status).hex()

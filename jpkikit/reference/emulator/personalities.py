@@ -37,11 +37,12 @@ APPLET_TYPES: MappingProxyType[str, type[Applet]] = MappingProxyType(
 CARD_FACE_AIDS = [bytes.fromhex(h) for h in ("D3921000310001010408", "D3921000310001010402")]
 
 
-# JPKI applet params of the phone token (jpki-ap.md §11.1): its label, and EF 000A readable only after the
-# auth PIN. The PIN rules are the card's (jpkikit.reference.emulator.jpki.DEFAULT_PIN_RULES; §11.1 says [?]).
+# JPKI applet params of the phone token (docs/spec/jpki-applet.md#the-phone-token-gp-se): its label, and EF
+# 000A readable only after the auth PIN. The PIN rules are the card's (jpkikit.reference.emulator.jpki.
+# DEFAULT_PIN_RULES; that the phone uses them is inferred, docs/spec/jpki-applet.md#pin-rules).
 _GPSE_JPKI = {"token_label": "JPKIAPGPSETOKEN", "auth_cert_needs_pin": True}
 
-# The ARA-M with the JPKI app rules (globalplatform.md C.2; system.md §2: the SEI-TSM registers them).
+# The ARA-M with the JPKI app rules (SEAC; seed 004 p.13: the SEI-TSM registers them).
 _ARAM = AppletSpec("aram", ARAM_AID, {"rules": jpki_rules(JPKI_AID)})
 
 
@@ -52,7 +53,7 @@ def _historical(text: str) -> tuple[int, ...]:
 MYNUMBER_CARD = Personality(
     name="mynumber-card",
     description="My Number card: JPKI-AP plus card-face APs, basic channel only",
-    atr=bytes.fromhex("3BE000FF8131FE4514"),  # the contact ATR OpenSC matches (jpki-ap.md §2)
+    atr=bytes.fromhex("3BE000FF8131FE4514"),  # the contact ATR OpenSC matches (OpenSC card-jpki.c)
     logical_channels=1,
     extended_length=False,
     max_command_data=255,

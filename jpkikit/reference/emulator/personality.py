@@ -1,6 +1,7 @@
 """Personalities: which card the emulator is (ATR, channels, length limits, the applications installed).
 
-The facts behind each are in jpki-ap.md §1-2 and §11.3; the builders live in ``personalities.py``.
+The facts behind each are in docs/spec/jpki-applet.md ("Applications and AIDs", "Logical channels", "Transport
+and ATR", "The phone token (GP-SE)"); the builders live in ``personalities.py``.
 """
 
 from __future__ import annotations

@@ -1,13 +1,14 @@
-"""The Access Control Enforcer (globalplatform.md C.6): reads the SE's ARA-M rules (GET DATA [All] + [Next]),
-caches them under the refresh tag, and decides per (SE application AID, app certificate hashes).
+"""The Access Control Enforcer (docs/spec/globalplatform.md, "Rule resolution on the device" and "Android
+enforcement"): reads the SE's ARA-M rules (GET DATA [All] + [Next]), caches them under the refresh tag, and
+decides per (SE application AID, app certificate hashes).
 
-- Resolution order (C.6, after SEAC v1.0 §4.2.3): A exact (AID, hash); specific AID with another app's hash
-  -> NEVER; B (AID, all apps); C (all AIDs, hash); all AIDs with another app's hash -> NEVER; D (all, all);
-  no rule -> deny.
+- Resolution order (SEAC v1.0 §4.2.3, as AOSP AccessRuleCache applies it; rules A-D as in the requirements
+  HS-ACE-A to HS-ACE-D): A exact (AID, hash); specific AID with another app's hash -> NEVER; B (AID, all
+  apps); C (all AIDs, hash); all AIDs with another app's hash -> NEVER; D (all, all); no rule -> deny.
 - Several rules with the same REF-DO merge: APDU NEVER wins, filter lists are ORed, else ALWAYS; NFC NEVER
   wins; no APDU-AR-DO -> denied; no NFC-AR-DO inherits the APDU decision.
-- No ARA-M on the SE: full access on an eSE, deny all on a UICC (Android; C.6). An ARA-M that errors or
-  answers malformed rules: deny all, with the reason in :attr:`AccessControlEnforcer.error`.
+- No ARA-M on the SE: full access on an eSE, deny all on a UICC (Android enforcement). An ARA-M that errors
+  or answers malformed rules: deny all, with the reason in :attr:`AccessControlEnforcer.error`.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ class Access:
         return self.mode != "never"
 
     def allows(self, header: bytes) -> bool:
-        """Whether a command with this header (as the app passed it, C.4) may be sent."""
+        """Whether a command with this header (as the app passed it, AOSP CommandApdu) may be sent."""
         if self.mode == "always":
             return True
         if self.mode == "filters":
@@ -49,7 +50,8 @@ DENY = Access("never", reason="no rule")
 
 
 def merge(ars: Sequence[seac.ArDo]) -> Access:
-    """Merge the AR-DOs of several rules with the same REF-DO (C.6 merging)."""
+    """Merge the AR-DOs of several rules with the same REF-DO (the merging of rule resolution on the
+    device)."""
     apdus = [a.apdu for a in ars if a.apdu is not None]
     if not apdus or "never" in apdus:
         mode: Mode = "never"
@@ -65,7 +67,8 @@ def merge(ars: Sequence[seac.ArDo]) -> Access:
 
 
 def resolve(rules: Sequence[seac.Rule], aid: bytes | None, hashes: Sequence[bytes]) -> Access:
-    """Apply C.6 to ``rules`` for target ``aid`` (None: the default application, C0) and the app's hashes."""
+    """Apply rule resolution to ``rules`` for target ``aid`` (None: the default application, C0) and the
+    app's hashes."""
     target: seac.AidRef = "default" if aid is None or aid == bytes(5) else bytes(aid)
     app = {bytes(h) for h in hashes}
 
@@ -93,7 +96,7 @@ class AccessControlEnforcer:
     """Reads and caches the ARA-M rules through ``send`` (a raw APDU exchange with the SE, e.g. on a logical
     channel the reader opens for it) and answers access decisions."""
 
-    #: The resolution function (C.6); the kit's faulty variants swap in broken ones.
+    #: The resolution function (SEAC v1.0 §4.2.3); the kit's faulty variants swap in broken ones.
     resolver: Callable[[Sequence[seac.Rule], bytes | None, Sequence[bytes]], Access] = staticmethod(resolve)
 
     def __init__(self, send: Callable[[CommandApdu], ResponseApdu], *, uicc: bool = False) -> None:
@@ -102,11 +105,12 @@ class AccessControlEnforcer:
         self.rules: list[seac.Rule] | None = None  # None: no ARA-M (or not read yet)
         self.refresh_tag: bytes | None = None
         self.error: str | None = None
-        self.reads = 0  # how many times the full rule set was read (refresh-tag caching, C.3)
+        self.reads = 0  # how many times the full rule set was read (refresh-tag caching, AOSP AraController)
         self.present = True
 
     def refresh(self) -> None:
-        """Read the refresh tag; re-read all rules only when it differs from the cached one (C.3)."""
+        """Read the refresh tag; re-read all rules only when it differs from the cached one (ARA-M
+        commands)."""
         try:
             tag = self._refresh_tag()
             if tag is not None and tag == self.refresh_tag and self.error is None:
@@ -137,7 +141,7 @@ class AccessControlEnforcer:
         r = self._get(seac.T_ALL)
         self.reads += 1
         if r.sw == 0x6A88:
-            return []  # "no rules", accepted as AOSP and SEEK do (C.3)
+            return []  # "no rules", accepted as AOSP and SEEK do (ARA-M commands)
         if not r.ok:
             raise AramFailed(f"GET DATA [All] answered {r.sw:04X}")
         data = r.data

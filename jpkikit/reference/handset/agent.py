@@ -225,7 +225,7 @@ class _Handler(socketserver.StreamRequestHandler):
         try:
             self._serve(dispatcher)
         finally:
-            with self.server.lock:  # the connection's sessions end with it (protocol §1)
+            with self.server.lock:  # the connection's sessions end with it (handset-agent-protocol.md §1)
                 for session in dispatcher.sessions.values():
                     session.close()
 

@@ -1,5 +1,5 @@
 """A model of Open Mobile API as Android exposes it (SEService, Reader, Session, Channel)
-with the Android error semantics of globalplatform.md C.6:
+with the Android error semantics of docs/spec/globalplatform.md#android-enforcement:
 
 - the access decision is made **before** anything is sent: a denial raises :class:`SecurityError` and no
   APDU for the target application reaches the SE;
@@ -71,7 +71,7 @@ class Reader:
         raise AramAbsent()
 
     def access(self, aid: bytes | None, app: AppIdentity) -> Access:
-        """Ask the ACE, reading the ARA-M on a logical channel of its own (C.6: before any SELECT)."""
+        """Ask the ACE, reading the ARA-M on a logical channel of its own (Android: before any SELECT)."""
         opened = self.exchange(CommandApdu(0x00, 0x70, 0x00, 0x00, ne=1))
         if not opened.ok or len(opened.data) != 1:
             return self._ace_without_link(aid, app)
@@ -168,7 +168,7 @@ class Session:
             return None
         opened = self.reader.exchange(CommandApdu(0x00, 0x70, 0x00, 0x00, ne=1))
         if opened.sw in (0x6A81, 0x6881) or not opened.ok:
-            return None  # no free channel (C.6: null)
+            return None  # no free channel (Android: null)
         if len(opened.data) != 1:
             raise OmapiIOError(f"MANAGE CHANNEL open answered {opened}")
         number = opened.data[0]

@@ -3,8 +3,9 @@
 Everything derives from one fixed seed through HMAC-DRBG (NIST SP 800-90A §10.1.2, SHA-256): RSA primes
 are drawn from it and tested with Miller-Rabin (bases also from the DRBG), the certificates carry fixed
 dates and serial numbers, and RSA PKCS#1 v1.5 signatures are deterministic, so rerunning gives identical
-bytes. The certificate contents follow jpki-ap.md §12 (CA §12.1, auth §12.2, sign §12.3) with the
-JPKI-TEST hierarchy (O=JPKI-TEST, test policy 1.2.392.200149.8.5.1.0.20).
+bytes. The certificate contents follow docs/spec/jpki-applet.md#certificate-profiles (its sections "CA
+certificates", "User-authentication certificate", "Digital-signature certificate", named below as CA, auth
+and sign) with the JPKI-TEST hierarchy (O=JPKI-TEST, test policy 1.2.392.200149.8.5.1.0.20).
 
 THESE KEYS ARE TEST KEYS. They are published in the kit and protect nothing.
 """
@@ -26,31 +27,31 @@ SEED = b"jpkikit test persona / JPKI-TEST / v1"
 E = 65537
 KEY_BITS = 2048
 
-OID_JPKI_SAN = "1.2.392.200149.8.5.5"  # otherName arc of the 基本4情報 (jpki-ap.md §12.3)
-OID_POLICY_SIGN_TEST = "1.2.392.200149.8.5.1.0.20"  # JPKI-TEST sign policy (§12.3)
-OID_POLICY_AUTH = "1.2.392.200149.8.5.1.3.30"  # "auth class30", named by one source only (§12.2 [?])
+OID_JPKI_SAN = "1.2.392.200149.8.5.5"  # otherName arc of the 基本4情報 (sign)
+OID_POLICY_SIGN_TEST = "1.2.392.200149.8.5.1.0.20"  # JPKI-TEST sign policy (sign)
+OID_POLICY_AUTH = "1.2.392.200149.8.5.1.3.30"  # "auth class30": jsrsasign's JPKI OIDs only (auth; inferred)
 CPS_URI = "http://www.jpki.go.jp/cps.html"
 
 KEY_PREAMBLE = b"TEST KEY - NOT SECRET - jpkikit test persona only; never use it for anything real\n"
 
-# The holder. Fictitious; the name and address are written in the §12.3 forms.
+# The holder. Fictitious; the name and address are written in the forms of the sign section.
 HOLDER = {
     "name": "試験\u3000太郎",
     "sex": "1",
-    "dob": "319800217",  # 昭和 (3) + Gregorian 1980-02-17 (§12.3 .4)
+    "dob": "319800217",  # 昭和 (3) + Gregorian 1980-02-17 (sign, OID .4)
     "address": "東京都千代田区試験町一丁目1番1号",
     "prefecture": "Tokyo-to",
     "municipality": "Chiyoda-ku",
 }
-AUTH_CN = "JKTEST0000AUTH00000001A"  # 23 alphanumerics, no personal data (§12.2)
-SIGN_CN = "20260105100000" + "00001" + "JKTEST001"  # request time + sequence + window code (§12.3, S31)
+AUTH_CN = "JKTEST0000AUTH00000001A"  # 23 alphanumerics, no personal data (auth)
+SIGN_CN = "20260105100000" + "00001" + "JKTEST001"  # request time + sequence + window code (a public README)
 
 ROOT_NOT_BEFORE = dt.datetime(2023, 7, 15, 15, 0, 0, tzinfo=dt.UTC)
-ROOT_NOT_AFTER = dt.datetime(2033, 7, 15, 14, 59, 59, tzinfo=dt.UTC)  # 23:59:59 JST (§12.1)
+ROOT_NOT_AFTER = dt.datetime(2033, 7, 15, 14, 59, 59, tzinfo=dt.UTC)  # 23:59:59 JST, as the J-LIS roots
 EE_NOT_BEFORE = dt.datetime(2026, 1, 4, 15, 0, 0, tzinfo=dt.UTC)
-EE_NOT_AFTER = dt.datetime(2031, 2, 17, 14, 59, 59, tzinfo=dt.UTC)  # 5th birthday after issuance (§12.2)
+EE_NOT_AFTER = dt.datetime(2031, 2, 17, 14, 59, 59, tzinfo=dt.UTC)  # 5th birthday after issuance (auth)
 
-#: The persona's PINs. Test values (the PocketSign mock defaults, jpki-ap.md §6); profiles refer to them
+#: The persona's PINs. Test values (the mock defaults of PocketSign's Verify SDK); profiles refer to them
 #: as ``test:`` secrets.
 PINS = {"auth": "1234", "sign": "ABC123"}
 
@@ -149,7 +150,7 @@ def derive_key(label: str) -> rsa.RSAPrivateKey:
 
 
 def ca_name(purpose: str) -> x509.Name:
-    """C (PrintableString) / O / OU / OU (UTF8String) of a JPKI-TEST root (§12.1)."""
+    """C (PrintableString) / O / OU / OU (UTF8String) of a JPKI-TEST root (CA)."""
     ou = "JPKI for user authentication" if purpose == "auth" else "JPKI for digital signature"
     return x509.Name(
         [
@@ -257,7 +258,7 @@ def _ee_cert(
         policy = x509.PolicyInformation(x509.ObjectIdentifier(OID_POLICY_SIGN_TEST), [CPS_URI])
         flags_name = "0" * len(HOLDER["name"])
         flags_address = "0" * len(HOLDER["address"])
-        # observed order .1, .4, .3, .5, .2, .6 (§12.3, S33)
+        # order .1, .4, .3, .5, .2, .6, as one public source observed on a test card
         others = [
             ("1", HOLDER["name"]),
             ("4", HOLDER["dob"]),

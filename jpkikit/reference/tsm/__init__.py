@@ -1,5 +1,6 @@
-"""The reference TSM (system.md §2): flows 4.1-4.5 over GP Amendment B HTTP towards the handset's admin
-agent, with the simulated J-LIS back end (jpkikit.reference.backend). See docs/tsm-protocol.md."""
+"""The reference TSM (SP-TSM and SEI-TSM, docs/spec/system.md#actors): the flows of seed 004 pp.15-26 over GP
+Amendment B HTTP towards the handset's admin agent, with the simulated J-LIS back end
+(jpkikit.reference.backend). See docs/tsm-protocol.md."""
 
 from __future__ import annotations
 

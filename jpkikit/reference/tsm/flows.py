@@ -1,8 +1,8 @@
-"""The reference TSM's flows (system.md §4.1-§4.5) as generators: each yields the C-APDUs of one script and
-receives the R-APDUs the admin agent sent back, so one flow spans one Amendment B HTTP session
-(jpkikit.reference.tsm.server). Every provisioning command goes through SCP03 with the APSD key set (seed
-004 p.12) at
-the TSM's configured level. A flow ends by returning its result, or raises :class:`FlowError`.
+"""The reference TSM's flows (seed 004 pp.15-26; docs/spec/system.md) as generators: each yields the C-APDUs
+of one script and receives the R-APDUs the admin agent sent back, so one flow spans one Amendment B HTTP
+session (jpkikit.reference.tsm.server). Every provisioning command goes through SCP03 with the APSD key set
+(seed 004 p.12) at the TSM's configured level. A flow ends by returning its result, or raises
+:class:`FlowError`.
 """
 
 from __future__ import annotations
@@ -45,14 +45,14 @@ class SeTarget:
 
 @dataclass
 class Order:
-    """One user request (system.md §4): what to do, and what came out of it."""
+    """One user request (one of the flows of docs/spec/system.md): what to do, and what came out of it."""
 
     operation: str  # issue | renew | pin-init | revoke | delete
     applicant: CardApplicant | None = None
     kinds: tuple[str, ...] = ("auth", "sign")
     confirm_revoke_old: bool = False  # the user confirmed revoking an old device (steps ⑬⑭)
     se_id: str | None = None  # for delete: the SE whose keys are to be removed
-    push_url: str | None = None  # where to wake this device's app later (remote deletion, flow 4.5)
+    push_url: str | None = None  # where to wake this device's app later (remote deletion, seed 004 p.25)
     result: dict[str, Any] = field(default_factory=dict)
 
 
@@ -120,7 +120,7 @@ def new_temp_pin() -> bytes:
 
 
 def temp_pin_sequence(conv: SeConversation, kinds: tuple[str, ...], order: Order, tsm: Any) -> Script:
-    """Flow 4.2 ㉓-㉖ / 4.3: a fresh random temporary PIN per PIN, set then blocked; the app gets it."""
+    """Seed 004 p.17 ㉓-㉖ / p.18: a fresh random temporary PIN per PIN, set then blocked; the app gets it."""
     temp = {kind: tsm.new_temp_pin() for kind in kinds}
     commands = []
     for kind in kinds:
@@ -130,7 +130,8 @@ def temp_pin_sequence(conv: SeConversation, kinds: tuple[str, ...], order: Order
 
 
 def issuance(order: Order, target: SeTarget, backend: JlisBackend, tsm: Any) -> Script:
-    """Flow 4.1 (with 4.4 decisions and 4.2 PIN setting); ``renew`` replaces this SE's own certificates."""
+    """First issuance, seed 004 p.15 (with the p.16 decisions and p.17 PIN setting); ``renew`` replaces
+    this SE's own certificates."""
     applicant = order.applicant
     assert applicant is not None
     conv = SeConversation(target)
@@ -147,7 +148,7 @@ def issuance(order: Order, target: SeTarget, backend: JlisBackend, tsm: Any) -> 
         raise FlowError("double-issuance", f"this SE already holds live phone certificates {same}")
     if order.operation == "renew":
         order.result["revoked"] = backend.revoke_se(applicant.serial, se_id, "renewal")
-    for old in old_ses:  # device change: revoke the old device, then delete remotely (4.4, 4.5)
+    for old in old_ses:  # device change: revoke the old device, then delete remotely (pp.16, 25)
         order.result.setdefault("revoked", []).extend(
             backend.revoke_se(applicant.serial, old, "device-change")
         )
@@ -166,12 +167,12 @@ def issuance(order: Order, target: SeTarget, backend: JlisBackend, tsm: Any) -> 
     order.result["certificates"] = {k: c.serial for k, c in certificates.items()}
     writes = [c for kind in order.kinds for c in se.put_certificate(_slot(kind), certificates[kind].der)]
     yield from conv.send(writes)  # steps ㉑㉒
-    yield from temp_pin_sequence(conv, order.kinds, order, tsm)  # step ㉓, flow 4.2
+    yield from temp_pin_sequence(conv, order.kinds, order, tsm)  # step ㉓, seed 004 p.17
     return order.result
 
 
 def pin_initialisation(order: Order, target: SeTarget, backend: JlisBackend, tsm: Any) -> Script:
-    """Flow 4.3: only for the SE bound to the card (seed 004 p.18)."""
+    """PIN initialisation: only for the SE bound to the card (seed 004 p.18)."""
     applicant = order.applicant
     assert applicant is not None
     conv = SeConversation(target)
@@ -184,8 +185,8 @@ def pin_initialisation(order: Order, target: SeTarget, backend: JlisBackend, tsm
 
 
 def revocation_from_phone(order: Order, target: SeTarget, backend: JlisBackend, tsm: Any) -> Script:
-    """Flow 4.5: revocation requested from the phone alone (no card): the SE proves itself over SCP03; its
-    certificates are revoked and its keys deleted in the same session."""
+    """Revocation requested from the phone alone (no card; seed 004 pp.4, 23): the SE proves itself over
+    SCP03; its certificates are revoked and its keys deleted in the same session."""
     conv = SeConversation(target)
     yield from conv.open()
     se_id = yield from read_se_id(conv)
@@ -197,7 +198,7 @@ def revocation_from_phone(order: Order, target: SeTarget, backend: JlisBackend, 
 
 
 def deletion(order: Order, target: SeTarget, backend: JlisBackend, tsm: Any) -> Script:
-    """Flow 4.5: remote deletion of keys and certificates on an old device after revocation."""
+    """Remote deletion of keys and certificates on an old device after revocation (seed 004 p.25)."""
     conv = SeConversation(target)
     yield from conv.open()
     se_id = yield from read_se_id(conv)

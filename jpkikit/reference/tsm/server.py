@@ -6,9 +6,9 @@ Endpoints: ``POST /orders`` (JSON: the user's signed application, steps ①-⑤)
 result; the temporary PINs go to the app only, seed 004 p.17); ``POST /certificates/<serial>/<suspend|
 release|revoke>`` (call centre); ``GET /crl/<auth|sign>``; ``GET /deletions`` (remote deletion outcomes).
 
-Orders are the TSM's in-memory session state; certificates, bindings and status are the back end's
-(sqlite). Remote deletion (flow 4.5) is pushed to the old device through a registered push target; when
-there is none, or it fails, the outcome is recorded as "not deleted" — a normal result, not an error.
+Orders are the TSM's in-memory session state; certificates, bindings and status are the back end's (sqlite).
+Remote deletion (seed 004 p.25) is pushed to the old device through a registered push target; when there is
+none, or it fails, the outcome is recorded as "not deleted" — a normal result, not an error.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ from jpkikit.vocab.gp.ram_script import (
 
 log = logging.getLogger("jpkikit.reference.tsm")
 
-#: push(se_id, admin_uri) -> True when the device was reached (FCM push -> app -> agent, flow 4.5).
+#: push(se_id, admin_uri) -> True when the device was reached (FCM push -> app -> agent, seed 004 p.25).
 PushTarget = Callable[[str, str], bool]
 
 
@@ -176,7 +176,7 @@ class TsmService:
         if state.order.operation == "delete":
             self._record_deletion(state.order.se_id or "?", False, state.error)
 
-    # -- remote deletion (flow 4.5) ---------------------------------------------------------------------
+    # -- remote deletion (seed 004 p.25) ----------------------------------------------------------------
 
     def request_remote_deletion(self, se_id: str) -> None:
         state = self.create_order({"operation": "delete", "se_id": se_id})

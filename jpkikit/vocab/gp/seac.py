@@ -1,5 +1,6 @@
-"""GlobalPlatform Secure Element Access Control data objects (SEAC, globalplatform.md C.4): access rules as
-typed values, their BER-TLV encoding, and a JSON form for profiles and vectors.
+"""GlobalPlatform Secure Element Access Control data objects (SEAC;
+docs/spec/globalplatform.md#access-rule-data-objects): access rules as typed values, their BER-TLV encoding,
+and a JSON form for profiles and vectors.
 
 Both sides use this module: the emulator's ARA-M stores and returns rules, the handset's ACE parses them.
 Decoding is strict and raises only :class:`SeacError` (a :class:`TlvError`), whose message names the DO.
@@ -17,7 +18,7 @@ from typing import Any, Literal
 from jpkikit.errors import TlvDecodeError, TlvError
 from jpkikit.vocab.iso7816.tlv import Tlv, decode
 
-# Tags (SEAC; C.4)
+# Tags (SEAC; docs/spec/globalplatform.md#access-rule-data-objects)
 T_ALL = 0xFF40  # Response-ALL-REF-AR-DO
 T_SPECIFIC = 0xFF50  # Response-AR-DO
 T_REFRESH = 0xDF20  # Response-Refresh-Tag-DO
@@ -35,13 +36,13 @@ T_PERM_AR = 0xDB
 T_DEVICE_CONFIG = 0xE4
 T_ARAM_CONFIG = 0xE5
 T_VERSION = 0xE6
-# STORE DATA command DOs (SEAC v1.1 Table 5-1; C.5)
+# STORE DATA command DOs (SEAC v1.1 Table 5-1; docs/spec/globalplatform.md#store-data-to-the-ara-m)
 T_CMD_STORE = 0xF0
 T_CMD_DELETE = 0xF1
 T_CMD_REFRESH = 0xF2
 
-ARAM_AID = bytes.fromhex("A00000015141434C00")  # C.2
-HASH_LENGTHS = (0, 20, 32)  # all apps, SHA-1, SHA-256 (C.1, C.4)
+ARAM_AID = bytes.fromhex("A00000015141434C00")  # SEAC; docs/spec/globalplatform.md
+HASH_LENGTHS = (0, 20, 32)  # all apps, SHA-1, SHA-256 (SHA-256: the later SEAC revision and Android)
 
 AidRef = bytes | Literal["all", "default"]
 ApduRule = Literal["always", "never"] | tuple["ApduFilter", ...] | None
@@ -53,7 +54,8 @@ class SeacError(TlvDecodeError):
 
 @dataclass(frozen=True)
 class ApduFilter:
-    """One APDU filter of an APDU-AR-DO: a command matches when (CLA INS P1 P2 AND mask) == header (C.4)."""
+    """One APDU filter of an APDU-AR-DO: a command matches when (CLA INS P1 P2 AND mask) == header (AOSP
+    CommandApdu.compareHeaders)."""
 
     header: bytes
     mask: bytes
@@ -121,7 +123,7 @@ class Rule:
     ar: ArDo
 
     def encode(self) -> bytes:
-        """REF-AR-DO: E2 { E1 ... E3 ... } (C.4)."""
+        """REF-AR-DO: E2 { E1 ... E3 ... } (access rule data objects)."""
         return Tlv(T_REF_AR, self.ref.encode() + self.ar.encode()).encode()
 
 
@@ -206,7 +208,7 @@ def decode_rule(tlv: Tlv) -> Rule:
 
 
 def decode_rules(value: bytes) -> list[Rule]:
-    """The value of FF40 (concatenated REF-AR-DOs) as rules; empty value = no rules (C.3)."""
+    """The value of FF40 (concatenated REF-AR-DOs) as rules; empty value = no rules (ARA-M commands)."""
     return [decode_rule(t) for t in decode_tlvs(value, "Response-ALL-REF-AR-DO (FF40)")]
 
 

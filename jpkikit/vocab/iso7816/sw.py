@@ -1,5 +1,5 @@
-"""Status words with their meanings: ISO/IEC 7816-4:2020 §5.6 Tables 5-6, GPCS v2.3.1 §11.1.3 (B.4),
-and the JPKI card's own readings (jpki-ap.md §5)."""
+"""Status words with their meanings: ISO/IEC 7816-4:2020 §5.6 Tables 5-6, GPCS v2.3.1 §11.1.3, and the JPKI
+card's own readings (docs/spec/jpki-applet.md#status-words)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""Binary layout of the JPKI-AP token information, EF 0006 (jpki-ap.md §10), in ``construct`` like the GP
-layouts of :mod:`jpkikit.vocab.scp03.layouts`.
+"""Binary layout of the JPKI-AP token information, EF 0006 (docs/spec/jpki-applet.md, "Token information
+(EF 0006)"; the full layout is single source), in ``construct`` like the GP layouts of
+:mod:`jpkikit.vocab.scp03.layouts`.
 
 EF 0006 is a PKCS#11 ``CK_TOKEN_INFO`` (PKCS#11 v2.40 §3.2) laid out as the card holds it: 160 bytes, the
 text fields space padded ASCII, the ``CK_ULONG`` fields 4 bytes big-endian, the two ``CK_VERSION`` fields
@@ -41,7 +42,7 @@ class _Text(Adapter):
 #: The label at the start of EF 0006: 32 bytes, space padded.
 TOKEN_LABEL: Construct = _Text(LABEL_LENGTH)
 
-#: EF 0006 (CK_TOKEN_INFO, PKCS#11 v2.40 §3.2, big-endian, jpki-ap.md §10).
+#: EF 0006 (CK_TOKEN_INFO, PKCS#11 v2.40 §3.2, big-endian, as myna-card describes it).
 TOKEN_INFO = Struct(
     "label" / TOKEN_LABEL,
     "manufacturer_id" / _Text(32),

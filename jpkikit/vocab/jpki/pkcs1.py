@@ -1,4 +1,5 @@
-"""PKCS#1 v1.5 signatures as the JPKI card makes them (jpki-ap.md §4, §7; RFC 8017 §8.2, §9.2).
+"""PKCS#1 v1.5 signatures as the JPKI card makes them (docs/spec/jpki-applet.md, "Commands" and "Signing";
+RFC 8017 §8.2, §9.2).
 
 The card's ``80 2A 00 80`` pads the bytes it is given with EMSA-PKCS1-v1_5 type 01 and applies the raw
 RSA private-key operation; the host supplies the DER DigestInfo. This module builds DigestInfos, encodes
@@ -48,7 +49,8 @@ def digest_info_of(hash_name: str, message: bytes) -> bytes:
 
 
 def max_data_length(k: int) -> int:
-    """Longest data ``80 2A 00 80`` accepts for a k-byte modulus (jpki-ap.md §4: 1..k-11, 245 for 2048)."""
+    """Longest data ``80 2A 00 80`` accepts for a k-byte modulus (jpki-applet.md, "Signing": 1..k-11, 245 for
+    2048)."""
     return k - OVERHEAD
 
 

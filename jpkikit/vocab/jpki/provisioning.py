@@ -15,6 +15,7 @@ from enum import IntEnum
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from jpkikit.errors import MalformedAnswer, TlvError
+from jpkikit.secrets import Secret, reveal_bytes
 from jpkikit.vocab.iso7816.apdu import CommandApdu
 from jpkikit.vocab.iso7816.ins import Ins
 from jpkikit.vocab.iso7816.tlv import decode
@@ -107,9 +108,10 @@ def delete_keys(slot: int = ALL_SLOTS) -> CommandApdu:
     return CommandApdu(CLA, INS_DELETE_KEYS, 0, slot)
 
 
-def unblock_pin(pin_sfi_p2: int, temp_pin: bytes, new_pin: bytes) -> CommandApdu:
-    """The app's RESET RETRY COUNTER (ISO class, outside SCP03): temporary PIN ‖ new PIN (flow 4.2)."""
-    return CommandApdu(0x00, INS_RESET_RETRY_COUNTER, 0, pin_sfi_p2, temp_pin + new_pin)
+def unblock_pin(pin_sfi_p2: int, temp_pin: Secret | bytes, new_pin: Secret | bytes) -> CommandApdu:
+    """The app's RESET RETRY COUNTER (ISO class, outside SCP03): temporary PIN ‖ new PIN (seed 004 p.17)."""
+    data = reveal_bytes(temp_pin) + reveal_bytes(new_pin)
+    return CommandApdu(0x00, INS_RESET_RETRY_COUNTER, 0, pin_sfi_p2, data)
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,11 @@
-"""Certificate profile checks for the four JPKI certificates (jpki-ap.md §12), with asn1crypto.
+"""Certificate profile checks for the four JPKI certificates (docs/spec/jpki-applet.md#certificate-profiles),
+with asn1crypto.
 
-Each check returns a list of problems (empty = conforms); every problem names the rule it breaks. Only
-facts the fact sheet marks [C] or "probable" are checked; [?] items (the auth cert's policy OID and key
-usage) are not asserted. ``hierarchy`` is ``test`` (O=JPKI-TEST, test policy arc) or ``production``.
+Each check returns a list of problems (empty = conforms); every problem names the rule it breaks, and the
+section of that page that states it: "CA certificates" (CA profile), "User-authentication certificate" (auth
+profile), "Digital-signature certificate" (sign profile). Only facts the page gives as confirmed or probable
+are checked; inferred items (the auth cert's policy OID and key usage) are not asserted. ``hierarchy`` is
+``test`` (O=JPKI-TEST, test policy arc) or ``production``.
 """
 
 from __future__ import annotations
@@ -51,7 +54,7 @@ def _rdns(name: ax.Name) -> list[tuple[str, str, str]]:
 
 
 def _rsa_key(cert: ax.Certificate, problems: Problems) -> None:
-    """§12: RSA-2048, e = 65537; signed with sha256WithRSAEncryption."""
+    """All four profiles: RSA-2048, e = 65537; signed with sha256WithRSAEncryption."""
     if cert.public_key["algorithm"]["algorithm"].native != "rsa":
         problems.append("key: subject public key is not RSA")
         return
@@ -80,7 +83,7 @@ def _critical(cert: ax.Certificate, ext: str, problems: Problems, what: str) -> 
 
 
 def check_root(der: bytes, purpose: str, hierarchy: str = "test") -> Problems:
-    """A JPKI root (CA cert in EF 0002 / 000B), §12.1."""
+    """A JPKI root (CA cert in EF 0002 / 000B), CA profile."""
     problems: Problems = []
     cert = _cert(der, problems)
     if cert is None:
@@ -94,7 +97,7 @@ def check_root(der: bytes, purpose: str, hierarchy: str = "test") -> Problems:
     ]
     got = _rdns(cert.subject)
     if got != want:
-        problems.append(f"subject DN: {got} is not the {purpose} CA DN {want} (§12.1)")
+        problems.append(f"subject DN: {got} is not the {purpose} CA DN {want} (CA profile)")
     if cert.issuer.dump() != cert.subject.dump():
         problems.append("issuer: a root is self-issued (issuer = subject)")
     _rsa_key(cert, problems)
@@ -115,7 +118,8 @@ def check_root(der: bytes, purpose: str, hierarchy: str = "test") -> Problems:
 
 
 def check_end_entity(der: bytes, issuer_der: bytes, purpose: str, hierarchy: str = "test") -> Problems:
-    """The auth (EF 000A, §12.2) or sign (EF 0001, §12.3) certificate, issued by ``issuer_der``."""
+    """The auth (EF 000A, auth profile) or sign (EF 0001, sign profile) certificate, issued by
+    ``issuer_der``."""
     problems: Problems = []
     cert = _cert(der, problems)
     issuer = _cert(issuer_der, problems)
@@ -138,18 +142,18 @@ def check_end_entity(der: bytes, issuer_der: bytes, purpose: str, hierarchy: str
 
 
 def _check_auth(cert: ax.Certificate, hierarchy: str, problems: Problems) -> None:
-    # §12.2: C=JP, CN=<opaque alphanumeric identifier>, no personal data
+    # auth profile: C=JP, CN=<opaque alphanumeric identifier>, no personal data
     got = _rdns(cert.subject)
     types = [t for t, _, _ in got]
     if types != ["country_name", "common_name"] or got[0][2] != "JP":
-        problems.append(f"subject DN: {got} is not C=JP, CN=<identifier> (§12.2)")
+        problems.append(f"subject DN: {got} is not C=JP, CN=<identifier> (auth profile)")
     elif not re.fullmatch(r"[0-9A-Za-z]+", got[1][2]):
-        problems.append(f"subject CN {got[1][2]!r} is not an opaque alphanumeric identifier (§12.2)")
+        problems.append(f"subject CN {got[1][2]!r} is not an opaque alphanumeric identifier (auth profile)")
     if cert.subject_alt_name_value is not None and any(
         gn.name == "other_name" and gn.chosen["type_id"].dotted.startswith(SAN_ARC)
         for gn in cert.subject_alt_name_value
     ):
-        problems.append("subjectAltName: the auth certificate carries the holder's 基本4情報 (§12.2: none)")
+        problems.append("subjectAltName: the auth certificate carries the 基本4情報 (auth profile: none)")
 
 
 _SAN_CHECKS: dict[str, tuple[str, Callable[[str], bool]]] = {
@@ -173,11 +177,11 @@ def _dob_ok(value: str) -> bool:
 
 
 def _check_sign(cert: ax.Certificate, hierarchy: str, problems: Problems) -> None:
-    # §12.3: C=JP, L=<prefecture>, L=<municipality>, CN=<issuance id>
+    # sign profile: C=JP, L=<prefecture>, L=<municipality>, CN=<issuance id>
     got = _rdns(cert.subject)
     types = [t for t, _, _ in got]
     if types != ["country_name", "locality_name", "locality_name", "common_name"] or got[0][2] != "JP":
-        problems.append(f"subject DN: {got} is not C=JP, L=, L=, CN= (§12.3)")
+        problems.append(f"subject DN: {got} is not C=JP, L=, L=, CN= (sign profile)")
     ku = cert.key_usage_value
     if ku is None or set(ku.native) != {"digital_signature", "non_repudiation"}:
         problems.append(
@@ -204,7 +208,7 @@ def _check_sign(cert: ax.Certificate, hierarchy: str, problems: Problems) -> Non
         others[arc] = gn.chosen.native["value"]
     for arc, (what, ok) in _SAN_CHECKS.items():
         if arc not in others:
-            problems.append(f"subjectAltName: otherName {SAN_ARC}{arc} ({what}) missing (§12.3)")
+            problems.append(f"subjectAltName: otherName {SAN_ARC}{arc} ({what}) missing (sign profile)")
         elif not ok(others[arc]):
             problems.append(f"subjectAltName .{arc}: {others[arc]!r} is not a valid {what}")
     if "1" in others and "2" in others and len(others["2"]) != len(others["1"]):

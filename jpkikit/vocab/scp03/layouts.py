@@ -36,8 +36,8 @@ COUNTER_LENGTH = 3
 
 
 def challenge_length(i: int) -> int:
-    """Card challenge and card cryptogram: 8 bytes in S8 mode, 16 in S16 (i b1; Amd D §4.1.3, fact sheet
-    A.3)."""
+    """Card challenge and card cryptogram: 8 bytes in S8 mode, 16 in S16 (i b1; Amd D §4.1.3,
+    docs/spec/globalplatform.md#the-i-parameter)."""
     return 16 if i & I_S16 else 8
 
 

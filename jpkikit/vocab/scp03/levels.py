@@ -43,7 +43,8 @@ class Mode(IntEnum):
         return self.value * 8
 
 
-# "i" parameter bits (Amd D Table 5-1; b1 = S16 as the implementations use it, see the fact sheet A.3).
+# "i" parameter bits (Amd D Table 5-1; b1 = S16 as the implementations use it,
+# docs/spec/globalplatform.md#the-i-parameter).
 I_S16 = 0x01
 I_PSEUDO_RANDOM = 0x10
 I_R_MAC = 0x20

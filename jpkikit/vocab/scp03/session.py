@@ -28,7 +28,8 @@ def mac_cla(cla: int) -> int:
     """The CLA the C-MAC covers (§6.2.4): SM indication set, logical channel number zeroed.
 
     For further interindustry classes (channels 4-19) the channel bits are zeroed and the class is read as
-    first interindustry with b3 set (84/04); the fact sheet (A.7) marks this reading as uncertain.
+    first interindustry with b3 set (84/04); docs/spec/globalplatform.md#open-questions leaves this reading
+    open.
     """
     return (cla & 0x80) | 0x04 | (0 if cla & 0x40 else cla & 0x10)
 

@@ -200,7 +200,7 @@ def install(isd: IssuerSecurityDomain, ctx: Context, apdu: CommandApdu) -> Respo
         if aid in ctx.card.registry:
             return reply(SW.CONDITIONS_NOT_SATISFIED)
         if privileges & PRIV_CARD_RESET and apdu.p1 != 0x0C:
-            return reply(SW.WRONG_DATA)  # Card Reset needs make selectable in the same command (B.6)
+            return reply(SW.WRONG_DATA)  # Card Reset needs make selectable in the same command (GPCS §11.5)
         type_name = meta["modules"][_aid(module)]
         applet = ctx.card.personality.applet_types[type_name](aid, None)
         ctx.card.registry[aid] = RegistryEntry(applet, SELECTABLE if apdu.p1 == 0x0C else INSTALLED)

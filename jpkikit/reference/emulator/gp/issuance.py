@@ -1,9 +1,9 @@
 """The GlobalPlatform content of a GP-SE or SIM at issuance: the ISD (default selected), the JPKI APSD with
 its own SCP03 key set, and the GP registry data of the JPKI applet. Personalities add these AppletSpecs.
 
-The SCP03 test keys are public test values (fact sheet B.1: 40..4F is the usual default); a profile
-references them as ``test:`` secrets. KVN 3F starts one step before its sequence counter runs out, so the
-exhaustion rule (Amd D §6.2.2.1) can be tested without 2^24 INITIALIZE UPDATEs.
+The SCP03 test keys are public test values (40..4F, the usual default of GlobalPlatformPro, GPShell and
+yubikey-manager); a profile references them as ``test:`` secrets. KVN 3F starts one step before its sequence
+counter runs out, so the exhaustion rule (Amd D §6.2.2.1) can be tested without 2^24 INITIALIZE UPDATEs.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Data objects a security domain answers GET DATA with (GPCS §11.3, H.2; fact sheet B.8)."""
+"""Data objects a security domain answers GET DATA with (GPCS §11.3, H.2;
+docs/spec/globalplatform.md#get-data)."""
 
 from __future__ import annotations
 
@@ -38,7 +39,8 @@ def key_information(sd: SecurityDomain) -> bytes:
 
 
 def cplc(stored: str) -> bytes:
-    """Tag 9F7F value: 42 bytes of Card Production Life Cycle data (OP 2.0.1 §6.12.1; fact sheet B.8)."""
+    """Tag 9F7F value: 42 bytes of Card Production Life Cycle data (OP 2.0.1 §6.12.1; the field layout as
+    GlobalPlatformPro's CPLC.java reads it)."""
     if stored:
         return bytes.fromhex(stored)
     fields = [

@@ -117,7 +117,7 @@ class CardSecureChannel:
         mode = mode_from_i(i)
         level = apdu.p1
         if level not in VALID_LEVELS or apdu.p2 != 0x00 or not i_allows(i, level):
-            return _sw(SW.INCORRECT_P1P2)  # Amd D Table 7-3; the SW is the fact sheet's best reading (A.5)
+            return _sw(SW.INCORRECT_P1P2)  # Amd D Table 7-3 gives no SW; 6A86 as JCardEngine answers
         if len(apdu.data) != 2 * int(mode):
             return _sw(SW.WRONG_LENGTH)
         session = Scp03Session(keys, Mode(mode), level)
