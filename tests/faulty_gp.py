@@ -257,3 +257,56 @@ perso_dropped = _isd(PersoDropped)
 delete_ignores_instances = _isd(DeleteIgnoresInstances)
 lock_ignored = _isd(LockIgnored)
 any_card_transition = _isd(AnyCardTransition)
+
+
+# -- faults that show as cryptographic or structural errors on the host side (honest verdicts) --------------
+
+
+class OtherKeyVersion(IssuerSecurityDomain):
+    """INITIALIZE UPDATE reports another key version than the one asked for (the key set used is the one
+    asked for: only the key information lies)."""
+
+    def initialize_update(self, ctx: Context, sc: CardSecureChannel, apdu: CommandApdu) -> ResponseApdu:
+        response = super().initialize_update(ctx, sc, apdu)
+        if not response.ok:
+            return response
+        data = bytearray(response.data)
+        data[10] ^= 0x01  # KVN of the key information (Amd D Table 7-2)
+        return ResponseApdu(bytes(data), response.sw)
+
+
+class BadCardCryptogram(IssuerSecurityDomain):
+    """The card cryptogram is one bit off."""
+
+    def initialize_update(self, ctx: Context, sc: CardSecureChannel, apdu: CommandApdu) -> ResponseApdu:
+        response = super().initialize_update(ctx, sc, apdu)
+        if not response.ok:
+            return response
+        data = bytearray(response.data)
+        n = 16 if data[12] & 0x01 else 8
+        data[13 + n] ^= 0x01  # first byte of the card cryptogram
+        return ResponseApdu(bytes(data), response.sw)
+
+
+class BadRMac(IssuerSecurityDomain):
+    """The R-MAC of every protected response is one bit off."""
+
+    def process(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
+        response = super().process(ctx, apdu)
+        sc = ctx.session.get("scp03")
+        if (
+            sc is not None
+            and sc.session is not None
+            and sc.session.level & 0x10
+            and response.ok
+            and response.data
+        ):
+            data = bytearray(response.data)
+            data[-1] ^= 0x01
+            return ResponseApdu(bytes(data), response.sw)
+        return response
+
+
+other_key_version = _isd(OtherKeyVersion)
+bad_card_cryptogram = _isd(BadCardCryptogram)
+bad_r_mac = _isd(BadRMac)

@@ -82,9 +82,7 @@ def test_bad_profile_is_a_usage_error_naming_the_field(pytester: pytest.Pytester
     assert "Traceback" not in result.stderr.str()
 
 
-def test_garbage_answer_is_inconclusive_and_the_run_goes_on(
-    pytester: pytest.Pytester, tmp_path: Path
-) -> None:
+def test_garbage_answer_fails_and_the_run_goes_on(pytester: pytest.Pytester, tmp_path: Path) -> None:
     profile = faulty_profile(tmp_path, "emulator-gpse.yaml", "tests.faulty_link:garbage")
     result = run(
         pytester,
@@ -92,10 +90,10 @@ def test_garbage_answer_is_inconclusive_and_the_run_goes_on(
         f"--profile={profile}",
         f"--junitxml={tmp_path / 'j.xml'}",
     )
-    result.stdout.fnmatch_lines(["*0 pass, 0 fail, 4 inconclusive*"])
+    result.stdout.fnmatch_lines(["*0 pass, 4 fail, 0 inconclusive*"])  # a malformed answer is a fault
     assert "response APDU too short (1 bytes)" in result.stdout.str()
     junit = (tmp_path / "j.xml").read_text()
-    assert junit.count('name="verdict" value="inconclusive"') == 4
+    assert junit.count('name="verdict" value="fail"') == 4
 
 
 def test_device_that_dies_is_inconclusive_each_test_reopens(

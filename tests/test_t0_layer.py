@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jpkikit.errors import TransportError
+from jpkikit.errors import MalformedResponse
 from jpkikit.host.card_session import GetResponseLayer, get_response_cla, with_short_le
 from jpkikit.host.link import Transport
 
@@ -137,27 +137,27 @@ def test_extended_command_6cxx_is_passed_up() -> None:
 
 def test_repeated_6cxx_raises() -> None:
     link = ScriptedLink("6C08", "6C08")
-    with pytest.raises(TransportError, match="6C08 again"):
+    with pytest.raises(MalformedResponse, match="6C08 again"):
         GetResponseLayer(link).transmit(H("00B0000000"))
     assert len(link.sent) == 2
 
 
 def test_endless_61xx_is_bounded() -> None:
     link = ScriptedLink(*(["6101"] + ["AA6101"] * 10))
-    with pytest.raises(TransportError, match="after 8 GET RESPONSE"):
+    with pytest.raises(MalformedResponse, match="after 8 GET RESPONSE"):
         GetResponseLayer(link, max_get_response=8).transmit(H("00CA000000"))
     assert len(link.sent) == 9
 
 
 def test_default_bound_is_64() -> None:
     link = ScriptedLink(*(["6100"] * 70))
-    with pytest.raises(TransportError, match="64 GET RESPONSE"):
+    with pytest.raises(MalformedResponse, match="64 GET RESPONSE"):
         GetResponseLayer(link).transmit(H("00CA000000"))
     assert len(link.sent) == 65
 
 
 def test_short_response_raises() -> None:
-    with pytest.raises(TransportError, match="too short"):
+    with pytest.raises(MalformedResponse, match="too short"):
         GetResponseLayer(ScriptedLink("90")).transmit(H("00A40000"))
 
 

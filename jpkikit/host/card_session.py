@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from jpkikit.errors import ApduError, TransportError
+from jpkikit.errors import ApduError, MalformedResponse
 from jpkikit.host.link import Layer, Transport
 from jpkikit.host.tracer import Tracer
 from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu, cla_with_channel
@@ -79,8 +79,8 @@ def with_short_le(command: bytes, le: int) -> bytes | None:
 
 
 def _check(response: bytes) -> bytes:
-    if len(response) < 2:
-        raise TransportError(f"response APDU too short ({len(response)} bytes): {response.hex().upper()}")
+    if len(response) < 2:  # the device answered, with something that is not a response APDU
+        raise MalformedResponse(f"response APDU too short ({len(response)} bytes): {response.hex().upper()}")
     return response
 
 
@@ -96,7 +96,7 @@ def exchange(
     whole response, GPCS v2.3.1 §11.1.5.2, so it collects before unwrapping) and the TSM admin agent.
 
     Bounded: at most ``max_get_response`` GET RESPONSEs and one re-issue per command; a device that keeps
-    looping raises TransportError.
+    looping breaks ISO/IEC 7816-3 §12.2 and raises MalformedResponse (a fault of the device).
     """
     response = _send_fixing_le(send, command) if fix_le else _check(send(command))
     if response[-2] != SW1_MORE_DATA:
@@ -109,7 +109,7 @@ def exchange(
         data += response[:-2]
         if response[-2] != SW1_MORE_DATA:
             return bytes(data) + response[-2:]
-    raise TransportError(
+    raise MalformedResponse(  # the device breaks ISO/IEC 7816-3 §12.2: a fault, not a broken link
         f"device still answered 61xx after {max_get_response} GET RESPONSE commands "
         f"({len(data)} bytes collected) for command {command[:4].hex().upper()}…; giving up"
     )
@@ -125,7 +125,7 @@ def _send_fixing_le(send: Send, command: bytes) -> bytes:
         return response  # extended or malformed: no short Le to fix, pass the SW up unchanged
     response = _check(send(retry))
     if response[-2] == SW1_WRONG_LE:
-        raise TransportError(
+        raise MalformedResponse(
             f"device answered {response[-2:].hex().upper()} again after the command was re-issued "
             f"with Le={retry[-1]:02X} (ISO 7816-3 §12.2 expects one re-issue): {retry.hex().upper()}"
         )

@@ -242,7 +242,26 @@ def to_markdown(report: dict[str, Any]) -> str:
     for o in report["observations"]:
         rest = {k: v for k, v in o.items() if k != "kind"}
         lines.append(f"- {o['kind']}: " + "; ".join(f"{k}: {_cell(v)}" for k, v in rest.items()))
+    lines += ["", "## 7. The unit as found and as left", ""]
+    lines += _unit_state_lines(report.get("unit_state"))
+    for run in report.get("campaign", []):
+        lines += ["", f"### Unit of {_cell(run['results'])} (sacrificial: {run['sacrificial']})", ""]
+        lines += _unit_state_lines(run.get("unit_state"))
     return "\n".join(lines) + "\n"
+
+
+def _unit_state_lines(state: dict[str, Any] | None) -> list[str]:
+    if state is None:
+        return ["Not read back (the run did not reach the unit over APDUs)."]
+    differences = state.get("differences", [])
+    if not differences:
+        return [
+            f"Left as found: the {len(state.get('before') or {})} items read back at the start read the same."
+        ]
+    lines = ["**Not left as found:**", "", "| Item | At the start | At the end |", "|---|---|---|"]
+    for d in differences:
+        lines.append(f"| {_cell(d['item'])} | {_cell(d['before'])} | {_cell(d['after'])} |")
+    return lines
 
 
 def to_html(report: dict[str, Any]) -> str:
@@ -291,6 +310,10 @@ def to_html(report: dict[str, Any]) -> str:
         if report["declared_vs_observed"]
         else "<p>Not probed.</p>"
     )
+    unit_lines = _unit_state_lines(report.get("unit_state"))
+    for run in report.get("campaign", []):
+        unit_lines += ["", f"Unit of {run['results']} (sacrificial: {run['sacrificial']})"]
+        unit_lines += _unit_state_lines(run.get("unit_state"))
     ident_rows = "".join(
         f"<tr><th>{e(k)}</th><td>{e(str(v))}</td></tr>"
         for k, v in (
@@ -313,7 +336,8 @@ def to_html(report: dict[str, Any]) -> str:
         f"<th>Tests</th><th>Applicability</th></tr>{rows}</table>"
         f"<h2>4. Deviations</h2>{'<ul>' + devs + '</ul>' if devs else '<p>None.</p>'}"
         f"<h2>5. Declared versus observed (jpkikit probe)</h2>{probe}"
-        f"<h2>6. Observations</h2>{'<ul>' + obs + '</ul>' if obs else '<p>None.</p>'}</body></html>\n"
+        f"<h2>6. Observations</h2>{'<ul>' + obs + '</ul>' if obs else '<p>None.</p>'}"
+        f"<h2>7. The unit as found and as left</h2><pre>{e(chr(10).join(unit_lines))}</pre></body></html>\n"
     )
 
 
