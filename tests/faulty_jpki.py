@@ -371,6 +371,18 @@ class RootKuNotCritical(JpkiApplet):
         return _set_file(super().initial_data(), 0x000B, der)
 
 
+@fault("sign_root_not_ca")
+class SignRootNotCa(JpkiApplet):
+    """The sign CA certificate's basicConstraints say it is not a CA."""
+
+    def initial_data(self) -> dict[str, Any]:
+        def not_ca(b: x509.CertificateBuilder, original: x509.Certificate) -> x509.CertificateBuilder:
+            return b.add_extension(x509.BasicConstraints(ca=False, path_length=None), True)
+
+        der = rebuild("sign-ca", not_ca, drop=(ExtensionOID.BASIC_CONSTRAINTS,))
+        return _set_file(super().initial_data(), 0x0002, der)
+
+
 @fault("auth_cert_personal")
 class AuthCertPersonal(JpkiApplet):
     """The auth certificate's subject carries a locality (personal data; docs/spec/jpki-applet.md,

@@ -8,8 +8,10 @@ import json
 import socket
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+import yaml
 
 from jpkikit.errors import DeviceUnreachable, TransportError
 from jpkikit.host.handset_client import HandsetClient
@@ -23,6 +25,8 @@ from jpkikit.vocab.gp import seac
 from jpkikit.vocab.omapi import agent_protocol as protocol
 from jpkikit.vocab.omapi import errors as omapi_errors
 from tests import faulty_aram
+
+from .conformance_runner import REPO, outcome, run_conformance
 
 JPKI = bytes.fromhex("D392F000260100000001")
 ABSENT = bytes.fromhex("D392F0002601000000FF")
@@ -195,3 +199,26 @@ def test_client_reports_an_unreachable_agent() -> None:
         port = s.getsockname()[1]
     with pytest.raises(DeviceUnreachable, match="adb forward"):
         HandsetClient("127.0.0.1", port, timeout=1)
+
+
+pytest_plugins = ["pytester"]
+BASE = REPO / "profiles" / "reference-handset.yaml"
+
+
+def test_conformance_through_an_agent_address(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    """ixit.handset.agent: the kit connects to an agent it did not start (as behind `adb forward`)."""
+    handset = ReferenceHandset.over_emulator("gp-se")
+    server = serve(handset)
+    try:
+        doc = yaml.safe_load(BASE.read_text())
+        host, port = server.address
+        doc["ixit"]["handset"].pop("reference")
+        doc["ixit"]["handset"]["agent"] = {"host": host, "port": port, "timeout": 10}
+        path = tmp_path / "agent.yaml"
+        path.write_text(yaml.safe_dump(doc, sort_keys=False))
+        result = run_conformance(pytester, path, "conformance/handset")
+        counts = outcome(result)
+        assert set(counts) == {"passed"} and counts["passed"] >= 20, counts
+    finally:
+        server.stop()
+        handset.close()

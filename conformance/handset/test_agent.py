@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from jpkikit.errors import TransportError
 from jpkikit.vocab.omapi import agent_protocol as protocol
 
 from .support import HandsetUnderTest
@@ -28,6 +29,9 @@ def test_malformed_messages_get_protocol_errors(handset: HandsetUnderTest) -> No
         ),
     ]
     for line, expected in cases:
-        answer = client.send_raw(line)
+        try:
+            answer = client.send_raw(line)
+        except TransportError as exc:  # the agent under test dropped the line: a fault of the agent
+            pytest.fail(f"{line!r}: the agent closed the connection instead of answering {expected} ({exc})")
         assert _code(answer) == expected, f"{line!r} was answered {answer}, expected error {expected}"
     assert client.hello()["protocol"] == protocol.VERSION, "the connection did not survive bad messages"

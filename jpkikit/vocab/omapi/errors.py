@@ -4,7 +4,7 @@ the Java class it stands for; the handset agent protocol maps each kind to an er
 
 from __future__ import annotations
 
-from jpkikit.errors import NonConformance, TransportError
+from jpkikit.errors import NonConformance
 
 
 class OmapiError(NonConformance):
@@ -29,5 +29,5 @@ class IllegalStateError(OmapiError):
     java = "IllegalStateException"
 
 
-class OmapiIOError(OmapiError, TransportError):
+class OmapiIOError(OmapiError):
     java = "IOException"

@@ -1,0 +1,89 @@
+"""The strict runner: every fault of the catalogue (tests/faults/) is killed by every test it names, at the
+check it names, with the kit's verdict fail; every conformance test and parameter kills some fault; every
+requirement has faults; and the published kill matrix (docs/fault-matrix.md) is current."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import pytest
+
+# Imported once here: pytester's in-process runs drop modules first imported inside a run, and
+# re-importing cryptography's Python layer afterwards breaks its class identity checks.
+import tests.faulty_aram
+import tests.faulty_gp
+import tests.faulty_handset
+import tests.faulty_iso
+import tests.faulty_jpki
+import tests.faulty_provisioning
+import tests.faulty_tsm  # noqa: F401
+from jpkikit.harness.catalogue import load_catalogue
+
+from .fault_catalogue import (
+    REPO,
+    Fault,
+    Kill,
+    cases,
+    conformance_nodes,
+    load,
+    render_matrix,
+    requirements_of,
+    write_profile,
+)
+from .fault_catalogue import run as run_node
+
+pytest_plugins = ["pytester"]
+
+# Every faulty implementation module is imported once here: pytester's in-process runs drop modules first
+# imported inside a run, and re-importing cryptography's Python layer afterwards breaks its class checks.
+FAULTY_MODULES = [
+    importlib.import_module(f"tests.{p.stem}") for p in sorted((REPO / "tests").glob("faulty_*.py"))
+]
+CASES = list(cases())
+_REFERENCE: dict[tuple[str, str], str] = {}
+
+
+@pytest.mark.parametrize(
+    ("fault", "kill"), CASES, ids=[f"{f.id}@{k.test.removeprefix('conformance/')}" for f, k in CASES]
+)
+def test_fault_is_killed_at_its_check(
+    pytester: pytest.Pytester, tmp_path: Path, fault: Fault, kill: Kill
+) -> None:
+    key = (fault.profile, kill.test)
+    if key not in _REFERENCE:
+        _REFERENCE[key] = run_node(pytester, REPO / "profiles" / f"{fault.profile}.yaml", kill.test).only()[0]
+    assert _REFERENCE[key] == "pass", (
+        f"{kill.test} must pass on the reference ({fault.profile}): {_REFERENCE[key]}"
+    )
+    verdict, text = run_node(pytester, write_profile(fault, tmp_path), kill.test).only()
+    assert verdict == "fail", f"{fault.id}: {kill.test} gave {verdict}, not fail:\n{text[-2000:]}"
+    assert kill.check in text, f"{fault.id}: {kill.test} failed, but not at {kill.check!r}:\n{text[-2000:]}"
+
+
+def test_every_conformance_test_and_parameter_kills_a_fault() -> None:
+    killers = {kill.test for _, kill in CASES}
+    assert conformance_nodes() - killers == set()
+
+
+def test_every_requirement_with_a_test_has_a_killed_fault() -> None:
+    covered = {rid for _, kill in CASES for rid in requirements_of(kill.test)}
+    tested = {rid for node in conformance_nodes() for rid in requirements_of(node)}
+    assert tested - covered == set()
+    assert set(load_catalogue().ids()) - covered == set()
+
+
+def test_faults_name_real_requirements_and_tests() -> None:
+    catalogue = load_catalogue()
+    nodes = conformance_nodes()
+    for fault in load():
+        assert fault.requirement in catalogue, fault.id
+        for kill in fault.killed_by:
+            assert kill.test in nodes, f"{fault.id}: no conformance test {kill.test}"
+
+
+def test_the_published_matrix_is_current() -> None:
+    published = (REPO / "docs" / "fault-matrix.md").read_text()
+    assert published == render_matrix(load()), (
+        "regenerate: python -m tests.fault_catalogue > docs/fault-matrix.md"
+    )
