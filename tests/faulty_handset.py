@@ -1,155 +1,878 @@
-"""Deliberately non-conforming handsets, one fault each, to show every handset conformance test can fail.
-
-Each is a factory ``(personality) -> handset`` for a profile's ``ixit.handset.reference.factory``: the
-reference handset with one broken part (ACE resolution, OMAPI session/channel, or the agent).
+"""Deliberately non-conforming handsets, one fault each: the reference handset (AOSP's SecureElement service
+at the profile's API level) with one Android behaviour of docs/android-behaviours.md broken, as a vendor's
+build, an older or patched service, or the kit's own first reference handset got it wrong.  Each is a
+factory ``(personality, android_api=..., access_rules=...) -> handset`` for a profile's
+``ixit.handset.reference.factory`` (tests/faults/handset.yaml names them).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from jpkikit.reference.handset import ace, omapi
-from jpkikit.reference.handset.agent import AgentServer, _Handler
+from jpkikit.reference.apps import AppIdentity
+from jpkikit.reference.handset import agent as agent_mod
+from jpkikit.reference.handset import channel as channel_mod
+from jpkikit.reference.handset import omapi, rules, service
+from jpkikit.reference.handset.ace import AccessControlEnforcer
+from jpkikit.reference.handset.ara import AraController
+from jpkikit.reference.handset.arf import ArfController
+from jpkikit.reference.handset.errors import MissingResource
+from jpkikit.reference.handset.hal import SecureElementHal
 from jpkikit.reference.handset.handset import ReferenceHandset
-from jpkikit.vocab.gp import seac
-from jpkikit.vocab.iso7816.apdu import CommandApdu
-from jpkikit.vocab.omapi import errors as omapi_errors
+from jpkikit.reference.handset.rules import A, AccessRuleCache, ChannelAccess, RefKey
+from jpkikit.reference.handset.se import make_se
+from jpkikit.reference.handset.terminal import Terminal
+from jpkikit.vocab.omapi import agent_protocol as p
+from jpkikit.vocab.omapi.android import LATEST_API, Android, HalStatus, channel_cla, select_status
+from jpkikit.vocab.omapi.errors import (
+    IllegalArgumentError,
+    NoSuchElementError,
+    OmapiIOError,
+    SecurityError,
+    UnsupportedOperationError,
+)
 
-Resolver = Callable[[Sequence[seac.Rule], bytes | None, Sequence[bytes]], ace.Access]
+Factory = Callable[..., ReferenceHandset]
 
 
-def _resolver(
-    *,
-    exact_first: bool = True,
-    aid_shadow: bool = True,
-    b_before_c: bool = True,
-    use_c: bool = True,
-    all_shadow: bool = True,
-    use_d: bool = True,
-    unmatched: ace.Access = ace.DENY,
-) -> Resolver:
-    """Rule resolution (SEAC v1.0 §4.2.3) with one step changed (the reference is
-    jpkikit.reference.handset.ace.resolve)."""
+def _apps_only(cls: type[channel_mod.Channel]) -> type[channel_mod.Channel]:
+    """The channel fault ``cls`` on the apps' channels only: the ACE's own channel (it has no session) reads
+    the rules as the reference does, so the fault shows where the test looks."""
 
-    def resolve(rules: Sequence[seac.Rule], aid: bytes | None, hashes: Sequence[bytes]) -> ace.Access:
-        target: seac.AidRef = "default" if aid is None else bytes(aid)
-        app = set(hashes)
+    class AppsOnly(cls):  # type: ignore[valid-type,misc]
+        def transmit(self, command: bytes | None) -> bytes:
+            if self.session is None:
+                return channel_mod.Channel.transmit(self, command)
+            return super().transmit(command)
 
-        def exact(aid_ref: seac.AidRef) -> ace.Access | None:
-            found = [r.ar for r in rules if r.ref.aid == aid_ref and r.ref.hash and r.ref.hash in app]
-            return ace.merge(found) if found else None
+        def close(self) -> None:
+            if self.session is None:
+                return channel_mod.Channel.close(self)
+            return super().close()
 
-        def generic(aid_ref: seac.AidRef) -> ace.Access | None:
-            found = [r.ar for r in rules if r.ref.aid == aid_ref and not r.ref.hash]
-            return ace.merge(found) if found else None
+    AppsOnly.__name__ = AppsOnly.__qualname__ = cls.__name__
+    return AppsOnly
 
-        def shadowed(aid_ref: seac.AidRef) -> bool:
-            return any(r.ref.aid == aid_ref and r.ref.hash for r in rules)
 
-        steps: list[Callable[[], ace.Access | None]] = []
-        a, b = (lambda: exact(target)), (lambda: generic(target))
-        steps += [a] if exact_first else [b, a]  # not exact_first: (AID, all apps) is looked at first
-        steps += [lambda: ace.Access("never") if aid_shadow and shadowed(target) else None]
-        c = lambda: exact("all") if use_c else None  # noqa: E731
-        steps += [b, c] if b_before_c else [c, b]
-        steps += [lambda: ace.Access("never") if all_shadow and shadowed("all") else None]
-        steps += [lambda: generic("all") if use_d else None]
-        for step in steps:
-            decision = step()
-            if decision is not None:
-                return decision
-        return unmatched
-
-    return resolve
+def _android(**flags: Any) -> type[Android]:
+    """An Android whose named behaviour flags are fixed (the rest as its API level says)."""
+    namespace = {name: property(lambda self, v=value: v) for name, value in flags.items()}
+    return dataclass(frozen=True)(type("FaultyAndroid", (Android,), namespace))
 
 
 def _with(
-    resolver: Resolver | None = None,
-    session: type[omapi.Session] | None = None,
-    channel: type[omapi.Channel] | None = None,
-    enforcer: type[ace.AccessControlEnforcer] | None = None,
-    agent: type[AgentServer] | None = None,
-) -> Callable[[str], ReferenceHandset]:
-    class Reader(omapi.Reader):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            if enforcer is not None:
-                self.ace = enforcer(self._no_channel, uicc=self.uicc)
-            if resolver is not None:
-                self.ace.resolver = resolver  # type: ignore[method-assign]
-
+    *,
+    terminal: type[Terminal] | None = None,
+    hal: type[SecureElementHal] | None = None,
+    channel: type[channel_mod.Channel] | None = None,
+    ace: type[AccessControlEnforcer] | None = None,
+    cache: type[AccessRuleCache] | None = None,
+    ara: type[AraController] | None = None,
+    arf: type[ArfController] | None = None,
+    session: type[service.ServiceSession] | None = None,
+    reader: type[service.ServiceReader] | None = None,
+    app_session: type[omapi.Session] | None = None,
+    app_channel: type[omapi.Channel] | None = None,
+    app_reader: type[omapi.Reader] | None = None,
+    app_service: type[omapi.SEService] | None = None,
+    dispatcher: type[agent_mod.Dispatcher] | None = None,
+    handler: type[agent_mod._Handler] | None = None,
+    android: dict[str, Any] | None = None,
+) -> Factory:
+    ace_cls = ace or AccessControlEnforcer
+    if cache or ara or arf:
+        ace_cls = type("Ace", (ace_cls,), {
+            "cache_class": cache or ace_cls.cache_class,
+            "ara_class": ara or ace_cls.ara_class,
+            "arf_class": arf or ace_cls.arf_class,
+        })  # fmt: skip
+    term_cls = type("Terminal", (terminal or Terminal,), {
+        "ace_class": ace_cls, "channel_class": channel or Terminal.channel_class})  # fmt: skip
+    reader_cls = reader or service.ServiceReader
     if session is not None:
-        Reader.session_class = session
-    base_session = session or omapi.Session
-    if channel is not None:
-        base_session = type("Session", (base_session,), {"channel_class": channel})
-        Reader.session_class = base_session
+        reader_cls = type("Reader", (reader_cls,), {"session_class": session})
+    service_cls = type("Service", (service.SecureElementService,), {"reader_class": reader_cls})
+    app_cls = type("SEService", (app_service or omapi.SEService,), {
+        "reader_class": app_reader or omapi.Reader,
+        "session_class": app_session or omapi.Session,
+        "channel_class": app_channel or omapi.Channel,
+    })  # fmt: skip
+    agent_cls: type | None = None
+    if dispatcher is not None or handler is not None:
+        agent_cls = type("Agent", (agent_mod.AgentServer,), {
+            "dispatcher_class": dispatcher or agent_mod.Dispatcher,
+            "handler_class": handler or agent_mod._Handler,
+        })  # fmt: skip
 
     class Handset(ReferenceHandset):
-        reader_class = Reader
-        agent_class = agent
+        terminal_class = term_cls
+        hal_class = hal or SecureElementHal
+        service_class = service_cls
+        omapi_class = app_cls
+        agent_class = agent_cls
 
-    def factory(personality: str) -> ReferenceHandset:
-        return Handset.over_emulator(personality)
+    def factory(
+        personality: str, android_api: int | None = None, access_rules: str = "aram"
+    ) -> ReferenceHandset:
+        kind = _android(**android) if android else Android
+        version = kind(android_api or LATEST_API)
+        card = make_se(personality, None, access_rules, sha256=Android(version.api).sha256_hashes)  # type: ignore[arg-type]
+        return Handset(card, uicc=personality.startswith("sim"), android=version, card=card)
 
     return factory
 
 
-# -- ACE --------------------------------------------------------------------------------------------------
-
-allow_all = _with(resolver=lambda rules, aid, hashes: ace.Access("always", nfc=True))
-sha1_only = _with(
-    resolver=lambda rules, aid, hashes: ace.resolve(rules, aid, [h for h in hashes if len(h) == 20])
-)
-generic_before_exact = _with(resolver=_resolver(exact_first=False, aid_shadow=False))
-no_aid_shadow = _with(resolver=_resolver(aid_shadow=False))
-c_before_b = _with(resolver=_resolver(b_before_c=False))
-no_rule_c = _with(resolver=_resolver(use_c=False))
-no_all_shadow = _with(resolver=_resolver(all_shadow=False))
-no_rule_d = _with(resolver=_resolver(use_d=False))
-allow_unmatched = _with(resolver=_resolver(unmatched=ace.Access("always")))
+# == SEService, Reader, Session =============================================================================
 
 
-class _StaleEnforcer(ace.AccessControlEnforcer):
-    """Reads the rules once and never again, whatever the refresh tag says."""
-
-    def refresh(self) -> None:
-        if self.rules is None and self.error is None and self.present:
-            super().refresh()
+class _Version32(omapi.SEService):
+    def get_version(self) -> str:
+        return "3.2"
 
 
-stale_cache = _with(enforcer=_StaleEnforcer)
+class _Version330(omapi.SEService):
+    def get_version(self) -> str:
+        return "3.3.0"
 
 
-# -- OMAPI session / channel --------------------------------------------------------------------------------
+version_3_2 = _with(app_service=_Version32)
+version_with_patch = _with(app_service=_Version330)
 
 
-class _SelectFirst(omapi.Session):
-    """Sends the SELECT of the target before asking the ACE."""
-
-    def open_logical_channel(self, aid: bytes | None = None, p2: int = 0x00) -> omapi.Channel | None:
-        if aid:
-            self.reader.exchange(CommandApdu(0x00, 0xA4, 0x04, p2, aid, ne=256))
-        return super().open_logical_channel(aid, p2)
+class _SeAbsent(omapi.Reader):
+    def is_secure_element_present(self) -> bool:
+        return False
 
 
-class _AbsentIsIo(omapi.Session):
-    def open_logical_channel(self, aid: bytes | None = None, p2: int = 0x00) -> omapi.Channel | None:
+class _LowerCaseName(omapi.Reader):
+    def get_name(self) -> str:
+        return self.name.lower()
+
+
+se_reported_absent = _with(app_reader=_SeAbsent)
+reader_name_lower_case = _with(app_reader=_LowerCaseName)
+
+
+class _SlotZero(omapi.SEService):
+    def get_uicc_reader(self, slot: int) -> omapi.Reader:
+        return super().get_uicc_reader(max(slot, 1))
+
+
+class _SlotOffByOne(omapi.SEService):
+    def get_uicc_reader(self, slot: int) -> omapi.Reader:
+        return super().get_uicc_reader(slot + 1)
+
+
+uicc_slot_zero_accepted = _with(app_service=_SlotZero)
+uicc_slot_off_by_one = _with(app_service=_SlotOffByOne)
+
+
+class _ResetWithoutPermission(Terminal):
+    def reset(self, app: AppIdentity) -> bool:
+        return self.hal.reset()
+
+
+reset_without_permission = _with(terminal=_ResetWithoutPermission)
+
+
+class _ResetRefusedFalse(Terminal):
+    """Reader.reset() by an app without the permission returns false instead of throwing SecurityException."""
+
+    def reset(self, app: AppIdentity) -> bool:
+        if not app.privileged:
+            return False
+        return super().reset(app)
+
+
+reset_refused_with_false = _with(terminal=_ResetRefusedFalse)
+reset_missing = _with(android={"reader_reset": False})  # Reader.reset() of API 29 and earlier on API 35
+
+
+class _CloseSessionsNoop(service.ServiceReader):
+    def close_sessions(self) -> None:
+        pass
+
+
+class _CloseSessionsKeepsChannels(service.ServiceReader):
+    def close_sessions(self) -> None:
+        for session in list(self.sessions):
+            session.closed = True
+            self.remove_session(session)
+
+
+close_sessions_noop = _with(reader=_CloseSessionsNoop)
+close_sessions_keeps_channels = _with(reader=_CloseSessionsKeepsChannels)
+
+
+class _ClosedSessionOpens(service.ServiceSession):
+    def _check(self, aid: bytes | None, p2: int, basic: bool) -> bool:
+        closed, self.closed = self.closed, False
         try:
-            return super().open_logical_channel(aid, p2)
-        except omapi_errors.NoSuchElementError as exc:
-            raise omapi_errors.OmapiIOError(str(exc)) from None
+            return super()._check(aid, p2, basic)
+        finally:
+            self.closed = closed
 
 
-class _NoBasic(omapi.Session):
-    def open_basic_channel(self, aid: bytes | None = None, p2: int = 0x00) -> omapi.Channel | None:
+class _NeverClosed(service.ServiceSession):
+    def is_closed(self) -> bool:
+        return False
+
+
+closed_session_opens = _with(session=_ClosedSessionOpens)
+session_never_reports_closed = _with(session=_NeverClosed)
+
+
+class _CloseChannelsClosesSession(service.ServiceSession):
+    def close_channels(self) -> None:
+        super().close_channels()
+        self.closed = True
+
+
+class _CloseChannelsNoop(service.ServiceSession):
+    def close_channels(self) -> None:
+        if self.closed:
+            super().close_channels()
+
+
+close_channels_closes_session = _with(session=_CloseChannelsClosesSession)
+close_channels_noop = _with(session=_CloseChannelsNoop)
+
+
+class _NoAtr(service.ServiceSession):
+    def get_atr(self) -> bytes | None:
         return None
 
 
-class _CloseKeepsChannels(omapi.Session):
+uicc_session_without_atr = _with(session=_NoAtr)
+
+
+# == open calls ==============================================================================================
+
+
+class _P2AfterAid(service.ServiceSession):
+    """Checks the AID length before the P2 (after the closed session, as the reference)."""
+
+    def _check(self, aid: bytes | None, p2: int, basic: bool) -> bool:
+        if not self.closed and aid is not None and aid and not 5 <= len(aid) <= 16:
+            raise IllegalArgumentError("AID out of range")
+        return super()._check(aid, p2, basic)
+
+
+class _ClosedCheckedLate(service.ServiceSession):
+    def _check(self, aid: bytes | None, p2: int, basic: bool) -> bool:
+        from jpkikit.vocab.omapi.android import P2_VALUES
+
+        if p2 not in P2_VALUES:
+            raise UnsupportedOperationError(f"p2 not supported: {p2:02x}")
+        return super()._check(aid, p2, basic)
+
+
+class _AccessBeforeAidLength(Terminal):
+    @staticmethod
+    def _check_aid(aid: bytes | None) -> bytes | None:
+        return aid or None
+
+    def set_up_channel_access(self, aid: bytes | None, app: AppIdentity, basic: bool) -> ChannelAccess:
+        access = super().set_up_channel_access(aid, app, basic)
+        if aid is not None and not 5 <= len(aid) <= 16:
+            raise IllegalArgumentError("AID out of range")
+        return access
+
+
+p2_checked_after_aid = _with(session=_P2AfterAid)
+closed_checked_after_p2 = _with(session=_ClosedCheckedLate)
+access_before_aid_length = _with(terminal=_AccessBeforeAidLength)
+
+
+class _P2Zero(SecureElementHal):
+    def _select(self, channel: int, aid: bytes, p2: int) -> bytes:
+        return super()._select(channel, aid, 0x00)
+
+
+class _P2NoOC(service.ServiceSession):
+    def _check(self, aid: bytes | None, p2: int, basic: bool) -> bool:
+        if p2 == 0x0C:
+            raise UnsupportedOperationError("p2 not supported: 0c")
+        return super()._check(aid, p2, basic)
+
+
+class _AnyP2(service.ServiceSession):
+    def _check(self, aid: bytes | None, p2: int, basic: bool) -> bool:
+        return super()._check(aid, 0x00, basic)
+
+
+class _BadP2IllegalArgument(service.ServiceSession):
+    def _check(self, aid: bytes | None, p2: int, basic: bool) -> bool:
+        try:
+            return super()._check(aid, p2, basic)
+        except UnsupportedOperationError as exc:
+            raise IllegalArgumentError(str(exc)) from None
+
+
+p2_forced_to_00 = _with(hal=_P2Zero)
+p2_0c_refused = _with(session=_P2NoOC)
+any_p2_sent = _with(session=_AnyP2)
+bad_p2_illegal_argument = _with(session=_BadP2IllegalArgument)
+
+
+def _hal_mapping(mapping: Callable[[int], HalStatus]) -> type[SecureElementHal]:
+    class Hal(SecureElementHal):
+        def open_logical_channel(self, aid: bytes, p2: int) -> tuple[HalStatus, int, bytes]:
+            import jpkikit.reference.handset.hal as hal_mod
+
+            original = hal_mod.select_status
+            hal_mod.select_status = mapping  # type: ignore[assignment]
+            try:
+                return super().open_logical_channel(aid, p2)
+            finally:
+                hal_mod.select_status = original
+
+    return Hal
+
+
+warnings_fail_the_select = _with(
+    hal=_hal_mapping(
+        lambda sw: (
+            HalStatus.SUCCESS
+            if sw == 0x9000
+            else select_status(sw)
+            if sw >> 8 not in (0x62, 0x63)
+            else HalStatus.IOERROR
+        )
+    )
+)
+select_errors_no_such_element = _with(
+    hal=_hal_mapping(
+        lambda sw: HalStatus.NO_SUCH_ELEMENT if select_status(sw) != HalStatus.SUCCESS else HalStatus.SUCCESS
+    )
+)
+select_6985_io_error = _with(
+    hal=_hal_mapping(lambda sw: HalStatus.IOERROR if sw == 0x6985 else select_status(sw))
+)
+absent_is_io_error = _with(
+    hal=_hal_mapping(lambda sw: HalStatus.IOERROR if sw == 0x6A82 else select_status(sw))
+)
+
+
+class _SelectResponseNoSw(SecureElementHal):
+    def open_logical_channel(self, aid: bytes, p2: int) -> tuple[HalStatus, int, bytes]:
+        status, number, response = super().open_logical_channel(aid, p2)
+        if response[-2:-1] in (b"\x62", b"\x63"):
+            response = response[:-2] + b"\x90\x00"
+        return status, number, response
+
+
+class _FailedSelectLeaks(SecureElementHal):
+    def close_channel(self, number: int) -> bool:
+        if self._closing_after_select:
+            return True
+        return super().close_channel(number)
+
+    _closing_after_select = False
+
+    def open_logical_channel(self, aid: bytes, p2: int) -> tuple[HalStatus, int, bytes]:
+        self._closing_after_select = True
+        try:
+            return super().open_logical_channel(aid, p2)
+        finally:
+            self._closing_after_select = False
+
+
+class _ShortSelectResponse(SecureElementHal):
+    def _select(self, channel: int, aid: bytes, p2: int) -> bytes:
+        response = super()._select(channel, aid, p2)
+        return response[:128] + response[-2:] if len(response) > 130 else response
+
+
+warning_sw_replaced = _with(hal=_SelectResponseNoSw)
+failed_select_leaks_channel = _with(hal=_FailedSelectLeaks)
+select_response_truncated = _with(hal=_ShortSelectResponse)
+
+
+class _UiccNullAidOpens(omapi.Session):
+    def open_logical_channel(self, aid: bytes | None = None, p2: int = 0x00) -> omapi.Channel | None:
+        if aid is None:
+            aid = b""  # an empty AID passes the client's check; the service takes it as no AID
+        return super().open_logical_channel(aid, p2)
+
+
+class _UiccNullAidTerminal(Terminal):
+    def set_up_channel_access(self, aid: bytes | None, app: AppIdentity, basic: bool) -> ChannelAccess:
+        if aid is None and not basic:
+            if self.ace is None:
+                self.initialize_access_control()
+            assert self.ace is not None
+            return self.ace.set_up_channel_access(aid, app, False)
+        return super().set_up_channel_access(aid, app, basic)
+
+
+uicc_null_aid_opens = _with(app_session=_UiccNullAidOpens, terminal=_UiccNullAidTerminal)
+
+
+class _UiccBasicAllowed(Terminal):
+    def set_up_channel_access(self, aid: bytes | None, app: AppIdentity, basic: bool) -> ChannelAccess:
+        try:
+            return super().set_up_channel_access(aid, app, basic)
+        except MissingResource:
+            return ChannelAccess.allowed("basic channel on a UICC")
+
+
+uicc_basic_channel_allowed = _with(terminal=_UiccBasicAllowed)
+
+
+class _UiccBasicWithAid(Terminal):
+    """On a UICC, openBasicChannel is refused only without AID; with an AID the app gets the basic channel."""
+
+    def set_up_channel_access(self, aid: bytes | None, app: AppIdentity, basic: bool) -> ChannelAccess:
+        try:
+            return super().set_up_channel_access(aid, app, basic)
+        except MissingResource:
+            if aid is None:
+                raise
+            return super().set_up_channel_access(aid, app, False)
+
+
+class _UiccNullAidThrows(omapi.Session):
+    """openLogicalChannel(null) on a UICC throws UnsupportedOperationException instead of returning null."""
+
+    def open_logical_channel(self, aid: bytes | None = None, p2: int = 0x00) -> omapi.Channel | None:
+        if aid is None:
+            raise UnsupportedOperationError("NULL AID not supported on this reader")
+        return super().open_logical_channel(aid, p2)
+
+
+uicc_basic_channel_with_aid = _with(terminal=_UiccBasicWithAid)
+uicc_null_aid_throws = _with(app_session=_UiccNullAidThrows)
+
+
+def _aid_lengths(low: int, high: int) -> type[Terminal]:
+    class T(Terminal):
+        @staticmethod
+        def _check_aid(aid: bytes | None) -> bytes | None:
+            if aid is not None and len(aid) == 0:
+                return None
+            if aid is not None and not low <= len(aid) <= high:
+                raise IllegalArgumentError("AID out of range")
+            return aid
+
+    return T
+
+
+aid_of_4_bytes_accepted = _with(terminal=_aid_lengths(4, 16))
+aid_of_17_bytes_accepted = _with(terminal=_aid_lengths(5, 255))
+
+
+# == channels ================================================================================================
+
+
+class _SharedChannel(channel_mod.Channel):
+    """Every logical channel talks on the SE channel of the session's first."""
+
+    def transmit(self, command: bytes | None) -> bytes:
+        owner = self.session
+        channels = [c for c in getattr(owner, "channels", []) if c.number] if owner else []
+        number, self.number = self.number, (channels[0].number if channels else self.number)
+        try:
+            return super().transmit(command)
+        finally:
+            self.number = number
+
+
+shared_channel = _with(channel=_SharedChannel)
+
+
+class _ChannelNumberOffByOne(channel_mod.Channel):
+    """The channel number goes into CLA one too high (a 0-based / 1-based slip in the service's channel
+    table) on the apps' channels; the basic channel is coded right."""
+
+    def transmit(self, command: bytes | None) -> bytes:
+        if not self.number or self.session is None:
+            return super().transmit(command)
+        number, self.number = self.number, self.number + 1
+        try:
+            return super().transmit(command)
+        finally:
+            self.number = number
+
+
+class _ReselectOnSwitch(channel_mod.Channel):
+    """When the app turns to another channel than the one it used last, the service selects that channel's
+    applet again first (a "current channel" cache that re-SELECTs instead of switching): the channel loses its
+    current EF."""
+
+    def transmit(self, command: bytes | None) -> bytes:
+        last = getattr(self.terminal, "last_channel", None)
+        if last is not None and last is not self and self.aid and not self.closed:
+            cla = channel_cla(0x00, self.number, self.terminal.android.api)
+            self.terminal.transmit(bytes((cla, 0xA4, 0x04, 0x00, len(self.aid))) + self.aid + b"\x00")
+        self.terminal.last_channel = self  # type: ignore[attr-defined]
+        return super().transmit(command)
+
+
+channel_number_off_by_one = _with(channel=_ChannelNumberOffByOne)
+reselect_on_channel_switch = _with(channel=_ReselectOnSwitch)
+
+
+class _NoBasic(service.ServiceSession):
+    def open_basic_channel(self, aid: bytes | None, p2: int, app: AppIdentity) -> channel_mod.Channel | None:
+        return None
+
+
+class _SecondBasic(Terminal):
+    def open_basic_channel(self, session: Any, aid: bytes | None, p2: int, app: AppIdentity | None) -> Any:
+        self.channels.pop(0, None)
+        return super().open_basic_channel(session, aid, p2, app)
+
+
+no_basic_channel = _with(session=_NoBasic)
+second_basic_channel = _with(terminal=_SecondBasic)
+
+
+class _DefaultNeverLocked(Terminal):
+    def open_basic_channel(self, session: Any, aid: bytes | None, p2: int, app: AppIdentity | None) -> Any:
+        self.default_selected = True
+        return super().open_basic_channel(session, aid, p2, app)
+
+
+class _DefaultLockedForever(service.ServiceReader):
+    def remove_session(self, session: service.ServiceSession) -> None:
+        if session in self.sessions:
+            self.sessions.remove(session)
+
+
+class _BasicSelectResponse(channel_mod.Channel):
+    def get_select_response(self) -> bytes | None:
+        return self.select_response or b"\x90\x00"
+
+
+default_application_never_locked = _with(terminal=_DefaultNeverLocked)
+default_application_locked_forever = _with(reader=_DefaultLockedForever)
+select_response_without_aid = _with(channel=_BasicSelectResponse)
+
+
+class _CloseLeaks(channel_mod.Channel):
     def close(self) -> None:
+        if self.closed:
+            return
         self.closed = True
+        if self.session is not None:
+            self.session.remove_channel(self)
+
+
+class _NoChannelIsIo(Terminal):
+    def open_logical_channel(self, session: Any, aid: bytes | None, p2: int, app: AppIdentity | None) -> Any:
+        channel = super().open_logical_channel(session, aid, p2, app)
+        if channel is None and app is not None:
+            raise OmapiIOError("OpenLogicalChannel() failed")
+        return channel
+
+
+class _ClosedTransmits(channel_mod.Channel):
+    def transmit(self, command: bytes | None) -> bytes:
+        closed, self.closed = self.closed, False
+        try:
+            return super().transmit(command)
+        finally:
+            self.closed = closed
+
+
+close_leaks_channel = _with(channel=_apps_only(_CloseLeaks))
+no_free_channel_io_error = _with(terminal=_NoChannelIsIo)
+closed_channel_transmits = _with(channel=_ClosedTransmits)
+
+
+class _AceWithoutChannel(Terminal):
+    """The kit's first reference: with no channel for the ACE, it decides on the cached rules."""
+
+    def set_up_channel_access(self, aid: bytes | None, app: AppIdentity, basic: bool) -> ChannelAccess:
+        try:
+            return super().set_up_channel_access(aid, app, basic)
+        except MissingResource:
+            if self.ace is None:
+                raise
+            return self.ace.set_up_channel_access(aid, app, False)
+
+    def initialize_access_control(self) -> None:
+        ace = self.ace
+        try:
+            super().initialize_access_control()
+        except MissingResource:
+            self.ace = ace
+            raise
+
+
+ace_decides_without_a_channel = _with(terminal=_AceWithoutChannel)
+
+
+class _SessionCloseKeepsChannels(service.ServiceSession):
+    def close(self) -> None:
+        self.reader.remove_session(self)
+        self.closed = True
+
+
+class _SessionCloseNotFreed(service.ServiceSession):
+    def close(self) -> None:
+        for channel in list(self.channels):
+            channel.closed = True
+        self.channels.clear()
+        self.reader.remove_session(self)
+        self.closed = True
+
+
+session_close_keeps_channels = _with(session=_SessionCloseKeepsChannels)
+session_close_frees_nothing = _with(session=_SessionCloseNotFreed)
+
+
+class _SelectNextTrue(channel_mod.Channel):
+    def select_next(self) -> bool:
+        super().select_next()
+        return True
+
+
+class _SelectNextDeselects(channel_mod.Channel):
+    def select_next(self) -> bool:
+        found = super().select_next()
+        if not found:
+            self.terminal.transmit(bytes((self.number, 0xA4, 0x04, 0x00, 0x00)))  # the default application
+        return found
+
+
+class _SelectNextWithoutAid(channel_mod.Channel):
+    def select_next(self) -> bool:
+        if not self.aid and not self.closed:
+            return False
+        return super().select_next()
+
+
+select_next_always_true = _with(channel=_SelectNextTrue)
+select_next_loses_the_applet = _with(channel=_SelectNextDeselects)
+select_next_without_aid_false = _with(channel=_SelectNextWithoutAid)
+
+
+class _AlwaysBasic(channel_mod.Channel):
+    def is_basic_channel(self) -> bool:
+        return True
+
+
+class _NoSessionHandle(agent_mod.Dispatcher):
+    def channel_session(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {"session": None}
+
+
+class _OpenAfterSessionClose(omapi.Channel):
+    def is_open(self) -> bool:
+        return self.service.connected and not (self.channel.closed and not self.session.is_closed())
+
+
+logical_channel_reported_basic = _with(channel=_AlwaysBasic)
+get_session_unknown = _with(dispatcher=_NoSessionHandle)
+open_after_session_close = _with(app_channel=_OpenAfterSessionClose)
+
+
+# == transmit ================================================================================================
+
+
+class _SelectThroughTransmit(channel_mod.Channel):
+    def transmit(self, command: bytes | None) -> bytes:
+        if command and len(command) > 2 and command[1] == 0xA4 and command[2] == 0x04:
+            return self.terminal.transmit(command)
+        return super().transmit(command)
+
+
+class _ManageThroughTransmit(channel_mod.Channel):
+    def transmit(self, command: bytes | None) -> bytes:
+        if command and len(command) > 1 and command[1] == 0x70:
+            return self.terminal.transmit(command)
+        return super().transmit(command)
+
+
+class _OnlyCla00Iso(channel_mod.Channel):
+    def transmit(self, command: bytes | None) -> bytes:
+        if command and command[0] & 0x7F and command[0] < 0x80 and command[1] in (0x70, 0xA4):
+            return self.terminal.transmit(command)
+        return super().transmit(command)
+
+
+select_through_transmit = _with(channel=_SelectThroughTransmit)
+manage_channel_through_transmit = _with(channel=_ManageThroughTransmit)
+iso_class_only_00 = _with(channel=_OnlyCla00Iso)
+
+
+def _validator(skip: Callable[[bytes], bool]) -> type[channel_mod.Channel]:
+    class C(channel_mod.Channel):
+        def transmit(self, command: bytes | None) -> bytes:
+            if command is not None and skip(bytes(command)):
+                return self.terminal.transmit(bytes(command))
+            return super().transmit(command)
+
+    return C
+
+
+lenient_cla_ins = _with(
+    channel=_validator(lambda c: len(c) >= 4 and (c[0] == 0xFF or c[1] & 0xF0 in (0x60, 0x90)))
+)
+short_commands_sent = _with(channel=_validator(lambda c: 0 < len(c) < 4))
+lengths_not_checked = _with(
+    channel=_apps_only(
+        _validator(
+            lambda c: len(c) > 4 and c[0] != 0xFF and c[1] & 0xF0 not in (0x60, 0x90) and c[:2] != b"\x00\xa4"
+        )
+    )
+)
+
+
+class _ExtendedLcZero(channel_mod.Channel):
+    def transmit(self, command: bytes | None) -> bytes:
+        if command is not None and len(command) > 7 and command[4:7] == b"\x00\x00\x00":
+            return self.terminal.transmit(bytes(command))
+        return super().transmit(command)
+
+
+extended_lc_zero_accepted = _with(channel=_apps_only(_ExtendedLcZero))
+
+
+class _NullIllegalArgument(channel_mod.Channel):
+    def transmit(self, command: bytes | None) -> bytes:
+        if command is None:
+            raise IllegalArgumentError("Invalid length for command (0).")
+        return super().transmit(command)
+
+
+null_is_illegal_argument = _with(channel=_NullIllegalArgument)
+
+
+class _NullSentEmpty(channel_mod.Channel):
+    """transmit(null) is not checked: the service hands the SE an empty command and returns its 6700."""
+
+    def transmit(self, command: bytes | None) -> bytes:
+        if command is None and not self.closed:
+            return b"\x67\x00"
+        return super().transmit(command)
+
+
+null_answered_6700 = _with(channel=_NullSentEmpty)
+
+
+class _ProprietaryRefused(channel_mod.Channel):
+    def transmit(self, command: bytes | None) -> bytes:
+        if command and command[0] & 0x80:
+            raise SecurityError("proprietary class not allowed")
+        return super().transmit(command)
+
+
+class _CaseFourData(Terminal):
+    def transmit(self, command: bytes) -> bytes:
+        response = super().transmit(command)
+        lc = command[4] if len(command) > 5 else 0
+        return response[-2:] if lc and len(command) == 6 + lc else response
+
+
+proprietary_class_refused = _with(channel=_ProprietaryRefused)
+case_4_data_dropped = _with(terminal=_CaseFourData)
+
+
+class _WarningsSwallowed(Terminal):
+    def transmit(self, command: bytes) -> bytes:
+        response = super().transmit(command)
+        return response[:-2] + b"\x90\x00" if response[-2] in (0x62, 0x63) else response
+
+
+class _WarningDataDropped(Terminal):
+    def transmit(self, command: bytes) -> bytes:
+        response = super().transmit(command)
+        return response[-2:] if response[-2] in (0x62, 0x63) else response
+
+
+warnings_become_9000 = _with(terminal=_WarningsSwallowed)
+warning_data_dropped = _with(terminal=_WarningDataDropped)
+
+
+class _Bounded61(Terminal):
+    """The kit's first reference: at most 64 GET RESPONSE, then an I/O error."""
+
+    def transmit(self, command: bytes) -> bytes:
+        response = self._exchange(command)
+        if response[-2] == 0x6C:
+            return self.transmit(command[:-1] + response[-1:])
+        for _ in range(64):
+            if response[-2] != 0x61:
+                return response
+            response = response[:-2] + self._exchange(bytes((command[0], 0xC0, 0, 0, response[-1])))
+        raise OmapiIOError("the SE still answered 61xx after 64 GET RESPONSE commands")
+
+
+class _GetResponseBasic(Terminal):
+    def transmit(self, command: bytes) -> bytes:
+        response = self._exchange(command)
+        while response[-2] == 0x61:
+            response = response[:-2] + self._exchange(bytes((0x00, 0xC0, 0, 0, response[-1])))
+        return response
+
+
+class _No61(Terminal):
+    def transmit(self, command: bytes) -> bytes:
+        response = self._exchange(command)
+        if response[-2] == 0x6C:
+            return self._exchange(command[:-1] + response[-1:])
+        return response
+
+
+chain_61_bounded_to_64 = _with(terminal=_Bounded61)
+get_response_on_basic_channel = _with(terminal=_GetResponseBasic)
+sw_61_not_collected = _with(terminal=_No61)
+
+
+class _6CIgnored(Terminal):
+    def transmit(self, command: bytes) -> bytes:
+        response = self._exchange(command)
+        while response[-2] == 0x61:
+            response = response[:-2] + self._exchange(bytes((command[0], 0xC0, 0, 0, response[-1])))
+        return response
+
+
+sw_6c_not_reissued = _with(terminal=_6CIgnored)
+sw_6c_then_61_not_collected = _with(android={"resend_after_6c_collects_61": False})
+
+
+class _ChannelBitsKept(channel_mod.Channel):
+    def transmit(self, command: bytes | None) -> bytes:
+        if command and command[0] & 0x03:
+            cla = command[0] | (self.number & 0x03)
+            self.check_command(command)
+            return self.terminal.transmit(bytes((cla,)) + bytes(command[1:]))
+        return super().transmit(command)
+
+
+class _FirstCodingOnly(channel_mod.Channel):
+    def transmit(self, command: bytes | None) -> bytes:
+        if self.number >= 4 and command:
+            self.check_command(bytes(command))
+            return self.terminal.transmit(
+                bytes(((command[0] & 0xBC) | (self.number & 3),)) + bytes(command[1:])
+            )
+        return super().transmit(command)
+
+
+class _SmBitOfAndroid11(channel_mod.Channel):
+    def transmit(self, command: bytes | None) -> bytes:
+        if self.number >= 4 and command:
+            from jpkikit.vocab.omapi.android import channel_cla
+
+            self.check_command(bytes(command))
+            return self.terminal.transmit(
+                bytes((channel_cla(command[0], self.number, 30),)) + bytes(command[1:])
+            )
+        return super().transmit(command)
+
+
+app_channel_bits_kept = _with(channel=_ChannelBitsKept)
+further_channels_first_coding = _with(channel=_apps_only(_FirstCodingOnly))
+sm_bit_of_android_11 = _with(channel=_SmBitOfAndroid11)
+
+
+# == access ==================================================================================================
 
 
 class _NoSelectResponse(omapi.Channel):
@@ -157,64 +880,540 @@ class _NoSelectResponse(omapi.Channel):
         return None
 
 
-class _FiltersIgnored(omapi.Channel):
-    def transmit(self, command: bytes) -> bytes:
-        if self.access.mode == "filters":
-            self.access = ace.Access("always", nfc=self.access.nfc)
-        return super().transmit(command)
-
-
-class _SelectThroughTransmit(omapi.Channel):
-    def transmit(self, command: bytes) -> bytes:
-        if len(command) >= 2 and command[0] < 0x80 and command[1] in (0x70, 0xA4):
-            return self.session.reader.exchange(command).to_bytes()
-        return super().transmit(command)
-
-
-class _Lenient(omapi.Channel):
-    def transmit(self, command: bytes) -> bytes:
-        if len(command) >= 4 and (command[0] == 0xFF or command[1] & 0xF0 in (0x60, 0x90)):
-            return self.session.reader.exchange(command).to_bytes()
-        return super().transmit(command)
-
-
-class _SharedChannel(omapi.Channel):
-    """Every logical channel of the session talks on the first one's SE channel."""
-
-    def transmit(self, command: bytes) -> bytes:
-        first = next((c for c in self.session.channels if c.number), self)
-        number, self.number = self.number, first.number
+class _OpenOnBasic(channel_mod.Channel):
+    def transmit(self, command: bytes | None) -> bytes:
+        number, self.number = self.number, 0
         try:
             return super().transmit(command)
         finally:
             self.number = number
 
 
-class _CloseLeaks(omapi.Channel):
-    """close() marks the channel closed but never frees the SE channel."""
-
-    def close(self) -> None:
-        self.closed = True
-        if self in self.session.channels:
-            self.session.channels.remove(self)
+no_select_response = _with(app_channel=_NoSelectResponse)
+transmit_on_the_basic_channel = _with(channel=_apps_only(_OpenOnBasic))
 
 
-select_before_check = _with(session=_SelectFirst)
-absent_is_io_error = _with(session=_AbsentIsIo)
-no_basic_channel = _with(session=_NoBasic)
-session_close_keeps_channels = _with(session=_CloseKeepsChannels)
-no_select_response = _with(channel=_NoSelectResponse)
-filters_ignored = _with(channel=_FiltersIgnored)
-select_through_transmit = _with(channel=_SelectThroughTransmit)
-lenient_transmit = _with(channel=_Lenient)
-shared_channel = _with(channel=_SharedChannel)
-close_leaks_channel = _with(channel=_CloseLeaks)
+class _AllowAll(AccessControlEnforcer):
+    def set_up_channel_access(
+        self, aid: bytes | None, app: AppIdentity, check_refresh_tag: bool
+    ) -> ChannelAccess:
+        return ChannelAccess.allowed("everything")
 
 
-# -- agent --------------------------------------------------------------------------------------------------
+class _DenyIsNull(Terminal):
+    def set_up_channel_access(self, aid: bytes | None, app: AppIdentity, basic: bool) -> ChannelAccess:
+        try:
+            return super().set_up_channel_access(aid, app, basic)
+        except SecurityError:
+            raise MissingResource("denied") from None
 
 
-class _DroppingHandler(_Handler):
+class _DenyIsNoSuchElement(Terminal):
+    def set_up_channel_access(self, aid: bytes | None, app: AppIdentity, basic: bool) -> ChannelAccess:
+        try:
+            return super().set_up_channel_access(aid, app, basic)
+        except SecurityError as exc:
+            raise NoSuchElementError(str(exc)) from None
+
+
+allow_all = _with(ace=_AllowAll)
+denial_returns_null = _with(terminal=_DenyIsNull)
+denial_is_no_such_element = _with(terminal=_DenyIsNoSuchElement)
+
+
+class _SelectFirst(Terminal):
+    """Sends the SELECT of the target before asking the ACE."""
+
+    def open_logical_channel(self, session: Any, aid: bytes | None, p2: int, app: AppIdentity | None) -> Any:
+        if aid and app is not None:
+            self.hal.exchange(bytes((0x00, 0xA4, 0x04, p2, len(aid))) + aid + b"\x00")
+        return super().open_logical_channel(session, aid, p2, app)
+
+
+select_before_check = _with(terminal=_SelectFirst)
+
+
+def _hashes(pick: Callable[[tuple[bytes, ...]], tuple[bytes, ...]]) -> type[AccessControlEnforcer]:
+    class Ace(AccessControlEnforcer):
+        def hashes(self, app: AppIdentity) -> tuple[bytes, ...]:
+            return pick(super().hashes(app))
+
+    return Ace
+
+
+sha1_only = _with(ace=_hashes(lambda hs: tuple(h for h in hs if len(h) == 20)))
+sha256_only = _with(ace=_hashes(lambda hs: tuple(h for h in hs if len(h) == 32)))
+sha256_before_sha1 = _with(ace=_hashes(lambda hs: tuple(sorted(hs, key=len, reverse=True))))
+
+
+class _MergedHashes(AccessRuleCache):
+    """The kit's first reference: every rule matching one of the app's hashes is merged."""
+
+    def _find(self, aid: bytes | None, hashes: Sequence[bytes]) -> ChannelAccess | None:
+        target = RefKey.for_target(aid)
+        hits = [
+            self.rules[k]
+            for k in (RefKey(target.tag, target.aid, bytes(h)) for h in hashes)
+            if k in self.rules
+        ]
+        if len(hits) > 1 and any(h.apdu == A.DENIED for h in hits):
+            return ChannelAccess.denied("merged across hashes")
+        return super()._find(aid, hashes)
+
+
+hashes_merged = _with(cache=_MergedHashes)
+
+
+class _FiltersIgnored(AccessControlEnforcer):
+    def check_command(self, channel: Any, command: bytes) -> None:
+        if channel.access is not None and channel.access.use_filter:
+            return
+        super().check_command(channel, command)
+
+
+class _FiltersBlockAll(AccessControlEnforcer):
+    def check_command(self, channel: Any, command: bytes) -> None:
+        if channel.access is not None and channel.access.use_filter:
+            raise SecurityError("SecureElement-AccessControlEnforcerAccess Rule does not match: filters")
+        super().check_command(channel, command)
+
+
+class _FilterExactHeader(AccessControlEnforcer):
+    def check_command(self, channel: Any, command: bytes) -> None:
+        ca = channel.access
+        if ca is not None and ca.use_filter:
+            if any(command[:4] == f.header for f in ca.filters):
+                return
+            raise SecurityError("SecureElement-AccessControlEnforcerAccess Rule does not match: exact")
+        super().check_command(channel, command)
+
+
+class _FilterAnyBit(AccessControlEnforcer):
+    def check_command(self, channel: Any, command: bytes) -> None:
+        ca = channel.access
+        if ca is not None and ca.use_filter:
+            if any(f.matches(command[:2] + f.header[2:]) for f in ca.filters):
+                return
+            raise SecurityError("SecureElement-AccessControlEnforcerAccess Rule does not match: INS only")
+        super().check_command(channel, command)
+
+
+filters_ignored = _with(ace=_FiltersIgnored)
+filters_block_everything = _with(ace=_FiltersBlockAll)
+filter_compares_header_only = _with(ace=_FilterExactHeader)
+filter_ignores_p1_p2 = _with(ace=_FilterAnyBit)
+
+
+class _FilteredLeDropped(channel_mod.Channel):
+    """On a channel whose rule is a filter list, a case 2 command goes to the SE without its Le (the service
+    rebuilds the command from the header it matched and the data)."""
+
+    def transmit(self, command: bytes | None) -> bytes:
+        if self.access is None or not self.access.use_filter:
+            return super().transmit(command)
+        send = self.terminal.transmit
+        self.terminal.transmit = lambda apdu: send(apdu[:4] if len(apdu) == 5 else apdu)  # type: ignore[method-assign]
+        try:
+            return super().transmit(command)
+        finally:
+            del self.terminal.transmit
+
+
+class _FilterMatchAnswered6982(channel_mod.Channel):
+    """A command a filter matches is answered 6982 by the service itself and never sent (the ACE's "matched a
+    filter" branch returns a refusal status word); a command no filter matches still throws
+    SecurityException."""
+
+    def transmit(self, command: bytes | None) -> bytes:
+        if self.access is None or not self.access.use_filter or command is None or self.closed:
+            return super().transmit(command)
+        channel_mod.validate(bytes(command))
+        self.check_command(bytes(command))
+        return b"\x69\x82"
+
+
+filtered_command_loses_le = _with(channel=_FilteredLeDropped)
+filtered_command_answered_6982 = _with(channel=_FilterMatchAnswered6982)
+
+
+class _SentThenRefused(AccessControlEnforcer):
+    def check_command(self, channel: Any, command: bytes) -> None:
+        try:
+            super().check_command(channel, command)
+        except SecurityError:
+            self.terminal.hal.exchange(bytes(command))
+            raise
+
+
+refused_command_reaches_the_se = _with(ace=_SentThenRefused)
+
+
+class _BasicUnchecked(Terminal):
+    def set_up_channel_access(self, aid: bytes | None, app: AppIdentity, basic: bool) -> ChannelAccess:
+        if basic:
+            return ChannelAccess.allowed("basic channel")
+        return super().set_up_channel_access(aid, app, basic)
+
+
+class _AidPrefix(AccessRuleCache):
+    def _find(self, aid: bytes | None, hashes: Sequence[bytes]) -> ChannelAccess | None:
+        if aid is not None:
+            for key in self.rules:
+                if key.aid and aid.startswith(key.aid) and aid != key.aid:
+                    return super()._find(key.aid, hashes)
+        return super()._find(aid, hashes)
+
+
+basic_channel_unchecked = _with(terminal=_BasicUnchecked)
+aid_matched_by_prefix = _with(cache=_AidPrefix)
+
+
+# == rule resolution and merging ============================================================================
+
+
+def _resolution(skip: str) -> type[AccessRuleCache]:
+    """AccessRuleCache._find with one step changed (SEAC v1.0 §4.2.3 as AOSP applies it)."""
+
+    class Cache(AccessRuleCache):
+        def _find(self, aid: bytes | None, hashes: Sequence[bytes]) -> ChannelAccess | None:
+            target = RefKey.for_target(aid)
+            t, a = target.tag, target.aid
+
+            def exact(tag: int, aid_: bytes) -> ChannelAccess | None:
+                for h in hashes:
+                    hit = self.rules.get(RefKey(tag, aid_, bytes(h)))
+                    if hit is not None:
+                        return hit
+                return None
+
+            def shadowed(tag: int, aid_: bytes) -> bool:
+                return any(k.tag == tag and k.aid == aid_ and k.hash for k in self.rules)
+
+            never = ChannelAccess.denied("never")
+            steps: list[Callable[[], ChannelAccess | None]] = [
+                lambda: exact(t, a),
+                lambda: never if shadowed(t, a) and not (t == 0x4F and not a) else None,
+                lambda: self.rules.get(RefKey(t, a, b"")),
+                lambda: exact(0x4F, b""),
+                lambda: never if shadowed(0x4F, b"") else None,
+                lambda: self.rules.get(RefKey(0x4F, b"", b"")),
+            ]
+            if skip == "generic-before-exact":
+                steps = [steps[2], steps[0], *steps[3:]]
+            elif skip == "c-before-b":
+                steps = [steps[0], steps[1], steps[3], steps[2], *steps[4:]]
+            elif skip == "allow-unmatched":
+                steps.append(lambda: ChannelAccess.allowed("no rule"))
+            else:
+                index = {"no-aid-shadow": 1, "no-rule-c": 3, "no-all-shadow": 4, "no-rule-d": 5}[skip]
+                steps.pop(index)
+            for step in steps:
+                decision = step()
+                if decision is not None:
+                    return decision
+            return None
+
+    return Cache
+
+
+generic_before_exact = _with(cache=_resolution("generic-before-exact"))
+no_aid_shadow = _with(cache=_resolution("no-aid-shadow"))
+c_before_b = _with(cache=_resolution("c-before-b"))
+no_rule_c = _with(cache=_resolution("no-rule-c"))
+no_all_shadow = _with(cache=_resolution("no-all-shadow"))
+no_rule_d = _with(cache=_resolution("no-rule-d"))
+allow_unmatched = _with(cache=_resolution("allow-unmatched"))
+
+
+class _DefaultAsAll(AccessRuleCache):
+    def _find(self, aid: bytes | None, hashes: Sequence[bytes]) -> ChannelAccess | None:
+        return super()._find(b"" if aid is None else aid, hashes) if aid is not None else self._all(hashes)
+
+    def _all(self, hashes: Sequence[bytes]) -> ChannelAccess | None:
+        for h in hashes:
+            hit = self.rules.get(RefKey(0x4F, b"", bytes(h)))
+            if hit is not None:
+                return hit
+        return self.rules.get(RefKey(0x4F, b"", b""))
+
+
+class _DefaultEverywhere(AccessRuleCache):
+    def _find(self, aid: bytes | None, hashes: Sequence[bytes]) -> ChannelAccess | None:
+        found = super()._find(aid, hashes)
+        if found is None or found.access == A.DENIED:
+            return super()._find(None, hashes) or found
+        return found
+
+
+default_rules_read_as_all_aids = _with(cache=_DefaultAsAll)
+default_rule_opens_every_applet = _with(cache=_DefaultEverywhere)
+
+
+class _LastRuleWins(AccessRuleCache):
+    def put_with_merge(self, ref: RefKey, access: ChannelAccess) -> None:
+        if ref.carrier_privilege:
+            return super().put_with_merge(ref, access)
+        self.rules[ref] = access
+
+
+class _AlwaysBeatsFilter(AccessRuleCache):
+    def put_with_merge(self, ref: RefKey, access: ChannelAccess) -> None:
+        current = self.rules.get(ref)
+        super().put_with_merge(ref, access)
+        merged = self.rules[ref]
+        if current is not None and A.ALLOWED in (current.apdu, access.apdu) and merged.apdu != A.DENIED:
+            merged.apdu, merged.use_filter, merged.filters = A.ALLOWED, False, ()
+
+
+class _FiltersReplaced(AccessRuleCache):
+    def put_with_merge(self, ref: RefKey, access: ChannelAccess) -> None:
+        current = self.rules.get(ref)
+        super().put_with_merge(ref, access)
+        if current is not None and access.use_filter and self.rules[ref].apdu != A.DENIED:
+            self.rules[ref].filters = access.filters
+
+
+merge_last_rule_wins = _with(cache=_LastRuleWins)
+merge_always_beats_filters = _with(cache=_AlwaysBeatsFilter)
+merge_filters_not_joined = _with(cache=_FiltersReplaced)
+merge_as_android_10 = _with(android={"missing_attributes_after_merge": False})
+
+
+class _MissingApduAllowed(AccessRuleCache):
+    def find(self, aid: bytes | None, hashes: Sequence[bytes]) -> ChannelAccess | None:
+        found = self._find(aid, hashes)
+        if found is not None and found.apdu == A.UNDEFINED and not found.use_filter:
+            out = found.copy()
+            out.access, out.apdu = A.ALLOWED, A.ALLOWED
+            return out
+        return super().find(aid, hashes)
+
+
+missing_apdu_rule_allows = _with(cache=_MissingApduAllowed)
+pkg_skipped_as_android_10 = _with(android={"pkg_with_aid_is_error": False})
+
+
+class _BadRuleDropped(AraController):
+    def _read_all(self, channel: Any) -> None:
+        data = self.read_all_rules(channel)
+        self.reads += 1
+        if data is None:
+            return
+        from jpkikit.reference.handset.rules import _first_tlv, _tlvs, parse_ar, parse_ref
+
+        first = _first_tlv(data)
+        for _tag, value in _tlvs(first[1] if first else b""):
+            try:
+                inner = dict(_tlvs(value))
+                self.cache.put_rule(
+                    parse_ref(inner[0xE1], self.cache.android), parse_ar(inner[0xE3], self.cache.android)
+                )
+            except Exception:
+                continue
+
+
+unusable_rule_dropped_others_kept = _with(ara=_BadRuleDropped)
+
+
+class _Stale(AraController):
+    """Reads the rules once and never again, whatever the refresh tag says."""
+
+    def initialize(self) -> None:
+        if self.reads:
+            return
+        super().initialize()
+
+
+class _ReadsEveryTime(AraController):
+    def initialize(self) -> None:
+        self.cache.refresh_tag = None
+        super().initialize()
+
+
+class _NoRefreshTag(AraController):
+    """Never asks for the refresh tag: reads all rules at every open."""
+
+    @staticmethod
+    def read_refresh_tag(channel: Any) -> bytes:
+        import os
+
+        return os.urandom(8)
+
+
+stale_cache = _with(ara=_Stale)
+rules_read_at_every_open = _with(ara=_ReadsEveryTime)
+refresh_tag_never_read = _with(ara=_NoRefreshTag)
+
+
+# == rule sources ============================================================================================
+
+
+class _NoTagReadsRules(AraController):
+    """The kit's first reference: no refresh tag means read the rules every time."""
+
+    @staticmethod
+    def read_refresh_tag(channel: Any) -> bytes:
+        response = channel.transmit(bytes.fromhex("80CADF2000"))
+        if response[-2:] != b"\x90\x00":
+            import os
+
+            return os.urandom(8)
+        return AraController.read_refresh_tag(channel)
+
+
+def _fail_open(on: str) -> type[AccessControlEnforcer]:
+    class Ace(AccessControlEnforcer):
+        def initialize(self) -> None:
+            super().initialize()
+            if on in self.deny_reason or (on == "no-rules" and not self.cache.rules and self.use_ara):
+                self.full_access, self.use_ara = True, False
+                self.initial = ChannelAccess.allowed("fail open")
+
+    return Ace
+
+
+no_refresh_tag_reads_rules = _with(ara=_NoTagReadsRules)
+unparsable_rules_full_access = _with(ace=_fail_open("Parsing Data Object Exception"))
+next_error_full_access = _with(ace=_fail_open("GET DATA (next)"))
+no_rules_full_access = _with(ace=_fail_open("no-rules"))
+ese_without_aram_full_access = _with(android={"ese_full_access_without_rules": True})
+
+
+class _NoArf(AccessControlEnforcer):
+    def _security_profile(self) -> None:
+        super()._security_profile()
+        self.use_arf = False
+
+
+class _ArfHashIgnored(ArfController):
+    def _conditions(self, target: tuple[int, bytes], data: bytes | None) -> None:
+        super()._conditions(target, data)
+        for key in [k for k in self.cache.rules if k.hash and (k.tag, k.aid) == target]:
+            access = self.cache.rules.pop(key)
+            self.cache.rules[RefKey(key.tag, key.aid, b"")] = access
+
+
+class _ArfFiltersNever(ArfController):
+    def _conditions(self, target: tuple[int, bytes], data: bytes | None) -> None:
+        super()._conditions(target, data)
+        for access in self.cache.rules.values():
+            if access.use_filter:
+                access.access, access.apdu, access.use_filter = A.DENIED, A.DENIED, False
+
+
+class _ArfStale(ArfController):
+    def initialize(self) -> bool:
+        if self.reads:
+            return False
+        return super().initialize()
+
+
+class _ArfFirst(AccessControlEnforcer):
+    def initialize(self) -> None:
+        super().initialize()
+        if self.uicc and self.use_ara:
+            self.arf = self.arf or self.arf_class(self.cache, self.terminal)
+            self.cache.reset()
+            self.arf.initialize()
+            self.use_ara, self.use_arf = False, True
+
+
+arf_not_supported = _with(ace=_NoArf)
+arf_hashes_ignored = _with(arf=_ArfHashIgnored)
+arf_filters_read_as_never = _with(arf=_ArfFiltersNever)
+arf_never_read_again = _with(arf=_ArfStale)
+arf_before_aram = _with(ace=_ArfFirst)
+
+
+class _UiccFullAccess(AccessControlEnforcer):
+    """A UICC whose rule sources cannot be read gives every app full access (the eSE fallback of API 29 and
+    earlier applied to a UICC)."""
+
+    def initialize(self) -> None:
+        super().initialize()
+        if not self.use_ara and not self.use_arf:
+            self.full_access = True
+            self.initial = ChannelAccess.allowed()
+
+
+uicc_without_rules_full_access = _with(ace=_UiccFullAccess)
+
+
+# == carrier privileges =====================================================================================
+
+
+class _CarrierOnEse(Terminal):
+    def set_up_channel_access(self, aid: bytes | None, app: AppIdentity, basic: bool) -> ChannelAccess:
+        if not self.uicc:
+            if self.ace is None:
+                self.initialize_access_control()
+            assert self.ace is not None
+            if self.ace.check_carrier_privilege(app, True):
+                return ChannelAccess.carrier(app.package or app.name)
+        return super().set_up_channel_access(aid, app, basic)
+
+
+class _CarrierNoBasic(Terminal):
+    def set_up_channel_access(self, aid: bytes | None, app: AppIdentity, basic: bool) -> ChannelAccess:
+        access = super().set_up_channel_access(aid, app, basic)
+        if basic and access.reason == "Carrier-Privilege":
+            raise MissingResource("openBasicChannel is not allowed.")
+        return access
+
+
+class _CarrierNoSelect(Terminal):
+    def set_up_channel_access(self, aid: bytes | None, app: AppIdentity, basic: bool) -> ChannelAccess:
+        access = super().set_up_channel_access(aid, app, basic)
+        if access.reason == "Carrier-Privilege":
+            access.privilege = A.UNDEFINED
+        return access
+
+
+class _CarrierPkgIgnored(AccessRuleCache):
+    def check_carrier_privilege(self, package: str, hashes: Sequence[bytes]) -> bool:
+        return any(ref.hash == bytes(h) for h in hashes for ref in self.carrier)
+
+
+no_carrier_privileges = _with(android={"carrier_privilege": False, "pkg_with_aid_is_error": True})
+carrier_privilege_without_basic_channel = _with(terminal=_CarrierNoBasic)
+carrier_privilege_without_select = _with(terminal=_CarrierNoSelect)
+carrier_package_ignored = _with(cache=_CarrierPkgIgnored)
+carrier_privilege_on_ese = _with(terminal=_CarrierOnEse)
+
+
+# == NFC events =============================================================================================
+
+
+def _nfc(decide: Callable[[ChannelAccess], bool]) -> type[AccessControlEnforcer]:
+    class Ace(AccessControlEnforcer):
+        def is_nfc_event_allowed(self, aid: bytes, apps: Sequence[AppIdentity | None]) -> list[bool]:
+            out = []
+            for app in apps:
+                found = self.cache._find(aid, self.hashes(app)) if app is not None else None
+                out.append(found is not None and decide(found))
+            return out
+
+    return Ace
+
+
+nfc_rule_ignored = _with(ace=_nfc(lambda ca: ca.apdu == A.ALLOWED or ca.use_filter))
+nfc_missing_rule_denied = _with(ace=_nfc(lambda ca: ca.nfc == A.ALLOWED))
+nfc_to_every_registered_app = _with(ace=_nfc(lambda ca: True))
+nfc_filters_as_android_9 = _with(android={"missing_nfc_follows_apdu": False})
+
+
+class _NfcEveryone(AccessControlEnforcer):
+    def is_nfc_event_allowed(self, aid: bytes, apps: Sequence[AppIdentity | None]) -> list[bool]:
+        return [True for _ in apps]
+
+
+nfc_events_to_everyone = _with(ace=_NfcEveryone)
+
+
+# == the agent ==============================================================================================
+
+
+class _DroppingHandler(agent_mod._Handler):
     """Closes the connection on the first line that is not JSON."""
 
     def _serve(self, dispatcher: Any) -> None:
@@ -225,16 +1424,66 @@ class _DroppingHandler(_Handler):
             answer = dispatcher.handle_line(line)
             if answer.get("error", {}).get("code") == "parse_error":
                 return
-            from jpkikit.vocab.omapi import agent_protocol as protocol
-
-            self.wfile.write(protocol.encode(answer))
+            self.wfile.write(p.encode(answer))
             self.wfile.flush()
 
 
-class _DroppingAgent(AgentServer):
-    def __init__(self, handset: ReferenceHandset, host: str = "127.0.0.1", port: int = 0) -> None:
-        super().__init__(handset, host, port)
-        self.RequestHandlerClass = _DroppingHandler
+class _ParamsInternal(agent_mod.Dispatcher):
+    def handle_line(self, line: bytes) -> dict[str, Any]:
+        answer = super().handle_line(line)
+        error = answer.get("error")
+        if isinstance(error, dict) and error.get("code") == p.INVALID_PARAMS:
+            error["code"] = p.INTERNAL
+        return answer
 
 
-agent_drops_bad_lines = _with(agent=_DroppingAgent)
+class _V2Only(agent_mod.Dispatcher):
+    def handle_line(self, line: bytes) -> dict[str, Any]:
+        answer = super().handle_line(line)
+        answer["v"] = 2
+        if isinstance(answer.get("result"), dict) and "protocol" in answer["result"]:
+            answer["result"]["protocol"] = 2
+        return answer
+
+
+class _V2InV1(agent_mod.Dispatcher):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.methods.update(self.v2_methods)
+
+
+class _V1Codes(agent_mod.Dispatcher):
+    def handle_line(self, line: bytes) -> dict[str, Any]:
+        answer = super().handle_line(line)
+        error = answer.get("error")
+        if isinstance(error, dict) and error.get("code") in ("unsupported_operation", "null_pointer"):
+            error["code"] = p.INTERNAL
+        return answer
+
+
+class _ShortNames(agent_mod.Dispatcher):
+    """The kit's first reference: the exception's simple name."""
+
+    def handle_line(self, line: bytes) -> dict[str, Any]:
+        answer = super().handle_line(line)
+        error = answer.get("error")
+        if isinstance(error, dict) and "exception" in error:
+            error["exception"] = str(error["exception"]).rsplit(".", 1)[-1]
+        return answer
+
+
+class _KeepsSessions(agent_mod.Dispatcher):
+    def close(self) -> None:
+        pass
+
+
+agent_drops_bad_lines = _with(handler=_DroppingHandler)
+agent_bad_params_internal_error = _with(dispatcher=_ParamsInternal)
+agent_answers_v1_in_v2 = _with(dispatcher=_V2Only)
+agent_v2_methods_in_v1 = _with(dispatcher=_V2InV1)
+agent_without_v2_codes = _with(dispatcher=_V1Codes)
+agent_short_exception_names = _with(dispatcher=_ShortNames)
+agent_keeps_sessions_of_closed_connections = _with(dispatcher=_KeepsSessions)
+
+# rules is imported for its names in the faults' type hints; keep it referenced.
+_ = rules

@@ -25,6 +25,7 @@ PROFILES = Path(__file__).resolve().parent.parent / "profiles"
 ISO_IDS = [
     "ISO-SEL-01",
     "ISO-SEL-02",
+    "ISO-SEL-03",
     "ISO-CH-01",
     "ISO-CH-02",
     "ISO-CH-03",
@@ -37,6 +38,11 @@ ISO_IDS = [
     "ISO-EXT-01",
     "ISO-EXT-02",
 ]
+
+# libyaml (which the loaders use where PyYAML has it) and pure-Python PyYAML word this differently
+NO_NODE_CONTENT = (
+    "did not find expected node content" if yaml.__with_libyaml__ else "expected the node content"
+)
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +82,7 @@ def test_iso_conditions(catalogue: Catalogue) -> None:
     assert texts == {
         "ISO-SEL-01": None,
         "ISO-SEL-02": None,
+        "ISO-SEL-03": None,
         "ISO-CH-01": "ics.iso7816.logical_channels > 1",
         "ISO-CH-02": "ics.iso7816.logical_channels > 1",
         "ISO-CH-03": "ics.iso7816.logical_channels > 1",
@@ -169,7 +176,11 @@ def test_condition_on_an_absent_optional_section(catalogue: Catalogue, profiles:
     card = profiles["emulator-card"]  # claims nothing about GlobalPlatform (no ics.gp)
     for requirement in catalogue:
         condition = requirement.applies_if
-        if condition is not None and any(f.startswith("ics.gp.") for f in condition.fields):
+        if (
+            condition is not None
+            and any(f.startswith("ics.gp.") for f in condition.fields)
+            and "gp-se" in requirement.classes
+        ):
             result = catalogue.applicability(requirement, card)
             assert not result.applicable and result.reason.endswith("is not given"), result
 
@@ -278,7 +289,7 @@ BAD_CATALOGUES = [
     (
         changed("requirements.0.applies_if", {"claim": "ics.personality", "equals": "gpse"}),
         "DEMO-A-01: applies_if.equals: 'gpse' is not a possible value of ics.personality "
-        "(gp-se, mynumber-card, sim)",
+        "(gp-se, mynumber-card, sim, sim-auth)",
     ),
     (
         changed("requirements.0.applies_if", {"all": [{"claim": "ics.gp.scp03", "is": 1}]}),
@@ -407,7 +418,7 @@ def test_area_defined_twice(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("area: [\n", "<document>: invalid YAML at line 2, column 1: expected the node content"),
+        ("area: [\n", "<document>: invalid YAML at line 2, column 1: " + NO_NODE_CONTENT),
         ("area: demo\narea: demo\n", "area: duplicate field (again at line 2)"),
         ("", "<document>: must be a mapping with area, id_prefix and requirements, got nothing"),
     ],

@@ -252,12 +252,12 @@ def test_untyped_condition_checks_types_at_evaluation() -> None:
         (
             {"claim": "ics.personality", "equals": "gpse"},
             "equals",
-            "'gpse' is not a possible value of ics.personality (gp-se, mynumber-card, sim)",
+            "'gpse' is not a possible value of ics.personality (gp-se, mynumber-card, sim, sim-auth)",
         ),
         (
             {"claim": "ics.personality", "one_of": ["gp-se", "card"]},
             "one_of",
-            "'card' is not a possible value of ics.personality (gp-se, mynumber-card, sim)",
+            "'card' is not a possible value of ics.personality (gp-se, mynumber-card, sim, sim-auth)",
         ),
         (
             {"claim": "ics.provisioning.key_bits", "equals": 4096},

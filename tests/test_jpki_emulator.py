@@ -162,7 +162,7 @@ def test_signatures_verify_with_the_certificates(card: Card) -> None:
         assert sign(card, key, b"\x01" * 246) == "6700"
         assert sign(card, key, b"\x01" * 245)[-4:] == "9000"
     assert select(card, "0006") == "9000" and tx(card, "802A00800101" + "00") == "6986", "no key EF selected"
-    assert tx(card, "802A01800101" + "00") == "6A86"
+    assert tx(card, "802A06800101" + "00") == "6A86", "a P1 no source defines (01-05 are the card's schemes)"
 
 
 def test_verified_state_cleared_by_reselect_reset_and_other_application() -> None:
@@ -242,3 +242,50 @@ def test_get_challenge(card: Card) -> None:
     assert first[-4:] == second[-4:] == "9000" and len(first) == len(second) == 20 and first != second
     assert tx(card, "00840000") == "6700", "GET CHALLENGE needs Le"
     assert tx(card, "0084010008") == "6A86"
+
+
+def _signature(response_hex: str) -> bytes:
+    r = bytes.fromhex(response_hex)
+    assert r[-2:] == b"\x90\x00", response_hex[-4:]
+    return r[:-2]
+
+
+def test_signature_schemes_p1_01_to_05(card: Card) -> None:
+    """docs/spec/jpki-applet.md, "Commands": the card's P1 01-05 schemes (SHA-256 on the card, PSS)."""
+    from jpkikit.vocab.jpki.signature_schemes import OPTIONAL_SCHEMES, PREHASHED, PSS, verify_scheme
+
+    key = x509.load_der_x509_certificate(PERSONA.certs["auth"]).public_key()
+    assert verify(card, "0018", AUTH_PIN) == "9000"
+    assert select(card, "0017") == "9000"
+    for scheme in OPTIONAL_SCHEMES:
+        data = bytes(range(32)) if scheme in PREHASHED else b"message for the card to hash"
+        first = _signature(tx(card, f"802A{scheme:02X}80{len(data):02X}{data.hex()}00"))
+        assert verify_scheme(scheme, key, data, first) == "", scheme  # type: ignore[arg-type]
+        if scheme in PSS:
+            again = _signature(tx(card, f"802A{scheme:02X}80{len(data):02X}{data.hex()}00"))
+            assert again != first, "the PSS salt is random"
+        if scheme in PREHASHED:
+            assert tx(card, f"802A{scheme:02X}8021{'00' * 33}00") == "6700", "exactly one SHA-256 hash"
+    assert tx(card, "802A038000") == "6700", "no message"
+
+
+def test_undefined_p1_and_pin_checks_of_the_schemes(card: Card) -> None:
+    assert select(card, "0017") == "9000"
+    assert tx(card, "802A030805AABBCCDDEE00") == "6A86", "P2 08 is not a key reference"
+    for p1 in ("03", "05"):
+        assert tx(card, f"802A{p1}8005AABBCCDDEE00") == "6982", "every scheme needs the PIN"
+    assert verify(card, "0018", AUTH_PIN) == "9000" and select(card, "0017") == "9000"
+    for p1 in ("06", "07", "10", "80", "FF"):
+        assert tx(card, f"802A{p1}8005AABBCCDDEE00") == "6A86", p1
+
+
+def test_long_message_with_extended_length() -> None:
+    """A card-hashing scheme signs a message longer than a short APDU where the card takes extended length."""
+    from jpkikit.vocab.jpki.signature_schemes import SignatureScheme, verify_scheme
+
+    card = fresh("gp-se")
+    key = x509.load_der_x509_certificate(PERSONA.certs["auth"]).public_key()
+    assert verify(card, "0018", AUTH_PIN) == "9000" and select(card, "0017") == "9000"
+    message = bytes(i % 251 for i in range(2048))
+    r = tx(card, "802A038000" + len(message).to_bytes(2, "big").hex() + message.hex() + "0100")
+    assert verify_scheme(SignatureScheme.SHA256_DIGEST_INFO, key, message, _signature(r)) == ""

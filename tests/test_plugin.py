@@ -13,6 +13,7 @@ pytest_plugins = ["pytester"]
 
 GPSE = REPO / "profiles" / "emulator-gpse.yaml"
 SELECT_TESTS = REPO / "conformance" / "iso7816" / "test_select.py"
+TWO_SELECTS = ("-k", "test_select_present_application or test_select_absent_application")
 CHANNEL_TESTS = REPO / "conformance" / "iso7816" / "test_channels.py"
 
 
@@ -22,7 +23,7 @@ def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
 
 def test_allure_labels_trace_and_environment(pytester: pytest.Pytester, tmp_path: Path) -> None:
     alluredir = tmp_path / "allure"
-    result = run(pytester, str(SELECT_TESTS), f"--profile={GPSE}", f"--alluredir={alluredir}")
+    result = run(pytester, str(SELECT_TESTS), *TWO_SELECTS, f"--profile={GPSE}", f"--alluredir={alluredir}")
     result.assert_outcomes(passed=2)
     results = [json.loads(p.read_text()) for p in alluredir.glob("*-result.json")]
     by_name = {r["name"]: r for r in results}
@@ -90,17 +91,18 @@ def test_garbage_answer_fails_and_the_run_goes_on(pytester: pytest.Pytester, tmp
         f"--profile={profile}",
         f"--junitxml={tmp_path / 'j.xml'}",
     )
-    result.stdout.fnmatch_lines(["*0 pass, 4 fail, 0 inconclusive*"])  # a malformed answer is a fault
+    result.stdout.fnmatch_lines(["*0 pass, 5 fail, 0 inconclusive*"])  # a malformed answer is a fault
     assert "response APDU too short (1 bytes)" in result.stdout.str()
     junit = (tmp_path / "j.xml").read_text()
-    assert junit.count('name="verdict" value="fail"') == 4
+    assert junit.count('name="verdict" value="fail"') == 5
 
 
 def test_device_that_dies_is_inconclusive_each_test_reopens(
     pytester: pytest.Pytester, tmp_path: Path
 ) -> None:
     profile = faulty_profile(tmp_path, "emulator-gpse.yaml", "tests.faulty_link:dies")
-    result = run(pytester, str(SELECT_TESTS), f"--profile={profile}", f"--trace-dir={tmp_path / 'traces'}")
+    traces = f"--trace-dir={tmp_path / 'traces'}"
+    result = run(pytester, str(SELECT_TESTS), *TWO_SELECTS, f"--profile={profile}", traces)
     result.stdout.fnmatch_lines(["*2 inconclusive*"])
     assert "simulated card raised ConnectionError" in result.stdout.str()
     traces = list((tmp_path / "traces").glob("*.json"))

@@ -57,6 +57,11 @@ BASE: dict[str, Any] = {
 }
 PCSC = {"kind": "pcsc", "reader": "Virtual PCD 00 00"}
 
+# libyaml (which the loaders use where PyYAML has it) and pure-Python PyYAML word this differently
+NO_NODE_CONTENT = (
+    "did not find expected node content" if yaml.__with_libyaml__ else "expected the node content"
+)
+
 
 def mutated(changes: dict[str, Any]) -> dict[str, Any]:
     """BASE with dotted paths set to new values (or removed with DELETE)."""
@@ -375,13 +380,13 @@ BAD = [
         {"ics.iso7816.channels": 4},
         "ics.iso7816.channels",
         "unknown field; expected one of: logical_channels, extended_length, max_command_data, "
-        "max_response_data, extended_length_reject_sw, atr",
+        "max_response_data, extended_length_reject_sw, atr, default_application",
     ),
     ({"extra": 1}, "extra", "unknown field; expected one of: schema, implementation, ics, ixit"),
     (
         {"ics.personality": "ios"},
         "ics.personality",
-        "must be one of gp-se, mynumber-card, sim, got 'ios'",
+        "must be one of gp-se, mynumber-card, sim, sim-auth, got 'ios'",
     ),
     ({"ixit.aids.jpki": "D392XX"}, "ixit.aids.jpki", f"{AID_PROBLEM}, got 'D392XX'"),
     ({"ixit.aids.jpki": "D392F0"}, "ixit.aids.jpki", f"{AID_PROBLEM}, got 'D392F0'"),
@@ -563,7 +568,7 @@ def test_empty_environment_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     [
         ("", "<document>", "a profile must be a YAML mapping; the file is empty"),
         ("- a\n- b\n", "<document>", "a profile must be a YAML mapping; got a list"),
-        ("schema: [\n", "<document>", "invalid YAML at line 2, column 1: expected the node content"),
+        ("schema: [\n", "<document>", "invalid YAML at line 2, column 1: " + NO_NODE_CONTENT),
         (
             "a: 1\n---\nb: 2\n",
             "<document>",

@@ -193,3 +193,17 @@ def test_internal_error_log_never_shows_a_pin(gpse: Card, monkeypatch: pytest.Mo
         assert tx(gpse, "002000800439383736") == "6F00"  # VERIFY "9876"
     assert "internal error while processing VERIFY" in caplog.text and "PIN redacted" in caplog.text
     assert "39383736" not in caplog.text.upper()
+
+
+def test_select_without_data_selects_the_default_application(gpse: Card) -> None:
+    """GPCS §11.9.2.3: SELECT by DF name without data selects the ISD, and its FCI names it; after a reset the
+    ISD is the current application (ISO/IEC 7816-4 §7.1)."""
+    assert tx(gpse, "80CA006600")[-4:] == "9000", "the ISD answers GET DATA after the reset"
+    assert tx(gpse, SELECT_JPKI) == "9000"
+    assert tx(gpse, "80CA006600") == "6D00", "the JPKI applet is current now"
+    r = tx(gpse, "00A4040000")
+    assert r.startswith("6F108408A000000151000000") and r.endswith("9000")
+    assert tx(gpse, "80CA006600")[-4:] == "9000"
+    card = Card(get_personality("mynumber-card"))
+    card.power_on()
+    assert tx(card, "00A4040000") == "6700", "no default application on the card"

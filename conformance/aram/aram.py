@@ -11,9 +11,12 @@ import pytest
 from jpkikit.errors import ProfileError
 from jpkikit.harness.profile import Profile
 from jpkikit.host.card_session import CardSession
+from jpkikit.host.scp03 import Scp03Layer
 from jpkikit.vocab.gp import seac
-from jpkikit.vocab.iso7816.apdu import ResponseApdu
+from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu, cla_with_channel
 from jpkikit.vocab.iso7816.tlv import Tlv, decode_one
+
+from ..gp.gp import keyset, modes
 
 NEXT = 0xFF60
 
@@ -98,6 +101,25 @@ def refresh_tag(card: CardSession, channel: int) -> bytes:
 
 
 def store(sc: Any, channel: int, command: Tlv) -> ResponseApdu:
-    from jpkikit.vocab.iso7816.apdu import CommandApdu, cla_with_channel
-
+    """STORE DATA (80 E2 90 00: the last block, BER-TLV) of one command DO to the ARA-M (SEAC v1.1)."""
     return sc.send(CommandApdu(cla_with_channel(0x80, channel), 0xE2, 0x90, 0x00, command.encode()))
+
+
+def admin_session(card: CardSession, profile: Profile) -> tuple[Scp03Layer, int]:
+    """The ARA-M selected on a logical channel of its own and an SCP03 session (level C-MAC) opened there
+    with the ISD's key set, as SEAC v1.1 requires for STORE DATA."""
+    channel = select_aram(card, profile)
+    sc = Scp03Layer(card.transport, keyset(profile).keys, channel=channel)
+    sc.open(0x01, mode=modes(profile)[0])
+    return sc, channel
+
+
+def extra_rule(profile: Profile, n: int = 0) -> seac.Rule:
+    """A rule the declared set does not hold, denying everything: the JPKI AID for an app whose SHA-1 hash
+    is twenty bytes of 5A + n, a value no real certificate has."""
+    rule = seac.Rule(
+        seac.RefDo(profile.ixit.aids.jpki, bytes(((0x5A + n) & 0xFF,)) * 20), seac.ArDo("never", False)
+    )
+    if any(r.ref == rule.ref for r in declared(profile)):
+        raise ProfileError(str(profile.path), "ics.aram.rules", "holds a rule for the kit's test app hash")
+    return rule

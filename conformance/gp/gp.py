@@ -3,6 +3,7 @@ SCP03 session over the test's traced card, and the card content management comma
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from jpkikit.errors import ProfileError
@@ -10,10 +11,12 @@ from jpkikit.harness.profile import Profile
 from jpkikit.harness.profile_sections import GpClaims, GpIxit
 from jpkikit.host.card_session import CardSession
 from jpkikit.host.scp03 import Scp03Layer
-from jpkikit.vocab.gp.layouts import InstallForInstall, InstallForLoad, StatusEntry
+from jpkikit.vocab.gp.constants import P1_MORE, T_KEY_IDENTIFIER, T_KEY_VERSION, T_SEARCH_AID, T_TAG_LIST
+from jpkikit.vocab.gp.layouts import InstallForInstall, InstallForLoad, StatusEntry, encode_tag_list
 from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu
 from jpkikit.vocab.iso7816.tlv import Tlv, decode
-from jpkikit.vocab.scp03 import Mode, StaticKeys
+from jpkikit.vocab.scp03 import AuthenticationError, Mode, StaticKeys
+from jpkikit.vocab.scp03.levels import I_S16
 
 LEVELS = ("01", "03", "11", "13", "33")
 
@@ -65,6 +68,15 @@ def modes(profile: Profile) -> list[Mode]:
     return [m for m, flag in ((Mode.S8, gp.s8), (Mode.S16, gp.s16)) if flag]
 
 
+def claimed_i(profile: Profile, mode: Mode) -> int:
+    """The i parameter INITIALIZE UPDATE must answer in ``mode``: ics.gp.i (the S8 value), with b1 set in
+    S16 (docs/spec/globalplatform.md#the-i-parameter)."""
+    i = gp_ics(profile).i
+    if i is None:
+        raise ProfileError(str(profile.path), "ics.gp.i", "missing although ics.gp.scp03 is claimed")
+    return (int(i) & ~I_S16) | (I_S16 if mode is Mode.S16 else 0)
+
+
 def select_sd(card: CardSession, profile: Profile, sd: str = "isd") -> ResponseApdu:
     return card.select(sd_aid(profile, sd))
 
@@ -88,21 +100,32 @@ def open_session(
 # -- card content management commands (GPCS §11) ------------------------------------------------------------
 
 
-def get_status(layer: Scp03Layer, p1: int, prefix: bytes = b"") -> list[StatusEntry]:
-    """GET STATUS in the tag-list format (P2=02, then 03 while 6310); the entries of Table 11-36."""
-    entries: list[StatusEntry] = []
+def get_status_raw(
+    layer: Scp03Layer, p1: int, prefix: bytes = b"", tags: tuple[int, ...] | None = None
+) -> list[Tlv]:
+    """GET STATUS in the TLV format (P2=02, then 03 while 6310, GPCS §11.4.2.1): the E3 entries as sent.
+    ``tags`` adds a tag list (5C, §11.4.2.2) after the search criteria."""
+    data = Tlv(T_SEARCH_AID, prefix).encode()
+    if tags is not None:
+        data += Tlv(T_TAG_LIST, encode_tag_list(tags)).encode()
+    entries: list[Tlv] = []
     p2 = 0x02
     while True:
-        r = layer.send(CommandApdu(0x80, 0xF2, p1, p2, Tlv(0x4F, prefix).encode(), ne=256))
+        r = layer.send(CommandApdu(0x80, 0xF2, p1, p2, data, ne=256))
         if r.sw == 0x6A88 and not entries:
             return []
         assert r.sw in (0x9000, 0x6310), f"GET STATUS P1={p1:02X} answered {r}"
         for item in decode(r.data):
             assert item.tag == 0xE3, f"GET STATUS entry with tag {item.tag:X}, E3 expected (GPCS §11.4.3.1)"
-        entries.extend(StatusEntry.parse_all(r.data))
+            entries.append(item)
         if r.sw == 0x9000:
             return entries
         p2 = 0x03
+
+
+def get_status(layer: Scp03Layer, p1: int, prefix: bytes = b"") -> list[StatusEntry]:
+    """GET STATUS in the TLV format; the entries of Table 11-36 (a malformed entry is a TlvDecodeError)."""
+    return [StatusEntry.parse(e.encode()) for e in get_status_raw(layer, p1, prefix)]
 
 
 def status_of(layer: Scp03Layer, aid: bytes, p1: int = 0x40) -> int | None:
@@ -153,6 +176,39 @@ def set_status(p1: int, p2: int, aid: bytes = b"") -> CommandApdu:
     return CommandApdu(0x80, 0xF0, p1, p2, aid)
 
 
+def delete_key(kvn: int, kid: int | None = None) -> CommandApdu:
+    """DELETE [key] (GPCS §11.2.2.3): D2 the key version number alone (the whole key set), or D0 the key
+    identifier with it (one key)."""
+    data = (Tlv(T_KEY_IDENTIFIER, bytes((kid,))).encode() if kid is not None else b"") + Tlv(
+        T_KEY_VERSION, bytes((kvn,))
+    ).encode()
+    return CommandApdu(0x80, 0xE4, 0x00, 0x00, data, ne=256)
+
+
+def chained(command: CommandApdu, cut: int) -> list[CommandApdu]:
+    """``command`` as a GP command chain of two (GPCS §11.1.5): the first ``cut`` data bytes with P1 b8
+    ("more commands") set, then the rest with the command's own P1; the same P2 in both."""
+    head, tail = command.data[:cut], command.data[cut:]
+    more = CommandApdu(command.cla, command.ins, command.p1 | P1_MORE, command.p2, head, ne=command.ne)
+    return [more, CommandApdu(command.cla, command.ins, command.p1, command.p2, tail, ne=command.ne)]
+
+
+def key_information(layer: Scp03Layer | CardSession) -> list[tuple[int, int, int, int]]:
+    """GET DATA E0 (GPCS §11.3.3.1.1): (KID, KVN, type, length) of every C0 entry, basic format."""
+    command = CommandApdu(0x80, 0xCA, 0x00, 0xE0, ne=256)
+    r = layer.send(command) if isinstance(layer, Scp03Layer) else layer.transmit(command)
+    assert r.sw == 0x9000, f"GET DATA E0 (key information) answered {r}"
+    (template,) = decode(r.data)
+    assert template.tag == 0xE0, f"GET DATA E0 answered a {template.tag:X} template, E0 expected"
+    out = []
+    for entry in decode(template.value):
+        assert entry.tag == 0xC0 and len(entry.value) >= 4, (
+            f"key information entry {entry.encode().hex().upper()} is not C0 {{KID KVN type length}}"
+        )
+        out.append((entry.value[0], entry.value[1], entry.value[2], entry.value[3]))
+    return out
+
+
 def package_to_load(profile: Profile) -> tuple[bytes, bytes, bytes]:
     """ELF AID, module AID and the Load File to LOAD (ixit.gp.test_package)."""
     pkg = gp_ixit(profile).test_package
@@ -161,3 +217,66 @@ def package_to_load(profile: Profile) -> tuple[bytes, bytes, bytes]:
             str(profile.path), "ixit.gp.test_package", "ics.gp.load claims LOAD; give the package"
         )
     return pkg.elf, pkg.module, profile.resource(pkg.load_file)
+
+
+# -- the kit's test package and its application -----------------------------------------------------------
+
+#: STORE DATA P1 (GPCS Table 11-89): b8 last block, b5-b4 = 10 BER-TLV data.
+STORE_LAST, STORE_MORE = 0x90, 0x10
+
+
+def instance_aid(module: bytes) -> bytes:
+    """The AID the tests install the test package's module under."""
+    return module + b"\x01"
+
+
+def remove_test_package(layer: Scp03Layer, elf: bytes) -> None:
+    """Remove what an earlier (failed) run may have left: the test load file and its applications."""
+    layer.send(delete(elf, related=True))
+
+
+def load_test_package(layer: Scp03Layer, profile: Profile) -> tuple[bytes, bytes]:
+    """INSTALL [for load] and LOAD of ixit.gp.test_package; returns its ELF and module AIDs."""
+    elf, module, load_file = package_to_load(profile)
+    remove_test_package(layer, elf)
+    r = layer.send(install_for_load(elf))
+    assert r.sw == 0x9000, f"INSTALL [for load] answered {r}"
+    for block in load_blocks(load_file):
+        r = layer.send(block)
+        assert r.sw == 0x9000, f"LOAD block {block.p2} answered {r}"
+    return elf, module
+
+
+def store_data(item: bytes, block: int = 0, last: bool = True) -> CommandApdu:
+    return CommandApdu(0x80, 0xE2, STORE_LAST if last else STORE_MORE, block, item)
+
+
+def app_data(card: CardSession, aid: bytes, tag: int, ne: int = 256) -> bytes | None:
+    """What the test application returns for ``tag`` (GET DATA), None when it holds nothing."""
+    assert card.select(aid).sw == 0x9000, "the test application cannot be selected"
+    r = card.send(0x80, 0xCA, tag >> 8, tag & 0xFF, ne=ne)
+    return r.data if r.sw == 0x9000 else None
+
+
+# -- key sets of the tests' own ---------------------------------------------------------------------------
+
+
+def free_kvns(profile: Profile, count: int) -> list[int]:
+    """Key version numbers no key set of the profile uses, for key sets a test adds and deletes again."""
+    held = {int(k.kvn) for k in gp_ixit(profile).keysets}
+    return [k for k in range(0x70, 0x7F) if k not in held][:count]
+
+
+def new_keys(length: int, kvn: int) -> StaticKeys:
+    """A key set of fresh random keys: the test's own, never the profile's."""
+    return StaticKeys(os.urandom(length), os.urandom(length), os.urandom(length), kvn)
+
+
+def opens(card: CardSession, profile: Profile, keys: StaticKeys, mode: Mode) -> bool:
+    """Whether ``keys`` open a session with the ISD."""
+    assert select_sd(card, profile).ok
+    try:
+        Scp03Layer(card.tracer, keys, sd_aid=sd_aid(profile)).open(0x01, kvn=keys.kvn, mode=mode)
+    except AuthenticationError:
+        return False
+    return True

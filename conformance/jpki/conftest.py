@@ -12,14 +12,14 @@ from jpkikit.harness.profile import Profile
 from jpkikit.host.card_session import CardSession
 from jpkikit.host.jpki_client import JpkiClient
 
-from .support import restore
+from .support import restore, said
 
 
 @pytest.fixture
 def jpki(card: CardSession, profile: Profile) -> Iterator[JpkiClient]:
     client = JpkiClient(card, profile.ixit.aids.jpki)
     r = client.select_ap()
-    assert r.ok, f"SELECT of the JPKI application (ixit.aids.jpki) answered {r}"
+    assert r.ok, f"SELECT of the JPKI application (ixit.aids.jpki) answered {said(r)}"
     yield client
     try:
         restore(client, profile)

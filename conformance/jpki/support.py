@@ -22,11 +22,30 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jpkikit.harness.profile import Profile
 from jpkikit.host.jpki_client import JpkiClient
 from jpkikit.secrets import Secret
-from jpkikit.vocab.jpki.card import CHARSETS, PAIRS, KeyPair
+from jpkikit.vocab.iso7816.apdu import ResponseApdu
+from jpkikit.vocab.iso7816.sw import SW, describe
+from jpkikit.vocab.jpki.card import CHARSETS, MAX_PIN_BYTES, PAIRS, KeyPair
 from jpkikit.vocab.jpki.pkcs1 import verify_data
 
-#: A character outside each charset, to build a value that breaks the rules (None: no ASCII one exists).
-OUTSIDE = {"digits": "A", "upper-alnum": "a", "alnum": "-", "printable": None}
+#: A character outside each charset, to build a value that breaks the rules: for "printable" (20-7E) the
+#: ASCII control character DEL (7F), still one ASCII byte.
+OUTSIDE = {"digits": "A", "upper-alnum": "a", "alnum": "-", "printable": "\x7f"}
+
+#: What CHANGE REFERENCE DATA answers for a new value that breaks the PIN rules. jpki-applet.md ("PIN rules")
+#: says the card checks length and character set but names no status word; ISO/IEC 7816-4 (status bytes) has
+#: 6A80 "incorrect parameters in the command data field" for a value of the wrong format, and 6700 "wrong
+#: length" fits a value of the wrong length as well. A data field over 16 bytes is always 6700 (the field is
+#: 1 to 16 bytes, as for VERIFY).
+WRONG_FORMAT = (SW.WRONG_DATA, SW.WRONG_LENGTH)
+WRONG_CHARSET = (SW.WRONG_DATA,)
+OVERLONG = (SW.WRONG_LENGTH,)
+
+
+def said(r: ResponseApdu) -> str:
+    """A response as a failure message shows it: the status word and its meaning, and how many data bytes
+    came with it (not the bytes: a signature or a certificate makes a message unreadable)."""
+    data = f" with {len(r.data)} bytes" if r.data else ""
+    return f"{r.sw:04X} ({describe(r.sw)}){data}"
 
 
 def pin(profile: Profile, pair: KeyPair) -> Secret:
@@ -53,22 +72,25 @@ def other_value(value: Secret, pin_rules: Any, step: int = 1) -> Secret:
     return value.derive(f"last character +{step}", lambda v: shifted(v, pin_rules.charset, step))
 
 
-def rule_breakers(value: Secret, pin_rules: Any) -> dict[str, Secret]:
-    """Values that break the claimed rules in one way each (too short, too long, outside the charset)."""
+def rule_breakers(value: Secret, pin_rules: Any) -> dict[str, tuple[Secret, tuple[int, ...]]]:
+    """Values that break the claimed rules in one way each (too short, too long, outside the charset), with
+    the status words CHANGE REFERENCE DATA may refuse each with. Never empty: a value one longer than
+    max_length and one with a character outside the charset exist for every rule set."""
     alphabet = CHARSETS[pin_rules.charset]
-    out: dict[str, Secret] = {}
+    out: dict[str, tuple[Secret, tuple[int, ...]]] = {}
     if pin_rules.min_length > 1:
-        out["shorter than min_length"] = value.derive(
-            "too short", lambda v: shifted(v, pin_rules.charset)[: pin_rules.min_length - 1]
-        )
-    if pin_rules.max_length < 16:
-        out["longer than max_length"] = value.derive(
-            "too long", lambda v: (v + alphabet * 16)[: pin_rules.max_length + 1]
-        )
-    if (outside := OUTSIDE[pin_rules.charset]) is not None:
-        out[f"outside charset {pin_rules.charset}"] = value.derive(
-            "outside the charset", lambda v: v[:-1] + outside
-        )
+        short = value.derive("too short", lambda v: shifted(v, pin_rules.charset)[: pin_rules.min_length - 1])
+        out["shorter than min_length"] = (short, WRONG_FORMAT)
+    longer = value.derive("too long", lambda v: (v + alphabet * 17)[: pin_rules.max_length + 1])
+    out["longer than max_length"] = (
+        longer,
+        OVERLONG if pin_rules.max_length + 1 > MAX_PIN_BYTES else WRONG_FORMAT,
+    )
+    outside = OUTSIDE[pin_rules.charset]
+    out[f"outside charset {pin_rules.charset}"] = (
+        value.derive("outside the charset", lambda v: v[:-1] + outside),
+        WRONG_CHARSET,
+    )
     return out
 
 

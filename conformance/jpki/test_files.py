@@ -22,7 +22,7 @@ from jpkikit.vocab.jpki.card import (
     SIGN,
 )
 
-from .support import pin
+from .support import pin, said
 
 ALL_EFS = (0x0001, 0x0002, 0x0006, 0x0008, 0x000A, 0x000B, 0x0017, 0x0018, 0x001A, 0x001B)  # the file map
 ABSENT_EF = 0x00FF  # not in the file map
@@ -40,10 +40,10 @@ def _free_efs(profile) -> list[int]:
 def test_every_ef_can_be_selected(jpki: JpkiClient) -> None:
     for fid in ALL_EFS:
         r = jpki.select_ef(fid)
-        assert r.sw == SW.OK and r.data == b"", f"SELECT EF {fid:04X} (00 A4 02 0C) answered {r}"
+        assert r.sw == SW.OK and r.data == b"", f"SELECT EF {fid:04X} (00 A4 02 0C) answered {said(r)}"
     r = jpki.select_ef(ABSENT_EF)
-    assert r.sw == SW.FILE_NOT_FOUND, (
-        f"SELECT of EF {ABSENT_EF:04X}, which the AP does not hold, answered {r}"
+    assert r.sw == SW.FILE_NOT_FOUND and not r.data, (
+        f"SELECT of EF {ABSENT_EF:04X}, which the AP does not hold, answered {said(r)}, expected 6A82"
     )
 
 
@@ -52,7 +52,9 @@ def test_free_efs_are_read_without_verify(jpki: JpkiClient, profile) -> None:
     before = {}
     for fid in _free_efs(profile):
         content, last = jpki.read_ef(fid)
-        assert last.ok and content, f"EF {fid:04X} is free (jpki-applet.md) but READ BINARY answered {last}"
+        assert last.ok and content, (
+            f"EF {fid:04X} is free (jpki-applet.md) but READ BINARY answered {said(last)}"
+        )
         before[fid] = content
     for pair in (AUTH, SIGN):
         assert jpki.verify(pair.pin_ef, pin(profile, pair)).ok, f"VERIFY of the {pair.name} PIN failed"
@@ -61,22 +63,36 @@ def test_free_efs_are_read_without_verify(jpki: JpkiClient, profile) -> None:
         assert last.ok and again == content, f"EF {fid:04X} reads differently before and after VERIFY"
 
 
+#: READ BINARY by short EF identifier (P1 = 80 + SFI, ISO/IEC 7816-4 READ BINARY) of a protected EF: 6982
+#: where the implementation supports short EF identifiers, 6A86 (incorrect P1) or 6A82 (no EF with that
+#: identifier) where it does not. jpki-applet.md names only the 15-bit offset form, so all three stand; the
+#: point is that the other addressing gives no data.
+SFI_REFUSALS = (SW.SECURITY_STATUS_NOT_SATISFIED, SW.INCORRECT_P1P2, SW.FILE_NOT_FOUND)
+
+
 def _protected_read(jpki: JpkiClient, profile, fid: int, guard, other) -> None:
     r = jpki.select_ef(fid)
-    assert r.ok, f"SELECT EF {fid:04X} answered {r}"
-    r = jpki.read(0, 4)
-    assert r.sw == SW.SECURITY_STATUS_NOT_SATISFIED and not r.data, (
-        f"EF {fid:04X} read without the {guard.name} PIN answered {r}, expected 6982 and no data"
+    assert r.ok, f"SELECT EF {fid:04X} answered {said(r)}"
+    for offset in (0, 4, 0x100):  # the access rule holds at every offset, not only at the header
+        r = jpki.read(offset, 4)
+        assert r.sw == SW.SECURITY_STATUS_NOT_SATISFIED and not r.data, (
+            f"EF {fid:04X} read at offset {offset:04X} without the {guard.name} PIN answered {said(r)}, "
+            "expected 6982 and no data"
+        )
+    r = jpki.send(0x00, 0xB0, 0x80 | fid, 0x00, ne=4)  # the same EF by its short EF identifier
+    assert r.sw in SFI_REFUSALS and not r.data, (
+        f"EF {fid:04X} read by short EF identifier (P1={0x80 | fid:02X}) without the {guard.name} PIN "
+        f"answered {said(r)}, expected 6982 (or 6A86 / 6A82 without short EF identifiers) and no data"
     )
     assert jpki.verify(other.pin_ef, pin(profile, other)).ok, f"VERIFY of the {other.name} PIN failed"
     r = jpki.select_ef(fid)
     r = jpki.read(0, 4)
     assert r.sw == SW.SECURITY_STATUS_NOT_SATISFIED, (
-        f"EF {fid:04X} read after VERIFY of the {other.name} PIN only answered {r}, expected 6982"
+        f"EF {fid:04X} read after VERIFY of the {other.name} PIN only answered {said(r)}, expected 6982"
     )
     assert jpki.verify(guard.pin_ef, pin(profile, guard)).ok, f"VERIFY of the {guard.name} PIN failed"
     der, last = jpki.read_der(fid)
-    assert last.ok and der[:1] == b"\x30", f"EF {fid:04X} after VERIFY of the {guard.name} PIN: {last}"
+    assert last.ok and der[:1] == b"\x30", f"EF {fid:04X} after VERIFY of the {guard.name} PIN: {said(last)}"
 
 
 @pytest.mark.requirement("JPKI-EF-03")
@@ -91,14 +107,20 @@ def test_auth_certificate_needs_the_auth_pin(jpki: JpkiClient, profile) -> None:
 
 @pytest.mark.requirement("JPKI-EF-05")
 def test_read_binary_takes_a_15_bit_offset(jpki: JpkiClient) -> None:
+    assert jpki.select_ef(EF_AUTH_CA).ok, "SELECT of EF 000B failed"
+    for length in (4, 0x10, 0xFF, 0x100):  # Le is the number of bytes asked for (00 asks for 256)
+        r = jpki.read(0, length)
+        assert r.ok and len(r.data) == length, (
+            f"READ BINARY of {length} bytes at offset 0000 of EF 000B answered {said(r)}: Le not honoured"
+        )
     der, last = jpki.read_der(EF_AUTH_CA)  # free everywhere (file map), and longer than 256 bytes
-    assert last.ok, f"reading EF 000B answered {last}"
+    assert last.ok, f"reading EF 000B answered {said(last)}"
     assert len(der) > 0x200, f"EF 000B holds {len(der)} bytes; a certificate is expected to exceed 512"
     for offset, length in ((0x100, 0x10), (0x101, 0x20), (0x1FF, 1), (len(der) - 7, 7), (0x0FF, 0x100)):
         r = jpki.read(offset, length)
         assert r.ok and r.data == der[offset : offset + length], (
-            f"READ BINARY at offset {offset:04X} (P1={offset >> 8:02X} P2={offset & 0xFF:02X}) answered {r}, "
-            f"expected the EF bytes at that offset"
+            f"READ BINARY at offset {offset:04X} (P1={offset >> 8:02X} P2={offset & 0xFF:02X}) answered "
+            f"{said(r)}, expected the EF bytes at that offset"
         )
 
 
@@ -106,12 +128,12 @@ def test_read_binary_takes_a_15_bit_offset(jpki: JpkiClient) -> None:
 def test_read_at_or_past_the_end_answers_6b00(jpki: JpkiClient) -> None:
     for fid in (EF_TOKEN_INFO, EF_AUTH_CA):
         content, last = jpki.read_ef(fid)
-        assert last.ok and content, f"reading EF {fid:04X} answered {last}"
+        assert last.ok and content, f"reading EF {fid:04X} answered {said(last)}"
         for offset in (len(content), len(content) + 0x100, 0x7FFF):
             r = jpki.read(offset, 1)
             assert r.sw == SW.WRONG_P1P2 and not r.data, (
-                f"READ BINARY of EF {fid:04X} ({len(content)} bytes) at offset {offset:04X} answered {r}, "
-                "expected 6B00"
+                f"READ BINARY of EF {fid:04X} ({len(content)} bytes) at offset {offset:04X} answered "
+                f"{said(r)}, expected 6B00"
             )
 
 
@@ -122,12 +144,14 @@ def test_certificate_efs_start_with_a_30_82_header(jpki: JpkiClient, profile) ->
     for fid in CERT_EFS:
         assert jpki.select_ef(fid).ok
         head = jpki.read(0, 4)
-        assert head.ok and len(head.data) == 4, f"READ BINARY of 4 bytes of EF {fid:04X} answered {head}"
+        assert head.ok and len(head.data) == 4, (
+            f"READ BINARY of 4 bytes of EF {fid:04X} answered {said(head)}"
+        )
         assert head.data[:2] == b"\x30\x82", f"EF {fid:04X} starts {head.data.hex()}, not 30 82 LL LL"
         der, last = jpki.read_der(fid)
         announced = ((head.data[2] << 8) | head.data[3]) + 4
         assert last.ok and len(der) == announced, (
-            f"EF {fid:04X} announces {announced} bytes but {len(der)} could be read ({last})"
+            f"EF {fid:04X} announces {announced} bytes but {len(der)} could be read ({said(last)})"
         )
 
 
@@ -141,5 +165,29 @@ def test_token_label_is_the_claimed_one(jpki: JpkiClient, profile) -> None:
             f"docs/spec/jpki-applet.md#token-information-ef-0006 gives {expected!r}"
         )
     label, last = jpki.token_label()
-    assert last.ok, f"reading {LABEL_LENGTH} bytes of EF 0006 answered {last}"
+    assert last.ok, f"reading {LABEL_LENGTH} bytes of EF 0006 answered {said(last)}"
+    # Clients read exactly 32 bytes and strip trailing spaces and NULs (token information, EF 0006)
+    assert len(last.data) == LABEL_LENGTH, (
+        f"00 B0 00 00 20 of EF 0006 returned {len(last.data)} bytes, not the {LABEL_LENGTH}-byte label field"
+    )
+    text = last.data.rstrip(b" \x00")
     assert label == claimed, f"EF 0006 label is {label!r}, the profile claims {claimed!r}"
+    assert text == claimed.encode("ascii"), f"EF 0006 label field is {last.data.hex().upper()}"
+
+
+@pytest.mark.requirement("JPKI-EF-08")
+def test_certificate_presence_ef_tells_the_truth(jpki: JpkiClient, profile) -> None:
+    content, last = jpki.read_ef(EF_CERT_STATUS)  # free: read before any VERIFY (file map)
+    assert last.ok and len(content) == 3, (
+        f"EF 0008 holds {content.hex().upper()} ({len(content)} bytes, {said(last)}); 3 bytes expected"
+    )
+    for pair in (AUTH, SIGN):
+        assert jpki.verify(pair.pin_ef, pin(profile, pair)).ok, f"VERIFY of the {pair.name} PIN failed"
+    for index, pair in enumerate((SIGN, AUTH)):  # byte 0: the signature certificate, byte 1: the auth one
+        der, last = jpki.read_der(pair.cert_ef)
+        present = last.ok and der[:2] == b"\x30\x82"
+        expected = 0x8F if present else 0x00
+        assert content[index] == expected, (
+            f"EF 0008 byte {index} is {content[index]:02X}, but EF {pair.cert_ef:04X} "
+            f"{'holds' if present else 'holds no'} certificate: expected {expected:02X}"
+        )

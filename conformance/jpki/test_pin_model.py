@@ -3,8 +3,8 @@
 
 The model keeps, per PIN: its value, the tries left, and whether it is verified (True, False, or None when
 that page leaves it open: after a wrong VERIFY and after CHANGE). Rules send right and wrong VERIFYs,
-retry queries, CHANGE REFERENCE DATA, re-selects and resets, and probe the verified state by signing and by
-reading EF 0001; every answer must be the model's. Try limits and rules come from the profile.
+retry queries, CHANGE REFERENCE DATA, re-selects, resets and power cycles, and probe the verified state by
+signing and by reading EF 0001; every answer must be the model's. Try limits and rules come from the profile.
 
 Where the kit can renew the implementation (the ``fresh_card`` fixture: its own emulator, in-process or
 served through PC/SC), every example runs on a fresh card, so sequences may block PINs and change them.
@@ -30,7 +30,7 @@ from jpkikit.vocab.iso7816.sw import SW
 from jpkikit.vocab.jpki.card import CHARSETS, PAIRS, SIGN, KeyPair
 from jpkikit.vocab.jpki.pkcs1 import digest_info_of
 
-from .support import pin, public_key, read_certificate, restore, rules
+from .support import pin, public_key, read_certificate, restore, rules, said
 from .support import signature_problem as problem_of
 
 PROBE = digest_info_of("sha256", b"jpkikit PIN model probe")
@@ -79,9 +79,11 @@ def make_machine(profile: Profile, open_session: Any, destructive: bool, keys: d
             m = self.model[pair.name]
             r = self.jpki.verify(pair.pin_ef, m.value)
             if m.tries == 0:
-                assert r.sw == SW.REFERENCE_DATA_NOT_USABLE, f"{pair.name}: VERIFY when blocked answered {r}"
+                assert r.sw == SW.REFERENCE_DATA_NOT_USABLE, (
+                    f"{pair.name}: VERIFY when blocked answered {said(r)}"
+                )
                 return
-            assert r.sw == SW.OK, f"{pair.name}: right VERIFY with {m.tries} tries left answered {r}"
+            assert r.sw == SW.OK, f"{pair.name}: right VERIFY with {m.tries} tries left answered {said(r)}"
             m.tries, m.verified = limits[pair.name].tries, True
 
         @rule(pair=pairs, data=st.data())
@@ -101,10 +103,14 @@ def make_machine(profile: Profile, open_session: Any, destructive: bool, keys: d
                 )
             r = self.jpki.verify(pair.pin_ef, value)
             if m.tries == 0:
-                assert r.sw == SW.REFERENCE_DATA_NOT_USABLE, f"{pair.name}: VERIFY when blocked answered {r}"
+                assert r.sw == SW.REFERENCE_DATA_NOT_USABLE, (
+                    f"{pair.name}: VERIFY when blocked answered {said(r)}"
+                )
                 return
             m.tries -= 1
-            assert r.sw == 0x63C0 | m.tries, f"{pair.name}: wrong VERIFY answered {r}, model 63C{m.tries:X}"
+            assert r.sw == 0x63C0 | m.tries, (
+                f"{pair.name}: wrong VERIFY answered {said(r)}, model 63C{m.tries:X}"
+            )
             m.verified = None  # jpki-applet.md does not say whether a failed VERIFY clears the state
 
         @rule(pair=pairs, data=st.data())
@@ -124,7 +130,7 @@ def make_machine(profile: Profile, open_session: Any, destructive: bool, keys: d
             if m.verified is not False:
                 allowed.add(SW.OK)  # jpki-applet.md open question 2: some cards answer 9000 once verified
             assert r.sw in allowed and not r.data, (
-                f"{pair.name}: retry query answered {r}, model 63C{m.tries:X}"
+                f"{pair.name}: retry query answered {said(r)}, model 63C{m.tries:X}"
             )
 
         @rule(pair=pairs, data=st.data())
@@ -141,9 +147,16 @@ def make_machine(profile: Profile, open_session: Any, destructive: bool, keys: d
             )
             r = self.jpki.change(pair.pin_ef, new)
             if not m.verified:
-                assert r.sw != SW.OK, f"{pair.name}: CHANGE without VERIFY (tries {m.tries}) answered {r}"
+                # 6982: not verified in the current selection (JPKI-PIN-06); a blocked PIN may say so
+                # instead (6984, reference data not usable: jpki-applet.md leaves the order open)
+                refusals = {SW.SECURITY_STATUS_NOT_SATISFIED}
+                if m.tries == 0:
+                    refusals.add(SW.REFERENCE_DATA_NOT_USABLE)
+                assert r.sw in refusals and not r.data, (
+                    f"{pair.name}: CHANGE without VERIFY (tries {m.tries}) answered {said(r)}"
+                )
                 return
-            assert r.sw == SW.OK, f"{pair.name}: CHANGE after VERIFY answered {r}"
+            assert r.sw == SW.OK, f"{pair.name}: CHANGE after VERIFY answered {said(r)}"
             m.value, m.tries, m.verified = (
                 Secret(f"{pair.name} PIN set by the test", new, "derived", scrub=False),
                 pin_rules.tries,
@@ -161,6 +174,13 @@ def make_machine(profile: Profile, open_session: Any, destructive: bool, keys: d
             assert self.jpki.select_ap().ok, "SELECT after reset failed"
             self.clear_all()
 
+        @rule()
+        def power_cycle(self) -> None:
+            """Counters persist, the verified state does not (PIN states and blocking, Security state)."""
+            self.session.reset(cold=True)
+            assert self.jpki.select_ap().ok, "SELECT after a power cycle failed"
+            self.clear_all()
+
         @rule(pair=pairs)
         def sign_probe(self, pair: KeyPair) -> None:
             m = self.model[pair.name]
@@ -168,11 +188,11 @@ def make_machine(profile: Profile, open_session: Any, destructive: bool, keys: d
                 return
             r = self.jpki.sign(pair.key_ef, PROBE)
             if m.verified:
-                assert r.ok, f"{pair.name}: signing while verified answered {r}"
+                assert r.ok, f"{pair.name}: signing while verified answered {said(r)}"
                 assert not problem_of(keys[pair.name], PROBE, r.data), f"{pair.name}: bad signature"
             else:
                 assert r.sw == SW.SECURITY_STATUS_NOT_SATISFIED, (
-                    f"{pair.name}: signing unverified answered {r}"
+                    f"{pair.name}: signing unverified answered {said(r)}"
                 )
 
         @rule()
@@ -183,7 +203,7 @@ def make_machine(profile: Profile, open_session: Any, destructive: bool, keys: d
             assert self.jpki.select_ef(SIGN.cert_ef).ok
             r = self.jpki.read(0, 4)
             expected = SW.OK if m.verified else SW.SECURITY_STATUS_NOT_SATISFIED
-            assert r.sw == expected, f"EF 0001 read answered {r}, the sign PIN verified: {m.verified}"
+            assert r.sw == expected, f"EF 0001 read answered {said(r)}, the sign PIN verified: {m.verified}"
 
         @rule(pair=pairs)
         def verify_then_use(self, pair: KeyPair) -> None:

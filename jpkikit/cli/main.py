@@ -98,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     from jpkikit.cli.certification import register  # coverage, report, probe, keygen, bundle, verify
 
     register(sub)
+    from jpkikit.cli.mutation import register as register_mutation  # mutate list / serve / run
+
+    register_mutation(sub)
     return parser
 
 

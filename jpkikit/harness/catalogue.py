@@ -210,6 +210,22 @@ def load_catalogue(
 
     ``documents`` is the registry sources are resolved in; default: the bundled ``documents.yaml``.
     """
+    if paths is None and documents is None:
+        # the bundled catalogue, read once a process as long as its files are unchanged
+        files = [DOCUMENTS_PATH, *sorted(REQUIREMENTS_DIR.glob("*.yaml"))]
+        stamp = tuple((f.name, f.stat().st_mtime_ns) for f in files)
+        return _bundled_catalogue(stamp)
+    return _load_catalogue(paths, documents)
+
+
+@functools.lru_cache(maxsize=2)
+def _bundled_catalogue(stamp: tuple[tuple[str, int], ...]) -> Catalogue:
+    return _load_catalogue(None, None)
+
+
+def _load_catalogue(
+    paths: Iterable[str | os.PathLike[str]] | None, documents: Mapping[str, Document] | None
+) -> Catalogue:
     registry = load_documents() if documents is None else documents
     files: list[Path] = []
     for path in [REQUIREMENTS_DIR] if paths is None else [Path(p) for p in paths]:

@@ -23,9 +23,14 @@ from jpkikit.harness.profile import Profile
 from jpkikit.host.card_session import CardSession
 from jpkikit.host.jpki_client import JpkiClient
 from jpkikit.vocab.iso7816.sw import SW, retries_left
-from jpkikit.vocab.jpki.card import PAIRS
+from jpkikit.vocab.jpki.card import PAIRS, KeyPair
 
 JPKI_CLASSES = ("gp-se", "sim")
+
+
+def claimed_pairs(profile: Profile) -> tuple[KeyPair, ...]:
+    """The key pairs the applet holds: both, or user authentication alone (ics.jpki.sign_function false)."""
+    return tuple(p for p in PAIRS if p.name != "sign" or profile.ics.jpki.sign_function)
 
 
 @dataclass
@@ -107,7 +112,7 @@ def run(session: CardSession, profile: Profile, accept_spent_tries: bool = False
             result.incomplete = f"SELECT of the JPKI application (ixit.aids.jpki) answered {selected.sw:04X}"
             result.lines.append(f"pre-flight incomplete: {result.incomplete}; no PIN try will be spent")
             return result
-        for pair in PAIRS:
+        for pair in claimed_pairs(profile):
             claimed = getattr(profile.ics.jpki, f"{pair.name}_pin").tries
             r = jpki.retry_query(pair.pin_ef)
             left = retries_left(r.sw)
@@ -124,7 +129,7 @@ def run(session: CardSession, profile: Profile, accept_spent_tries: bool = False
                     f"the {pair.name} PIN has {left} of {claimed} tries left: an earlier session spent some. "
                     "Refusing to start; restore it with a right VERIFY, or accept it (--accept-spent-tries)"
                 )
-        for pair in PAIRS:
+        for pair in claimed_pairs(profile):
             r = jpki.verify(pair.pin_ef, profile.secret(f"{pair.name}_pin"))
             if r.sw == SW.OK:
                 result.counters[pair.name] = getattr(profile.ics.jpki, f"{pair.name}_pin").tries
@@ -135,7 +140,7 @@ def run(session: CardSession, profile: Profile, accept_spent_tries: bool = False
                 f"the profile's {pair.name} PIN (ixit.secrets.{pair.name}_pin) is wrong: {spent}. "
                 "Nothing else was sent; correct the profile before any run"
             )
-        result.lines.append("both profile PINs verified (each counter back at its maximum)")
+        result.lines.append("the profile PINs verified (each counter back at its maximum)")
         jpki.select_ap()  # nothing stays verified
     except KitError as exc:
         # Not the profile's fault: the run goes on (its tests will say what the unit does), but no test

@@ -185,7 +185,8 @@ def renewal(profile: Any, card: CardSession) -> Iterator[Renew | None]:
         nonlocal used
         used = True
         factory_reset()
-        session = CardSession(Borrowed(card.transport))
+        # traced there, but without that session's 61xx collector
+        session = CardSession(Borrowed(card.tracer))
         session.reset()
         return session
 
@@ -232,9 +233,10 @@ def handset_endpoint(profile: Any) -> Iterator[tuple[str, int, float]]:
 
     ref = ixit.reference or ReferenceHandsetIxit()
     personality = ref.personality or profile.ics.personality
-    handset = (
-        resolve(ref.factory)(personality) if ref.factory else ReferenceHandset.over_emulator(personality)
-    )
+    claims = profile.ics.handset
+    options = {"android_api": claims.android_api if claims else None, "access_rules": ref.access_rules}
+    make = resolve(ref.factory) if ref.factory else ReferenceHandset.over_emulator
+    handset = make(personality, **options)
     server = (getattr(handset, "agent_class", None) or AgentServer)(handset).start()
     try:
         host, port = server.address
@@ -244,45 +246,176 @@ def handset_endpoint(profile: Any) -> Iterator[tuple[str, int, float]]:
         handset.close()
 
 
+# -- provisioning: the applet's adapter ----------------------------------------------------------------------
+
+
+def _named(ref: str, group: str) -> Any:
+    """``module:Class``, or the name of an entry point of ``group`` (a vendor's installed adapter)."""
+    if ":" in ref:
+        return resolve(ref)
+    from importlib.metadata import entry_points
+
+    found = [e for e in entry_points(group=group) if e.name == ref]
+    if not found:
+        raise KitError(f"no entry point {ref!r} in group {group!r}, and not a module:Class reference")
+    return found[0].load()
+
+
+def provisioning_adapter(profile: Any, link: Transport, keys: Any, sd_aid: bytes | None, level: int) -> Any:
+    """The profile's provisioning adapter (``ixit.provisioning.adapter``; default the kit's command set) on
+    ``link``, opening SCP03 with ``keys`` through the JPKI applet at ``level``."""
+    from jpkikit.host.provisioning_adapter import KitCommandSet, ProvisioningTarget
+
+    ixit = profile.ixit.provisioning
+    cls = _named(ixit.adapter, "jpkikit.provisioning_adapters") if ixit and ixit.adapter else KitCommandSet
+    from jpkikit.vocab.commands import SECRET_FIELDS
+
+    for key, what in getattr(cls, "secret_commands", {}).items():  # redacted in traces like the kit's own
+        SECRET_FIELDS.setdefault(key, what)
+    target = ProvisioningTarget(profile.ixit.aids.jpki, sd_aid, keys, level)
+    return cls(link, target, (ixit.options if ixit else None) or {})
+
+
 # -- the TSM class ----------------------------------------------------------------------------------------
 
 
-def _se_target(profile: Any, keys: Any, level: int) -> Any:
-    from jpkikit.reference.tsm.flows import SeTarget
+class TsmEndpoint:
+    """The TSM under test as the harness reaches it: its base URL, the TLS context the kit's agent and app
+    use, and the adapter for its app-facing API."""
 
-    return SeTarget(profile.ixit.aids.jpki, profile.ixit.gp.apsd, keys, level)
+    def __init__(self, url: str, tls: Any, adapter: Any, reference: Any = None) -> None:
+        self.url, self.tls, self.adapter, self.reference = url, tls, adapter, reference
 
 
-def reference_tsm(profile: Any, db: Path, keys: Any, level: int, factory: str | None = None) -> Any:
+PSK_MISSING = (
+    "ics.tsm.tls is psk, but this Python's ssl module has no TLS-PSK (SSLContext.set_psk_client_callback "
+    "exists from Python 3.13); run the kit on Python 3.13 or later for a PSK-TLS TSM"
+)
+
+
+def client_tls(profile: Any, ca_pem: bytes | None) -> Any:
+    """The TLS context of the kit's agent and app: TLS 1.2 or later, the server certificate checked
+    against ``ca_pem`` (or ``ixit.tsm.tls.ca``) and the host name; PSK where the ICS says so."""
+    import ssl
+
+    from jpkikit.errors import Inconclusive
+
+    claims, ixit = profile.ics.tsm, profile.ixit.tsm or TsmIxit()
+    if claims is not None and claims.tls == "psk":
+        if not hasattr(ssl.SSLContext, "set_psk_client_callback"):
+            raise Inconclusive(PSK_MISSING)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE  # PSK-TLS authenticates with the key (RFC 4279)
+        identity = ixit.tls.psk_identity if ixit.tls else None
+        key = bytes.fromhex(profile.secret(ixit.tls.psk).reveal()) if ixit.tls and ixit.tls.psk else b""
+        context.set_psk_client_callback(lambda hint: (identity, key))  # type: ignore[attr-defined]
+        context.maximum_version = ssl.TLSVersion.TLSv1_2
+        context.set_ciphers("PSK")
+        return context
+    if ca_pem is None and ixit.tls and ixit.tls.ca:
+        ca_pem = profile.resource(ixit.tls.ca)
+    context = ssl.create_default_context()
+    if ca_pem is not None:
+        context = ssl.create_default_context(
+            cadata=ca_pem.decode("ascii") if ca_pem.startswith(b"-----") else ca_pem
+        )
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
+
+
+def _tsm_adapter(profile: Any, url: str, tls: Any) -> Any:
+    from jpkikit.host.tsm_adapter import KitOrderApi
+
+    ixit = profile.ixit.tsm or TsmIxit()
+    cls = _named(ixit.adapter, "jpkikit.tsm_adapters") if ixit.adapter else KitOrderApi
+    return cls(url, tls if url.startswith("https") else None, ixit.options or {})
+
+
+def reference_tsm(profile: Any, workdir: Path, keys: Any, level: int, factory: str | None = None) -> Any:
     """The kit's reference TSM with its simulated J-LIS back end, started on 127.0.0.1 for the SE the profile
-    describes (APSD key set ``keys``, provisioning level ``level``); ``stop()`` it when done."""
-    from jpkikit.reference.tsm.server import TsmService
-    from jpkikit.reference.tsm.wiring import start_reference_tsm
+    describes (APSD key set ``keys``, provisioning level ``level``; the ISD key set for its SEI-TSM role),
+    trusting the persona's card CA and ``ixit.tsm.card_ca``; over TLS with a fresh test CA unless
+    ``ixit.tsm.reference.tls`` is false. Returns (server, CA PEM or None); ``stop()`` the server."""
+    from cryptography import x509
 
+    from jpkikit.host.test_pki import tls_pki
+    from jpkikit.reference.backend.certificates import persona_ca
+    from jpkikit.reference.tsm.flows import SeiTarget, SeTarget, TsmOptions
+    from jpkikit.reference.tsm.server import TsmService
+    from jpkikit.reference.tsm.wiring import server_tls, start_reference_tsm
+
+    ixit = profile.ixit.tsm or TsmIxit()
+    aids, gp = profile.ixit.aids, profile.ixit.gp
+    target = SeTarget(aids.jpki, gp.apsd, keys, level)
+    isd_set = profile.keyset("isd")
+    sei = SeiTarget(gp.isd, profile.keys(isd_set), level, gp.apsd, keys, aids.jpki) if isd_set else None
+    claims = profile.ics.tsm
+    options = TsmOptions(claims.key_generation if claims else "on-card")
+    cas = [persona_ca("sign").cert]
+    if ixit.card_ca is not None:
+        raw = profile.resource(ixit.card_ca.certificate)
+        load = x509.load_pem_x509_certificate if raw.startswith(b"-----") else x509.load_der_x509_certificate
+        cas.append(load(raw))
+    tls, ca_pem = None, None
+    if ixit.reference is None or ixit.reference.tls:
+        files = tls_pki(workdir / "tls")
+        tls, ca_pem = server_tls(files.cert, files.key), files.ca.read_bytes()
     service = resolve(factory) if factory else TsmService
-    return start_reference_tsm(db, _se_target(profile, keys, level), service)
+    server = start_reference_tsm(
+        workdir / "tsm.sqlite", target, service, sei=sei, options=options, tls=tls, card_cas=tuple(cas)
+    )
+    return server, ca_pem
 
 
 @contextmanager
-def tsm_endpoint(profile: Any, workdir: Path, keys: Any, level: int) -> Iterator[str]:
-    """The base URL of the TSM under test: ixit.tsm.url, or the reference TSM started for this run."""
+def tsm_under_test(profile: Any, workdir: Path, keys: Any, level: int) -> Iterator[TsmEndpoint]:
+    """The TSM under test: ixit.tsm.url, or the reference TSM started for this test."""
     ixit = profile.ixit.tsm or TsmIxit()
     if ixit.url is not None:
-        yield ixit.url
+        tls = client_tls(profile, None)
+        yield TsmEndpoint(ixit.url, tls, _tsm_adapter(profile, ixit.url, tls))
         return
     if ixit.reference is None:
         raise KitError("a tsm profile needs ixit.tsm.reference or ixit.tsm.url")
-    server = reference_tsm(profile, workdir / "jlis.sqlite", keys, level, ixit.reference.factory)
+    server, ca_pem = reference_tsm(profile, workdir, keys, level, ixit.reference.factory)
     try:
-        yield server.url
+        tls = client_tls(profile, ca_pem) if server.url.startswith("https") else None
+        yield TsmEndpoint(server.url, tls, _tsm_adapter(profile, server.url, tls), server)
     finally:
         server.stop()
 
 
-def kit_se(profile: Any, lie_about_r: bool = False) -> tuple[SimulatedCard, Any]:
+def kit_se(profile: Any, **options: Any) -> tuple[SimulatedCard, Any]:
     """The SE the kit plays when a TSM is under test, and the record of what the TSM sent it (its
-    ``observations``): the reference smartphone applet on a new emulator card of ics.personality."""
+    ``Observations``): a new emulator card of ics.personality (jpkikit.reference.emulator.observed_se;
+    ``options`` are its KitSeOptions)."""
+    from jpkikit.reference.emulator.observed_se import KitSeOptions
     from jpkikit.reference.emulator.observed_se import kit_se as observed
 
-    card, applet = observed(profile.ics.personality, profile.ixit.aids.jpki, lie_about_r)
-    return card, applet
+    return observed(profile.ics.personality, profile.ixit.aids.jpki, KitSeOptions(**options))
+
+
+# -- the SIM design's UICC and the reader/writer class ------------------------------------------------------
+
+
+@contextmanager
+def testbed(profile: Any, card: CardSession) -> Iterator[Renew | None]:
+    """Like :func:`renewal`, on a new card that also honours the kit's test-bed commands
+    (jpkikit.vocab.testbed: a UICC's contactless interface, the phone switched off, a card taken off the kit's
+    virtual reader). None where the kit did not launch the implementation (a real device: those steps are a
+    person's, docs/spec/uicc.md#the-test-bed and docs/spec/reader.md#the-reference-reader)."""
+    transport = profile.ixit.transport
+    if transport.kind != "emulator":
+        with renewal(profile, card) as renew:  # served with --testbed: the same card, reset to new
+            yield renew
+        return
+
+    def in_process() -> CardSession:
+        new = emulator_card(transport.personality, None, transport.factory)
+        new.testbed = True  # type: ignore[attr-defined]
+        session = CardSession(InProcessTransport(new, "fresh in-process test bed"))
+        session.reset()
+        return session
+
+    yield in_process

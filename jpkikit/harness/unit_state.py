@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jpkikit.errors import KitError
+from jpkikit.harness.preflight import claimed_pairs
 from jpkikit.harness.profile import Profile
 from jpkikit.host.card_session import CardSession
 from jpkikit.host.jpki_client import JpkiClient
@@ -31,7 +32,6 @@ from jpkikit.vocab.gp import seac
 from jpkikit.vocab.gp.layouts import StatusEntry
 from jpkikit.vocab.iso7816.apdu import CommandApdu
 from jpkikit.vocab.iso7816.sw import retries_left
-from jpkikit.vocab.jpki.card import PAIRS
 
 UNIT_STATE_FILE = "unit-state.json"
 #: The JPKI EFs whose content is persistent data of the holder (certificates, token information).
@@ -90,13 +90,14 @@ def _jpki(session: CardSession, profile: Profile, state: State) -> None:
     if not jpki.select_ap().ok:
         state["JPKI application"] = "not selectable"
         return
-    for pair in PAIRS:
+    for pair in claimed_pairs(profile):
         r = jpki.retry_query(pair.pin_ef)
         left = retries_left(r.sw)
         state[f"JPKI {pair.name} PIN tries left"] = str(left) if left is not None else f"SW {r.sw:04X}"
     label, _ = jpki.token_label()
     state["JPKI token label"] = label if label is not None else "unreadable"
-    for pair in PAIRS:  # a right VERIFY opens the protected EFs and resets the counter it reads
+    # a right VERIFY opens the protected EFs and resets the counter it reads
+    for pair in claimed_pairs(profile):
         jpki.verify(pair.pin_ef, profile.secret(f"{pair.name}_pin"))
     for fid in JPKI_EFS:
         content, last = jpki.read_ef(fid)

@@ -147,9 +147,15 @@ class GetResponseLayer(Layer):
 
 
 class CardSession:
-    def __init__(self, link: Transport) -> None:
-        self.tracer = Tracer(link)
-        self.transport: Transport = GetResponseLayer(self.tracer)
+    def __init__(self, link: Transport, *, collect: bool = True, tracer: Tracer | None = None) -> None:
+        self.tracer = tracer if tracer is not None else Tracer(link)
+        self.transport: Transport = GetResponseLayer(self.tracer) if collect else self.tracer
+
+    def raw(self) -> CardSession:
+        """This session with the GET RESPONSE layer off: 61xx and 6Cxx reach the caller exactly as the link
+        gives them (the reader/writer tests check what the reader itself does with them). Shares this
+        session's tracer and link; close the original, not the raw view."""
+        return CardSession(self.tracer.inner, collect=False, tracer=self.tracer)
 
     @property
     def atr(self) -> bytes:

@@ -1,70 +1,76 @@
-"""The JPKI app's side towards the TSM (JSON over HTTP, docs/tsm-protocol.md) and towards the SE for the
-one step the app does itself: "unblock PIN" with the temporary PIN, giving the user's new PIN (seed 004
-p.17). The temporary PIN goes from the TSM to the app and never to the user or a log."""
+"""The JPKI app's side of the flows (docs/tsm-protocol.md): the application it signs with the My Number
+card, and the one step it does on the SE itself, "unblock PIN" with the temporary PIN, giving the user's
+new PIN (seed 004 p.17 ㉛-㉟). The temporary PIN goes from the TSM to the app and never to the user or a log.
+
+The application (seed 004 p.15 ①②, p.18 ①-④, p.20) is a JSON document the card signs
+(RSASSA-PKCS1-v1_5 with SHA-256): ``type`` (the operation it is for: issue, renew, pin-init, release,
+revoke-all, access-code), ``nonce`` and ``time`` (so it is used once and soon), ``s`` (for issuance: per
+key kind the commitment S = H[R] the GP-SE gave the app before the card signed, seed 004 p.15), and what
+else the operation needs (``serial`` of the certificate to release). A real app signs through the card's
+COMPUTE DIGITAL SIGNATURE; the kit holds its test card's key.
+"""
 
 from __future__ import annotations
 
-import http.client
 import json
+import os
+import time
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from jpkikit.errors import KitError
 from jpkikit.host.link import Transport
+from jpkikit.host.provisioning_adapter import PIN_P2
 from jpkikit.secrets import Secret
 from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu
 from jpkikit.vocab.jpki import provisioning as se
 
-#: RESET RETRY COUNTER P2: 80 + SFI of the PIN EF (auth 0018, sign 001B; docs/spec/jpki-applet.md, file map).
-PIN_P2 = {"auth": 0x98, "sign": 0x9B}
+__all__ = [
+    "PIN_P2",
+    "SignedApplication",
+    "application",
+    "sign",
+    "signed_application",
+    "unblock_with_temp_pin",
+]
 
 
-class TsmRefused(KitError):
-    def __init__(self, status: int, doc: dict[str, Any]) -> None:
-        super().__init__(f"TSM answered {status}: {doc.get('error')}: {doc.get('message', '')}")
-        self.status, self.reason = status, doc.get("error")
+@dataclass(frozen=True)
+class SignedApplication:
+    card_certificate: bytes  # DER of the card's signature certificate
+    body: bytes  # the application as signed
+    signature: bytes
+
+    def fields(self) -> dict[str, str]:
+        """The order fields of the kit's order API (hex)."""
+        return {
+            "card_certificate": self.card_certificate.hex(),
+            "application": self.body.hex(),
+            "signature": self.signature.hex(),
+        }
 
 
-class TsmClient:
-    def __init__(self, tsm_url: str) -> None:
-        split = urlsplit(tsm_url)
-        self.host, self.port = split.hostname or "127.0.0.1", split.port or 80
-
-    def request(self, method: str, path: str, doc: Any = None) -> tuple[int, bytes]:
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
-        try:
-            body = json.dumps(doc).encode() if doc is not None else None
-            conn.request(method, path, body=body, headers={"Content-Type": "application/json"})
-            answer = conn.getresponse()
-            return answer.status, answer.read()
-        finally:
-            conn.close()
-
-    def json(self, method: str, path: str, doc: Any = None) -> Any:
-        status, body = self.request(method, path, doc)
-        parsed = json.loads(body or b"{}")
-        if status >= 300:
-            raise TsmRefused(status, parsed)
-        return parsed
-
-    def order(self, operation: str, **fields: Any) -> dict[str, Any]:
-        return self.json("POST", "/orders", {"operation": operation, **fields})
-
-    def order_state(self, order: str) -> dict[str, Any]:
-        return self.json("GET", f"/orders/{order}")
+def application(operation: str, s: dict[str, bytes] | None = None, **extra: Any) -> bytes:
+    """The application document for ``operation``, fresh (nonce, time)."""
+    doc: dict[str, Any] = {"type": operation, "nonce": os.urandom(16).hex(), "time": int(time.time())}
+    if s:
+        doc["s"] = {kind: value.hex() for kind, value in s.items()}
+    doc.update(extra)
+    return json.dumps(doc, sort_keys=True).encode()
 
 
-def signed_application(
-    card_cert: bytes, card_key: rsa.RSAPrivateKey, application: dict[str, Any]
-) -> dict[str, str]:
-    """Order fields for a card operation: the application signed with the card's signature key (step ②).
-    A real app signs through the card's COMPUTE DIGITAL SIGNATURE; the kit's test card key stands in."""
-    body = json.dumps(application, sort_keys=True).encode()
+def sign(card_cert: bytes, card_key: rsa.RSAPrivateKey, body: bytes) -> SignedApplication:
     signature = card_key.sign(body, padding.PKCS1v15(), hashes.SHA256())
-    return {"card_certificate": card_cert.hex(), "application": body.hex(), "signature": signature.hex()}
+    return SignedApplication(card_cert, body, signature)
+
+
+def signed_application(card_cert: bytes, card_key: rsa.RSAPrivateKey, doc: dict[str, Any]) -> dict[str, str]:
+    """Order fields for ``doc`` (with its ``type``) signed by the card, freshened with a nonce and time."""
+    doc = dict(doc)
+    body = application(str(doc.pop("type")), doc.pop("s", None), **doc)
+    return sign(card_cert, card_key, body).fields()
 
 
 def unblock_with_temp_pin(

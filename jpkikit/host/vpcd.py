@@ -165,7 +165,9 @@ class VpcdServer:
     def handle(self, message: bytes) -> bytes | None:
         """The card's answer to one driver message (unframed), or None when none is due.
 
-        Raises _Dropped for messages that mean the link is broken (empty message).
+        Raises _Dropped for messages that mean the link is broken (empty message), and when the card's own
+        link fails (a TransportError from a card that relays to another one, such as the mutation proxy):
+        the card then leaves the reader, as a card whose contacts broke would.
         """
         if not message:
             raise _Dropped("the driver sent an empty message, which the vpcd protocol never uses")
@@ -173,6 +175,8 @@ class VpcdServer:
             return self._control(message[0])
         try:
             response = bytes(self.card.process(message))
+        except TransportError as exc:
+            raise _Dropped(f"the card lost its own link: {exc}") from exc
         except Exception:  # the card must not raise (SimulatedCard contract); keep the link up anyway
             self.log.exception("the card raised on APDU %s; answering 6F00", message.hex().upper())
             return SW_NO_PRECISE_DIAGNOSIS

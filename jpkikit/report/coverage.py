@@ -142,6 +142,9 @@ def check_coverage(catalogue: Catalogue, tests: list[TestRef]) -> Coverage:
             result.waived.append(req.id)
         else:
             result.problems.append(f"{req.id} ({req.file.name}): no conformance test and no waiver")
+    from jpkikit.report.flow_steps import flow_step_problems  # every seed flow step has a requirement
+
+    result.problems.extend(flow_step_problems(catalogue))
     return result
 
 

@@ -24,6 +24,7 @@ SECRET_FIELDS: dict[tuple[bool, int], str] = {
     **{(False, int(i)): "PIN" for i in iso.PIN_COMMANDS},
     (True, int(gp.GpIns.PUT_KEY)): "key",
     (True, int(prov.ProvIns.SET_TEMP_PIN)): "temporary PIN",
+    (True, int(prov.ProvIns.PUT_KEY_PAIR)): "key package",
 }
 
 

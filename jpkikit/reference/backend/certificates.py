@@ -58,23 +58,29 @@ def serial_hex(cert: x509.Certificate) -> str:
     return f"{cert.serial_number:X}"
 
 
-def check_card_certificate(der: bytes, now: dt.datetime) -> x509.Certificate:
-    """The card signature certificate is issued by the test sign CA and valid at ``now`` (step ③)."""
+def check_card_certificate(
+    der: bytes, now: dt.datetime, anchors: tuple[x509.Certificate, ...] = ()
+) -> x509.Certificate:
+    """The card signature certificate is issued by a trusted card CA (``anchors``, by default the test
+    persona's sign CA) and valid at ``now`` (seed 004 p.15 step ③, p.18 ⑤)."""
     try:
         cert = x509.load_der_x509_certificate(der)
     except ValueError as exc:
         raise BackendError("unknown-card-certificate", f"not a certificate: {exc}") from None
-    ca = persona_ca("sign")
-    if cert.issuer != ca.cert.subject:
-        raise BackendError("unknown-card-certificate", f"issuer {cert.issuer.rfc4514_string()} is not the CA")
-    try:
-        ca.cert.public_key().verify(  # type: ignore[union-attr]
-            cert.signature, cert.tbs_certificate_bytes, padding.PKCS1v15(), cert.signature_hash_algorithm
-        )
-    except (InvalidSignature, TypeError):
+    for ca in anchors or (persona_ca("sign").cert,):
+        if cert.issuer != ca.subject:
+            continue
+        try:
+            ca.public_key().verify(  # type: ignore[union-attr]
+                cert.signature, cert.tbs_certificate_bytes, padding.PKCS1v15(), cert.signature_hash_algorithm
+            )
+        except (InvalidSignature, TypeError, ValueError):
+            continue
+        break
+    else:
         raise BackendError(
-            "unknown-card-certificate", "signature does not verify under the sign CA"
-        ) from None
+            "unknown-card-certificate", f"issuer {cert.issuer.rfc4514_string()} is not a trusted card CA"
+        )
     if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
         raise BackendError(
             "expired-card-certificate", f"valid {cert.not_valid_before_utc}..{cert.not_valid_after_utc}"
@@ -100,7 +106,8 @@ def _auth_cn() -> str:
 def issue_phone_certificate(
     kind: str, public_key: rsa.RSAPublicKey, card_cert: x509.Certificate, now: dt.datetime
 ) -> x509.Certificate:
-    """A phone certificate of ``kind`` for ``public_key`` (step ⑳), linked to ``card_cert``."""
+    """A phone certificate of ``kind`` for ``public_key`` (step ⑳), linked to ``card_cert``: valid until the
+    card certificate expires, never longer (seed 004 p.6: the phone certificate follows the card's)."""
     if not isinstance(public_key, rsa.RSAPublicKey) or public_key.key_size != 2048:
         raise BackendError("bad-public-key", "the SE's public key must be RSA-2048 (seed 004 p.12)")
     ca = persona_ca(kind)
@@ -120,7 +127,7 @@ def issue_phone_certificate(
         .public_key(public_key)
         .serial_number(x509.random_serial_number())
         .not_valid_before(now.replace(microsecond=0))
-        .not_valid_after(card_cert.not_valid_after_utc)
+        .not_valid_after(min(card_cert.not_valid_after_utc, ca.cert.not_valid_after_utc))
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key()), critical=False
         )
@@ -132,7 +139,10 @@ def issue_phone_certificate(
             ExtensionOID.CERTIFICATE_POLICIES,
             ExtensionOID.SUBJECT_ALTERNATIVE_NAME,
         ):
-            ext = card_cert.extensions.get_extension_for_oid(oid)
+            try:
+                ext = card_cert.extensions.get_extension_for_oid(oid)
+            except x509.ExtensionNotFound:
+                continue
             builder = builder.add_extension(ext.value, critical=ext.critical)
     else:
         usage = x509.KeyUsage(True, False, False, False, False, False, False, False, False)

@@ -5,8 +5,8 @@ EFs (file map): certificates 0001 (sign, password-protected), 0002 (its CA), 000
 GP-SE token: phone token), 000B (its CA); token info 0006 (token information); 0008 cert presence; key EFs
 0017/001A and PIN EFs 0018/001B (selectable, not readable). Commands (commands): SELECT EF, READ BINARY
 (15-bit offset or SFI, 6B00 past the end), VERIFY with the case-1 retry query, CHANGE REFERENCE DATA after
-VERIFY, COMPUTE DIGITAL SIGNATURE 80 2A 00 80 (PKCS#1 v1.5 type 1 over the DigestInfo given, signing), GET
-CHALLENGE.
+VERIFY, COMPUTE DIGITAL SIGNATURE 80 2A 00 80 (PKCS#1 v1.5 type 1 over the DigestInfo given, signing) and its
+P1 01-05 schemes (commands: SHA-256 on the card, RSASSA-PSS), GET CHALLENGE.
 
 Persistent data (``self.data``): EF contents, PIN values and try counters, private keys (PEM). The security
 status is transient, per logical channel (``ctx.session``); the runtime clears it on re-select, on selecting
@@ -20,8 +20,8 @@ import os
 from functools import lru_cache
 from typing import Any, ClassVar
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
 
 from jpkikit.reference.emulator.applet import Applet, Context, reply
 from jpkikit.reference.persona import load_persona
@@ -45,6 +45,14 @@ from jpkikit.vocab.jpki.card import (
 )
 from jpkikit.vocab.jpki.layouts import build_token_info
 from jpkikit.vocab.jpki.pkcs1 import max_data_length, sign_data
+from jpkikit.vocab.jpki.signature_schemes import PSS as PSS_SCHEMES
+from jpkikit.vocab.jpki.signature_schemes import (
+    PSS_SALT_LENGTH,
+    SignatureScheme,
+    data_length_ok,
+    message_hash,
+    type1_payload,
+)
 
 PIN_EFS = {EF_AUTH_PIN: "auth", EF_SIGN_PIN: "sign"}
 #: Key EF -> the PIN EF whose VERIFY permits signing with it (security state).
@@ -165,6 +173,14 @@ class JpkiApplet(Applet):
 
     def sign(self, key: rsa.RSAPrivateKey, data: bytes) -> bytes:
         return sign_data(key, data)
+
+    def sign_scheme(self, key: rsa.RSAPrivateKey, scheme: SignatureScheme, data: bytes) -> bytes:
+        """P1 01-05 (commands, the signature scheme table): the card hashes with SHA-256 and/or signs with
+        RSASSA-PSS (MGF1-SHA-256, a random salt as long as the hash)."""
+        if scheme in PSS_SCHEMES:
+            pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=PSS_SALT_LENGTH)
+            return key.sign(message_hash(scheme, data), pss, utils.Prehashed(hashes.SHA256()))
+        return sign_data(key, type1_payload(scheme, data))
 
     # -- dispatch -------------------------------------------------------------------------------------------
 
@@ -291,8 +307,10 @@ class JpkiApplet(Applet):
     # -- COMPUTE DIGITAL SIGNATURE (commands, signing), GET CHALLENGE -----------------------------------
 
     def _compute_signature(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
-        if apdu.p1 != 0x00:
-            return reply(SW.INCORRECT_P1P2)  # only the P1=00 scheme every client uses
+        try:
+            scheme = SignatureScheme(apdu.p1)  # P1 00 every client uses, 01-05 the card's others (commands)
+        except ValueError:
+            return reply(SW.INCORRECT_P1P2)  # 6A86 for a P1 no source defines (single source: myna-card)
         fid = self._target(ctx, apdu.p2)
         if fid is None and apdu.p2 != 0x80:
             return reply(SW.INCORRECT_P1P2)
@@ -301,9 +319,13 @@ class JpkiApplet(Applet):
         if KEY_PIN[fid] not in self.verified(ctx):
             return reply(SW.SECURITY_STATUS_NOT_SATISFIED)  # 6982 without VERIFY (status words)
         key = load_key(self.data["keys"][_fid_key(fid)])
-        if not 1 <= len(apdu.data) <= max_data_length(key.key_size // 8):
-            return reply(SW.WRONG_LENGTH)  # 1..k-11 bytes (signing)
-        return reply(SW.OK, self.sign(key, apdu.data))
+        if scheme is SignatureScheme.VERBATIM:
+            if not 1 <= len(apdu.data) <= max_data_length(key.key_size // 8):
+                return reply(SW.WRONG_LENGTH)  # 1..k-11 bytes (signing)
+            return reply(SW.OK, self.sign(key, apdu.data))
+        if not data_length_ok(scheme, len(apdu.data), ctx.card.personality.max_command_data):
+            return reply(SW.WRONG_LENGTH)  # 02 and 04: exactly one SHA-256 hash; the others: a message
+        return reply(SW.OK, self.sign_scheme(key, scheme, apdu.data))
 
     def _get_challenge(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
         if apdu.p1 or apdu.p2:

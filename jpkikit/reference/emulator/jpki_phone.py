@@ -11,9 +11,23 @@ hands them to its SD (GP API ``SecureChannel.processSecurity``, GPCS §10.2.3). 
 the card's, unchanged, outside the secure channel; RESET RETRY COUNTER (00 2C) is added for the app's
 "unblock with the temporary PIN" (seed 004 p.17).
 
-Persistent data beyond the JPKI applet's: ``se_id`` (SE identification ID, seed 004 p.18), ``commit``
-(pending R per key slot, seed 004 step ⑰), per PIN record ``temp`` / ``temp_tries`` (seed 004 p.17).
-Secrets (PINs, temporary PINs, private keys) are never logged.
+COMMIT is the app's command (seed 004 p.15: the GP-SE generates R and S = H[R] before the application is
+signed, and S travels inside the card-signed application): it is accepted without a secure channel, as the
+app has no SCP03 keys, and R stays pending in persistent data until GENERATE KEY answers it, in a later
+session of the TSM.
+
+The SE identification ID (seed 004 p.18) belongs to the chip, not to the applet instance: it is the chip's
+unique identifier, which the emulator keeps in the Issuer Security Domain's persistent data (as a real
+platform keeps its chip identity), so it survives deleting and re-installing the applet. A ``se_id``
+parameter pins it (the kit's SE for TSM tests).
+
+PUT KEY PAIR (the SIM design's off-card key delivery, seeds 001 and 003) is answered only when the
+``key_delivery`` parameter is set; the package must name this SE and its key must be wrapped under the
+static Key-DEK of the session's key set, in a session with C-DECRYPTION.
+
+Persistent data beyond the JPKI applet's: ``commit`` (pending R per key slot, seed 004 step ⑰), per PIN
+record ``temp`` / ``temp_tries`` (seed 004 p.17). Secrets (PINs, temporary PINs, private keys) are never
+logged.
 """
 
 from __future__ import annotations
@@ -27,7 +41,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from jpkikit.errors import KitError
 from jpkikit.reference.emulator.applet import Context, reply
+from jpkikit.reference.emulator.gp.content import issuer
 from jpkikit.reference.emulator.gp.security_domain import SecurityDomain, associated_security_domain
 from jpkikit.reference.emulator.jpki import PIN_EFS, JpkiApplet, load_key, pin_acceptable
 from jpkikit.vocab.gp.constants import INS_EXTERNAL_AUTHENTICATE, INS_INITIALIZE_UPDATE
@@ -55,6 +71,7 @@ from jpkikit.vocab.jpki.provisioning import (
     INS_GENERATE_KEY,
     INS_GET_SE_ID,
     INS_PUT_CERTIFICATE,
+    INS_PUT_KEY_PAIR,
     INS_RESET_RETRY_COUNTER,
     INS_SET_TEMP_PIN,
     MORE_BLOCKS,
@@ -66,6 +83,8 @@ from jpkikit.vocab.jpki.provisioning import (
     TAG_PUBLIC_KEY,
     TAG_R,
     commitment,
+    parse_key_package,
+    unwrap_private_key,
 )
 
 KEY_BITS = 2048
@@ -73,6 +92,9 @@ PUBLIC_EXPONENT = 65537
 DEFAULT_LEVEL = "33"  # C-DECRYPTION, C-MAC, R-ENCRYPTION, R-MAC (Amd D Table 7-3)
 DEFAULT_TEMP_PIN_TRIES = 3
 CERT_BUFFER = "cert_blocks"  # ctx.session key while a certificate arrives in blocks
+KEY_BLOCKS = "key_package_blocks"  # ctx.session key while a key package arrives in blocks
+CHIP_ID = "jpkikit_chip_id"  # the chip's identifier, in the ISD's persistent data
+C_DECRYPTION = 0x02  # Amd D Table 7-3
 
 
 @dataclass(frozen=True)
@@ -107,8 +129,8 @@ def public_key_template(key: rsa.RSAPublicKey) -> bytes:
 
 class JpkiPhoneApplet(JpkiApplet):
     """Params (besides JpkiApplet's): ``provisioning_level`` (hex, the SCP03 level bits every provisioning
-    command needs, default 33), ``temp_pin_tries`` (default 3), ``se_id`` (hex; random at installation
-    when absent)."""
+    command needs, default 33), ``temp_pin_tries`` (default 3), ``se_id`` (hex; the chip's identifier
+    when absent), ``key_delivery`` (answer PUT KEY PAIR, the SIM design)."""
 
     type_name = "jpki-phone"
     _PROVISIONING: ClassVar[dict[int, str]] = {
@@ -119,13 +141,23 @@ class JpkiPhoneApplet(JpkiApplet):
         INS_SET_TEMP_PIN: "_set_temp_pin",
         INS_BLOCK_PIN: "_block_pin",
         INS_DELETE_KEYS: "_delete_keys",
+        INS_PUT_KEY_PAIR: "_put_key_pair",
     }
 
     def initial_data(self) -> dict[str, Any]:
         data = super().initial_data()
-        data["se_id"] = self.params.get("se_id") or os.urandom(SE_ID_LENGTH).hex().upper()
         data["commit"] = {}
         return data
+
+    def se_id(self, ctx: Context) -> bytes:
+        """The SE identification ID: the chip's identifier (seed 004 p.18), or the ``se_id`` parameter."""
+        if self.params.get("se_id"):
+            return bytes.fromhex(self.params["se_id"])
+        isd = issuer(ctx)
+        store = isd.data if isd is not None else self.data
+        if CHIP_ID not in store:
+            store[CHIP_ID] = os.urandom(SE_ID_LENGTH).hex().upper()
+        return bytes.fromhex(store[CHIP_ID])
 
     @property
     def required_level(self) -> int:
@@ -152,6 +184,8 @@ class JpkiPhoneApplet(JpkiApplet):
             handled = sd.process_security(ctx, apdu) if sd is not None else None
             if handled is not None:
                 return handled
+        if proprietary and apdu.ins == INS_COMMIT and not cla_secure_messaging(apdu.cla):
+            return self._commit(ctx, apdu)  # the app's command, without a secure channel (seed 004 p.15)
         if proprietary and apdu.ins in PROVISIONING_INS:
             return self._provisioning(ctx, associated_security_domain(ctx, self.aid), apdu)
         if not proprietary and apdu.ins == INS_RESET_RETRY_COUNTER and not cla_secure_messaging(apdu.cla):
@@ -177,7 +211,7 @@ class JpkiPhoneApplet(JpkiApplet):
     def _get_se_id(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
         if apdu.p1 or apdu.p2:
             return reply(SW.INCORRECT_P1P2)
-        return reply(SW.OK, bytes.fromhex(self.data["se_id"]))
+        return reply(SW.OK, self.se_id(ctx))
 
     # -- key pair generation with the commitment (seed 004 step ⑰) -----------------------------------------
 
@@ -204,6 +238,52 @@ class JpkiPhoneApplet(JpkiApplet):
         self._drop_certificate(slot)  # the old certificate is for a key that no longer exists
         body = public_key_template(key.public_key()) + Tlv(TAG_R, bytes.fromhex(r_hex)).encode()
         return reply(SW.OK, body)
+
+    # -- PUT KEY PAIR (the SIM design: a key generated off card, delivered encrypted; seeds 001, 003) -----
+
+    def _put_key_pair(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
+        slot = self._slot(apdu.p2)
+        if not self.params.get("key_delivery"):
+            return reply(SW.INS_NOT_SUPPORTED)  # the GP-SE design generates every key on the chip
+        if apdu.p1 & ~MORE_BLOCKS or slot is None:
+            ctx.session.pop(KEY_BLOCKS, None)
+            return reply(SW.INCORRECT_P1P2)
+        buffer = ctx.session.setdefault(KEY_BLOCKS, {"p2": apdu.p2, "data": b""})
+        if buffer["p2"] != apdu.p2:
+            ctx.session.pop(KEY_BLOCKS, None)
+            return reply(SW.CONDITIONS_NOT_SATISFIED)  # a block for another slot in the middle
+        buffer["data"] += apdu.data
+        if apdu.p1 & MORE_BLOCKS:
+            return reply()
+        package_data = ctx.session.pop(KEY_BLOCKS)["data"]
+        self.package_received(ctx, apdu.p2, package_data)
+        sd = associated_security_domain(ctx, self.aid)
+        sc = sd.channel(ctx) if sd is not None else None
+        if sc is None or sc.session is None or sc.kvn is None or not int(sc.session.level) & C_DECRYPTION:
+            return reply(SW.SECURITY_STATUS_NOT_SATISFIED)  # a key travels only with C-DECRYPTION
+        keys = sd.static_keys(sc.kvn) if sd is not None else None
+        try:
+            package = parse_key_package(package_data)
+            if package.se_id != self.se_id(ctx):
+                return reply(SW.WRONG_DATA)  # a package for another SE (binding to the SE)
+            der = unwrap_private_key(keys.dek, package.wrapped_key) if keys is not None else b""
+            key = serialization.load_der_private_key(der, None)
+        except (KitError, ValueError, TypeError):
+            return reply(SW.WRONG_DATA)
+        if not isinstance(key, rsa.RSAPrivateKey) or key.key_size != KEY_BITS:
+            return reply(SW.WRONG_DATA)
+        self.data["keys"][_hex(slot.key)] = self.store_delivered_key(key)
+        self._drop_certificate(slot)
+        self.data["commit"].pop(slot.name, None)
+        return reply()
+
+    def package_received(self, ctx: Context, p2: int, package: bytes) -> None:
+        """A whole key package arrived (the kit's SE for TSM tests looks at it here)."""
+
+    def store_delivered_key(self, key: rsa.RSAPrivateKey) -> str:
+        return key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ).decode("ascii")
 
     # -- PUT CERTIFICATE (seed 004 steps ㉑㉒) --------------------------------------------------------------
 

@@ -34,6 +34,8 @@ class Personality:
     default_aid: bytes | None = None
     #: The applet classes this card knows by type name: installed ones, state files, GP INSTALL.
     applet_types: Mapping[str, type[Applet]] = field(default_factory=dict)
+    #: The card runtime class (a ``runtime.Card`` subclass, e.g. the UICC's); None: ``runtime.Card``.
+    card_class: Any = None
 
     def install(self) -> list[tuple[bytes, Applet]]:
         return [(s.aid, self.applet_types[s.type_name](s.aid, None, **s.params)) for s in self.applets]

@@ -2,8 +2,9 @@
 registry, SELECT by AID, GET RESPONSE, status words for bad commands, and persistence.
 
 Clauses: ISO/IEC 7816-4:2020 §5.1 (command-response pairs), §5.4.1 (CLA), §5.6 (status words),
-§7.1 (current structures per channel), §11.1.1 (SELECT), §11.1.2 (MANAGE CHANNEL); GPCS v2.3.1 §11.7,
-§11.9 (MANAGE CHANNEL and SELECT as an SE implements them).
+§7.1 (current structures per channel; the default application implicitly selected on the basic channel after
+a reset), §11.1.1 (SELECT), §11.1.2 (MANAGE CHANNEL); GPCS v2.3.1 §11.7, §11.9 (MANAGE CHANNEL and SELECT as
+an SE implements them; SELECT by name without data selects the ISD, §11.9.2.3).
 """
 
 from __future__ import annotations
@@ -103,9 +104,9 @@ class Card:
         for ch in self.channels.values():
             self._deselect(ch)
         self.channels = {0: Channel(0)}
-        default = self.personality.default_aid
-        if default and default in self.registry:
-            self._make_selected(self.channels[0], self.registry[default])
+        implicit = self._implicit_selection()
+        if implicit is not None:
+            self._make_selected(self.channels[0], implicit)
 
     # -- command processing -----------------------------------------------------------------------------
 
@@ -156,11 +157,21 @@ class Card:
             return self._manage_channel(channel, apdu)
         if interindustry and apdu.ins == INS_SELECT and apdu.p1 == 0x04:
             response = self._select_by_name(channel, apdu)
-        elif channel.selected is None:
-            response = reply(SW.INS_NOT_SUPPORTED if interindustry else SW.CLA_NOT_SUPPORTED)
         else:
-            response = channel.selected.applet.process(self._context(channel), apdu)
+            response = self._dispatch(channel, apdu)
         return self._shape(channel, apdu, response)
+
+    def _dispatch(self, channel: Channel, apdu: CommandApdu) -> ResponseApdu:
+        """A command for the channel's current application (a UICC personality also has its file system)."""
+        if channel.selected is None:
+            return reply(SW.CLA_NOT_SUPPORTED if apdu.cla & 0x80 else SW.INS_NOT_SUPPORTED)
+        return channel.selected.applet.process(self._context(channel), apdu)
+
+    def _implicit_selection(self) -> RegistryEntry | None:
+        """What is current on the basic channel after a reset and on a channel opened from it (GPCS §11.7.2.1:
+        the default application; a UICC personality: its MF, i.e. no application)."""
+        default = self.personality.default_aid
+        return self.registry.get(default) if default else None
 
     def _context(self, channel: Channel) -> Context:
         return Context(self, channel.number, channel.session)
@@ -197,12 +208,15 @@ class Card:
     def _select_by_name(self, channel: Channel, apdu: CommandApdu) -> ResponseApdu:
         if apdu.p2 & 0xF0 or apdu.p2 & 0x03 not in (0x00,):
             return reply(SW.INCORRECT_P1P2)  # only "first or only occurrence" is supported
-        if not 5 <= len(apdu.data) <= 16:
-            return reply(SW.WRONG_DATA if apdu.data else SW.WRONG_LENGTH)
-        entry = self.registry.get(apdu.data)
+        aid = apdu.data
+        if not aid and self.personality.default_aid:
+            aid = self.personality.default_aid  # no data: the ISD / default application (GPCS §11.9.2.3)
+        if not 5 <= len(aid) <= 16:
+            return reply(SW.WRONG_DATA if aid else SW.WRONG_LENGTH)
+        entry = self.registry.get(aid)
         if entry is None or not entry.selectable:
             return reply(SW.FILE_NOT_FOUND)  # the current selection stays (GPCS §11.9.2.1)
-        if self.life_cycle in (0x7F, 0xFF) and apdu.data != self.personality.default_aid:
+        if self.life_cycle in (0x7F, 0xFF) and aid != self.personality.default_aid:
             return reply(SW.FUNCTION_NOT_SUPPORTED)  # CARD_LOCKED/TERMINATED: ISD only (GPCS §5.1.1.4-5)
         if not entry.applet.multiselectable and self._selected_elsewhere(entry, channel):
             return reply(SW.CONDITIONS_NOT_SATISFIED)
@@ -257,8 +271,7 @@ class Card:
             # from another channel, the application selected there (if it is multi-selectable).
             origin = channel.selected
             if channel.number == 0:
-                default = self.personality.default_aid
-                origin = self.registry.get(default) if default else None
+                origin = self._implicit_selection()
             if origin is not None and (
                 origin.applet.multiselectable or not self._selected_elsewhere(origin, new)
             ):

@@ -1,193 +1,223 @@
-"""The Access Control Enforcer (docs/spec/globalplatform.md, "Rule resolution on the device" and "Android
-enforcement"): reads the SE's ARA-M rules (GET DATA [All] + [Next]), caches them under the refresh tag, and
-decides per (SE application AID, app certificate hashes).
+"""The Access Control Enforcer as Android's SecureElement service has it (AOSP
+security/AccessControlEnforcer.java;
+SEAC v1.1; docs/spec/globalplatform.md, "Rule resolution on the device" and "Android enforcement").
 
-- Resolution order (SEAC v1.0 §4.2.3, as AOSP AccessRuleCache applies it; rules A-D as in the requirements
-  HS-ACE-A to HS-ACE-D): A exact (AID, hash); specific AID with another app's hash -> NEVER; B (AID, all
-  apps); C (all AIDs, hash); all AIDs with another app's hash -> NEVER; D (all, all); no rule -> deny.
-- Several rules with the same REF-DO merge: APDU NEVER wins, filter lists are ORed, else ALWAYS; NFC NEVER
-  wins; no APDU-AR-DO -> denied; no NFC-AR-DO inherits the APDU decision.
-- No ARA-M on the SE: full access on an eSE, deny all on a UICC (Android enforcement). An ARA-M that errors
-  or answers malformed rules: deny all, with the reason in :attr:`AccessControlEnforcer.error`.
+- Initialisation tries the ARA-M (ara.AraController) and, on a UICC, then the ARF (arf.ArfController). No
+ARA-M
+  on an eSE: full access until API 29, deny all from API 30; a UICC with neither: deny all; an ARA-M that does
+  not work (no refresh tag, rules that do not parse, GET DATA errors): deny all. An I/O error or no free
+  channel
+  leaves the ACE to be initialised again at the next open call (the app gets IOException or null).
+- An open call reads the refresh tag first (except right after initialisation) and takes the app's access from
+  the rule cache: the app's SHA-1 and SHA-256 certificate hashes, in that order per signing certificate.
+- ``check_command`` applies the channel's access to each transmitted command (APDU filters: header AND mask).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from jpkikit.errors import KitError
+from jpkikit.reference.apps import AppIdentity
+from jpkikit.reference.handset.ara import AraController
+from jpkikit.reference.handset.arf import ArfController
+from jpkikit.reference.handset.errors import AccessControlError, MissingResource
+from jpkikit.reference.handset.rules import A, AccessRuleCache, ChannelAccess
 from jpkikit.vocab.gp import seac
-from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu
+from jpkikit.vocab.omapi.errors import NoSuchElementError, OmapiIOError, SecurityError
 
-Mode = Literal["always", "never", "filters"]
+if TYPE_CHECKING:
+    from jpkikit.reference.handset.channel import Channel
+    from jpkikit.reference.handset.terminal import Terminal
 
-
-@dataclass(frozen=True)
-class Access:
-    """The decision for one (AID, app): APDU access mode, filters when mode is ``filters``, NFC, and why."""
-
-    mode: Mode
-    filters: tuple[seac.ApduFilter, ...] = ()
-    nfc: bool = False
-    reason: str = ""
-
-    @property
-    def channel_allowed(self) -> bool:
-        return self.mode != "never"
-
-    def allows(self, header: bytes) -> bool:
-        """Whether a command with this header (as the app passed it, AOSP CommandApdu) may be sent."""
-        if self.mode == "always":
-            return True
-        if self.mode == "filters":
-            return any(f.matches(header) for f in self.filters)
-        return False
-
-
-DENY = Access("never", reason="no rule")
-
-
-def merge(ars: Sequence[seac.ArDo]) -> Access:
-    """Merge the AR-DOs of several rules with the same REF-DO (the merging of rule resolution on the
-    device)."""
-    apdus = [a.apdu for a in ars if a.apdu is not None]
-    if not apdus or "never" in apdus:
-        mode: Mode = "never"
-        filters: tuple[seac.ApduFilter, ...] = ()
-    else:
-        filters = tuple(f for a in apdus if isinstance(a, tuple) for f in a)
-        mode = "filters" if filters and "always" not in apdus else "always"
-        if mode == "always":
-            filters = ()
-    nfcs = [a.nfc for a in ars if a.nfc is not None]
-    nfc = (mode != "never") if not nfcs else all(nfcs)
-    return Access(mode, filters, nfc)
-
-
-def resolve(rules: Sequence[seac.Rule], aid: bytes | None, hashes: Sequence[bytes]) -> Access:
-    """Apply rule resolution to ``rules`` for target ``aid`` (None: the default application, C0) and the
-    app's hashes."""
-    target: seac.AidRef = "default" if aid is None or aid == bytes(5) else bytes(aid)
-    app = {bytes(h) for h in hashes}
-
-    def step(aid_ref: seac.AidRef, label: str) -> Access | None:
-        for_aid = [r for r in rules if r.ref.aid == aid_ref]
-        exact = [r.ar for r in for_aid if r.ref.hash and r.ref.hash in app]
-        if exact:
-            return _why(merge(exact), f"{label} + app hash")
-        if any(r.ref.hash for r in for_aid):
-            return Access("never", reason=f"{label} names other apps only")
-        generic = [r.ar for r in for_aid if not r.ref.hash]
-        if generic:
-            return _why(merge(generic), f"{label} + all apps")
-        return None
-
-    found = step(target, "specific AID") or step("all", "all AIDs")
-    return found or DENY
-
-
-def _why(access: Access, reason: str) -> Access:
-    return Access(access.mode, access.filters, access.nfc, reason)
+TAG = "SecureElement-AccessControlEnforcer"
 
 
 class AccessControlEnforcer:
-    """Reads and caches the ARA-M rules through ``send`` (a raw APDU exchange with the SE, e.g. on a logical
-    channel the reader opens for it) and answers access decisions."""
+    """One per terminal (reader)."""
 
-    #: The resolution function (SEAC v1.0 §4.2.3); the kit's faulty variants swap in broken ones.
-    resolver: Callable[[Sequence[seac.Rule], bytes | None, Sequence[bytes]], Access] = staticmethod(resolve)
+    ara_class: type[AraController] = AraController
+    arf_class: type[ArfController] = ArfController
+    cache_class: type[AccessRuleCache] = AccessRuleCache
 
-    def __init__(self, send: Callable[[CommandApdu], ResponseApdu], *, uicc: bool = False) -> None:
-        self.send = send
-        self.uicc = uicc
-        self.rules: list[seac.Rule] | None = None  # None: no ARA-M (or not read yet)
-        self.refresh_tag: bytes | None = None
-        self.error: str | None = None
-        self.reads = 0  # how many times the full rule set was read (refresh-tag caching, AOSP AraController)
-        self.present = True
+    def __init__(self, terminal: Terminal) -> None:
+        self.terminal = terminal
+        self.android = terminal.android
+        self.cache = self.cache_class(terminal.android)
+        self.ara: AraController | None = None
+        self.arf: ArfController | None = None
+        self.use_ara = True
+        self.use_arf = False
+        self.full_access = False
+        self.no_rule_found = False
+        self.rules_read = False
+        self.initial = ChannelAccess()
+        self.deny_reason = ""
 
-    def refresh(self) -> None:
-        """Read the refresh tag; re-read all rules only when it differs from the cached one (ARA-M
-        commands)."""
-        try:
-            tag = self._refresh_tag()
-            if tag is not None and tag == self.refresh_tag and self.error is None:
+    @property
+    def uicc(self) -> bool:
+        return self.terminal.uicc
+
+    @property
+    def default_access_control_aid(self) -> bytes:
+        return self.ara.aid if self.ara is not None else seac.ARAM_AID
+
+    def reset(self) -> None:
+        self.cache.reset()
+        self.ara = None
+        self.arf = None
+
+    def _security_profile(self) -> None:
+        """readSecurityProfile (a user build): ARA and ARF, no full access; ARF only on a UICC; an eSE gets
+        full access without rules until API 29."""
+        self.use_ara = True
+        self.use_arf = self.uicc
+        self.full_access = not self.uicc and self.android.ese_full_access_without_rules
+
+    def initialize(self) -> None:
+        status = True
+        deny = ""
+        self.initial = ChannelAccess.allowed()
+        self._security_profile()
+        self.no_rule_found = False
+        if self.use_ara:
+            if self.ara is None:
+                self.ara = self.ara_class(self.cache, self.terminal)
+            try:
+                self.ara.initialize()
+                self.use_arf = False
+                self.full_access = False
+            except (OmapiIOError, MissingResource):
+                raise
+            except NoSuchElementError as exc:
+                self.use_ara = False
+                deny = str(exc)
+                if not self.use_arf:
+                    self.no_rule_found = True  # the ARA-M may be installed later
+                    status = self.full_access
+            except Exception as exc:
+                self.use_ara = False
+                deny = str(exc)
+                if self.uicc:
+                    if not self.use_arf:
+                        self.full_access = False
+                        status = False
+                else:  # an ARA-M that does not work: everything is denied
+                    self.use_arf = False
+                    self.full_access = False
+                    status = False
+        if self.use_arf:
+            if self.arf is None:
+                self.arf = self.arf_class(self.cache, self.terminal)
+            try:
+                self.arf.initialize()
+                self.full_access = False
+            except (OmapiIOError, MissingResource):
+                raise
+            except NoSuchElementError as exc:
+                self.use_arf = False
+                deny = str(exc)
+                self.no_rule_found = True
+                status = self.full_access
+            except Exception as exc:
+                self.use_arf = False
+                deny = str(exc)
+                self.full_access = False
+                status = False
+        if not self.use_arf and not self.use_ara and not self.full_access:
+            self.initial = ChannelAccess.denied(deny)
+        self.deny_reason = deny
+        self.rules_read = status
+
+    # -- decisions --------------------------------------------------------------------------------------
+
+    def set_up_channel_access(
+        self, aid: bytes | None, app: AppIdentity, check_refresh_tag: bool
+    ) -> ChannelAccess:
+        if self.initial.access == A.DENIED:
+            raise AccessControlError(f"{TAG} access denied: {self.initial.reason}")
+        access: ChannelAccess | None = None
+        if self.use_ara or self.use_arf:
+            access = self._channel_access(aid, app, check_refresh_tag)
+        if access is None or (access.apdu != A.ALLOWED and not access.use_filter):
+            if self.full_access:
+                access = self.initial
+            else:
+                raise AccessControlError(f"{TAG}no APDU access allowed! ({access.reason if access else ''})")
+        access = access.copy()
+        access.package = app.package or app.name
+        return access
+
+    def hashes(self, app: AppIdentity) -> tuple[bytes, ...]:
+        """The app's certificate hashes the ACE computes: SHA-1 then SHA-256 (SHA-1 only before API 29)."""
+        return tuple(h for h in app.cert_hashes() if len(h) == 20 or self.android.sha256_hashes)
+
+    def _channel_access(self, aid: bytes | None, app: AppIdentity, check_refresh_tag: bool) -> ChannelAccess:
+        hashes = self.hashes(app)
+        if not hashes:
+            raise AccessControlError("Application certificates are invalid or do not exist.")
+        if check_refresh_tag:
+            self.update_rules_if_needed()
+        return self.access_rule(aid, hashes)
+
+    def access_rule(self, aid: bytes | None, hashes: Sequence[bytes]) -> ChannelAccess:
+        found = self.cache.find(aid, hashes) if self.rules_read else None
+        return found if found is not None else ChannelAccess.denied("no access rule found!")
+
+    def update_rules_if_needed(self) -> None:
+        if self.use_ara and self.ara is not None:
+            try:
+                self.ara.initialize()
+                self.use_arf = False
+                self.full_access = False
+            except (OmapiIOError, MissingResource):
+                raise
+            except Exception:
+                raise AccessControlError(f"No ARA applet found in {self.terminal.name}") from None
+        elif self.use_arf and self.arf is not None:
+            try:
+                self.arf.initialize()
+            except (OmapiIOError, MissingResource):
+                raise
+            except Exception:
+                raise AccessControlError(f"No ARF found in {self.terminal.name}") from None
+
+    def check_command(self, channel: Channel, command: bytes) -> None:
+        """AOSP checkCommand: SecurityException unless the channel's access allows this command."""
+        ca = channel.access
+        if ca is None:
+            raise SecurityError(f"{TAG}Channel access not set")
+        reason = ca.reason or "Unspecified"
+        if ca.access != A.ALLOWED:
+            raise SecurityError(f"{TAG}{reason}")
+        if ca.use_filter:
+            if not ca.filters:
+                raise SecurityError(f"{TAG}Access Rule not available:{reason}")
+            if any(f.matches(command[:4]) for f in ca.filters):
                 return
-            self.rules = self._read_all()
-            self.refresh_tag = tag
-            self.error = None
-            self.present = True
-        except AramAbsent:
-            self.present, self.rules, self.refresh_tag, self.error = False, None, None, None
-        except (KitError, AramFailed) as exc:
-            self.rules, self.refresh_tag = None, None
-            self.error = f"access rules unusable, everything denied: {exc}"
+            raise SecurityError(f"{TAG}Access Rule does not match: {reason}")
+        if ca.apdu != A.ALLOWED:
+            raise SecurityError(f"{TAG}APDU access NOT allowed")
 
-    def _get(self, p1p2: int, ne: int = 256) -> ResponseApdu:
-        return self.send(CommandApdu(0x80, 0xCA, p1p2 >> 8, p1p2 & 0xFF, ne=ne))
+    def is_nfc_event_allowed(self, aid: bytes, apps: Sequence[AppIdentity | None]) -> list[bool]:
+        if not (self.use_ara or self.use_arf):
+            return [self.full_access for _ in apps]
+        out = []
+        for app in apps:
+            if app is None or not self.hashes(app):
+                out.append(False)  # the package is not installed
+                continue
+            out.append(self.access_rule(aid, self.hashes(app)).nfc == A.ALLOWED)
+        return out
 
-    def _refresh_tag(self) -> bytes | None:
-        r = self._get(seac.T_REFRESH)
-        if not r.ok:
-            return None  # no refresh tag: read the rules every time
-        tlvs = seac.decode_tlvs(r.data, "Response-Refresh-Tag-DO")
-        if len(tlvs) != 1 or tlvs[0].tag != seac.T_REFRESH or len(tlvs[0].value) != 8:
-            raise AramFailed("refresh tag is not DF20 with 8 bytes")
-        return tlvs[0].value
-
-    def _read_all(self) -> list[seac.Rule]:
-        r = self._get(seac.T_ALL)
-        self.reads += 1
-        if r.sw == 0x6A88:
-            return []  # "no rules", accepted as AOSP and SEEK do (ARA-M commands)
-        if not r.ok:
-            raise AramFailed(f"GET DATA [All] answered {r.sw:04X}")
-        data = r.data
-        head, pos = _header(data)
-        total = pos + head
-        rounds = 0
-        while len(data) < total:
-            rounds += 1
-            if rounds > 1024:
-                raise AramFailed("GET DATA [Next] does not finish")
-            nxt = self._get(0xFF60, min(total - len(data), 256))
-            if not nxt.ok or not nxt.data:
-                raise AramFailed(f"GET DATA [Next] answered {nxt.sw:04X} with {len(data)}/{total} bytes read")
-            data += nxt.data
-        if len(data) != total:
-            raise AramFailed(f"FF40 announces {total} bytes, {len(data)} arrived")
-        return seac.decode_rules(data[pos:])
-
-    def access(self, aid: bytes | None, hashes: Sequence[bytes]) -> Access:
-        """The decision for a channel to ``aid`` by an app with ``hashes``, after a refresh-tag check."""
-        self.refresh()
-        if self.error is not None:
-            return Access("never", reason=self.error)
-        if not self.present:
-            if self.uicc:
-                return Access("never", reason="no ARA-M on a UICC: deny all")
-            return Access("always", nfc=True, reason="no ARA-M on an eSE: full access")
-        return self.resolver(self.rules or [], aid, hashes)
-
-
-class AramAbsent(Exception):
-    """Raised by the ``send`` callable when the SE has no ARA-M (its SELECT answered 6A82)."""
-
-
-class AramFailed(Exception):
-    """The ARA-M could not be read: an error status word, or an answer that does not parse."""
-
-
-def _header(data: bytes) -> tuple[int, int]:
-    """(length announced by FF40, offset of its value) from the first chunk."""
-    if len(data) < 3 or data[:2] != b"\xff\x40":
-        raise AramFailed(f"GET DATA [All] answer does not start with FF40: {data[:4].hex().upper()}")
-    first = data[2]
-    if first < 0x80:
-        return first, 3
-    n = first & 0x7F
-    if not 1 <= n <= 3 or len(data) < 3 + n:
-        raise AramFailed("FF40 length field is malformed")
-    return int.from_bytes(data[3 : 3 + n], "big"), 3 + n
+    def check_carrier_privilege(self, app: AppIdentity, check_refresh_tag: bool) -> bool:
+        if not (self.use_ara or self.use_arf):
+            return False
+        if check_refresh_tag:
+            try:
+                self.update_rules_if_needed()
+            except (OmapiIOError, MissingResource):
+                raise AccessControlError(f"Access-Control not found in {self.terminal.name}") from None
+        if not self.rules_read:
+            return False
+        return self.cache.check_carrier_privilege(app.package or "", self.hashes(app))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 import os
+from collections.abc import Callable
 
 from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu
 from jpkikit.vocab.scp03.errors import AuthenticationError
@@ -24,14 +25,25 @@ from jpkikit.vocab.scp03.session import Scp03Session
 
 
 class ScriptChannel:
-    def __init__(self, keys: StaticKeys, sd_aid: bytes, level: int, mode: Mode = Mode.S8) -> None:
+    """``draw(n)`` gives the host challenge (the flow's journaled random source, so a replayed flow
+    rebuilds the same session)."""
+
+    def __init__(
+        self,
+        keys: StaticKeys,
+        sd_aid: bytes,
+        level: int,
+        mode: Mode = Mode.S8,
+        draw: Callable[[int], bytes] = os.urandom,
+    ) -> None:
         self.keys, self.sd_aid, self.level, self.mode = keys, bytes(sd_aid), level, mode
+        self.draw = draw
         self.host_challenge = b""
         self.session: Scp03Session | None = None
         self._states: list[tuple[bytes, int]] = []
 
     def initialize_update(self) -> CommandApdu:
-        self.host_challenge = os.urandom(int(self.mode))
+        self.host_challenge = self.draw(int(self.mode))
         return initialize_update_command(self.host_challenge, self.keys.kvn)
 
     def external_authenticate(self, response: ResponseApdu) -> CommandApdu:

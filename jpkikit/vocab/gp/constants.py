@@ -7,6 +7,21 @@ from enum import IntEnum
 
 ISD_AID = bytes.fromhex("A000000151000000")  # GPCS H.1.3
 GP_RID = bytes.fromhex("A000000151")
+GP_OID = bytes.fromhex("2A864886FC6B")  # {iso(1) member-body(2) us(840) globalPlatform(114283)}, GPCS H.2
+SCP_OID_ARC = 0x04  # {globalPlatform 4 scp i}: the Secure Channel Protocol OID of card recognition data (H.2)
+
+# GET STATUS P1 (GPCS Table 11-33) and the data objects of its command data field (§11.4.2.2)
+STATUS_ISD, STATUS_APPS, STATUS_ELFS, STATUS_ELF_MODULES = 0x80, 0x40, 0x20, 0x10
+T_SEARCH_AID = 0x4F  # search criteria: AID prefix (empty: all)
+T_TAG_LIST = 0x5C  # tag list: the data objects each E3 entry is to hold (GPCS §11.4.2.2)
+
+# DELETE [key] command data (GPCS §11.2.2.3): key identifier and key version number
+T_KEY_IDENTIFIER, T_KEY_VERSION = 0xD0, 0xD2
+
+# GlobalPlatform command chaining (GPCS §11.1.5): P1 b8 of INSTALL, PUT KEY and DELETE means "more commands
+# of this kind follow"; STORE DATA and LOAD mark the last block with P1 b8 and number blocks in P2.
+P1_MORE = 0x80
+P1_LAST_BLOCK = 0x80
 
 # Card life cycle (GPCS Table 11-3)
 OP_READY, INITIALIZED, SECURED, CARD_LOCKED, TERMINATED = 0x01, 0x07, 0x0F, 0x7F, 0xFF

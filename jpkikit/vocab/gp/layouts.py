@@ -88,7 +88,8 @@ class InstallForLoad:
 @dataclass(frozen=True)
 class InstallForInstall:
     """INSTALL [for install] / [for make selectable] / [for personalization] command data (GPCS §11.5.2.3):
-    the fields a variant does not use are empty."""
+    the fields a variant does not use are empty. [for extradition] (Table 11-50) has the same six fields,
+    the first being the AID of the security domain the application goes to."""
 
     elf_aid: bytes = b""
     module_aid: bytes = b""
@@ -233,3 +234,28 @@ GET_STATUS_ENTRY = FocusedSeq(
 #: legacy format of P2 b2 = 0 is not implemented by any implementation here: the emulator answers 6A86.)
 GET_STATUS_RESPONSE = UntilEnd(GET_STATUS_ENTRY)
 _ONE_ENTRY = FocusedSeq("e3", "e3" / GET_STATUS_ENTRY, Terminated)
+
+
+# -- GET STATUS tag list (GPCS §11.4.2.2) -------------------------------------------------------------------
+
+
+def encode_tag_list(tags: tuple[int, ...] | list[int]) -> bytes:
+    """The value of a tag list (5C): the BER tags one after another, each in its own bytes (9F70 is two)."""
+    return b"".join(t.to_bytes(max(1, (t.bit_length() + 7) // 8), "big") for t in tags)
+
+
+def decode_tag_list(data: bytes) -> tuple[int, ...]:
+    """The BER tags of a tag list value; TlvDecodeError when a multi-byte tag is cut short."""
+    tags: list[int] = []
+    i = 0
+    while i < len(data):
+        start = i
+        if data[i] & 0x1F == 0x1F:  # multi-byte tag: continuation bytes while b8 is set (ISO/IEC 8825-1)
+            i += 1
+            while i < len(data) and data[i] & 0x80:
+                i += 1
+            if i >= len(data):
+                raise TlvDecodeError(f"tag list {data.hex().upper()}: tag at offset {start} is cut short")
+        i += 1
+        tags.append(int.from_bytes(data[start:i], "big"))
+    return tuple(tags)

@@ -17,8 +17,11 @@ from jpkikit.vocab.iso7816.tlv import Tlv, decode
 PROTOCOL = "globalplatform-remote-admin/1.0"
 CONTENT_TYPE_SCRIPT = "application/vnd.globalplatform.card-content-mgt;version=1.0"
 CONTENT_TYPE_RESPONSE = "application/vnd.globalplatform.card-content-mgt-response;version=1.0"
-# Request headers of the agent (Amd B §3.3): protocol, the agent's identity, the status of the last script.
+# Request headers of the agent (Amd B §3.3): protocol, the agent's identity, the status of the last script,
+# and the resumption of an interrupted session: the agent posts its last request to the last URI again with
+# X-Admin-Resume: true, and the server continues the dialogue or starts it again.
 H_PROTOCOL, H_FROM, H_SCRIPT_STATUS = "X-Admin-Protocol", "X-Admin-From", "X-Admin-Script-Status"
+H_RESUME = "X-Admin-Resume"
 # Response headers of the server: the URI of the next POST, the application the script targets.
 H_NEXT_URI, H_TARGET = "X-Admin-Next-URI", "X-Admin-Targeted-Application"
 SCRIPT_STATUS = ("ok", "unknown-application", "not-a-security-domain", "security-error")

@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 from jpkikit.errors import ApduError, TlvError
 from jpkikit.reference.emulator.applet import Context, reply
+from jpkikit.reference.emulator.gp.chaining import INSTALL_CHAIN, chained_data
 from jpkikit.reference.emulator.gp.packages import PACKAGES, package_image
+from jpkikit.reference.emulator.gp.recognition import present_kids
 from jpkikit.reference.emulator.runtime import RegistryEntry
 from jpkikit.vocab.gp.constants import (
     CARD_TRANSITIONS,
@@ -26,16 +28,27 @@ from jpkikit.vocab.gp.constants import (
     PRIV_CARD_RESET,
     PRIV_SECURITY_DOMAIN,
     SELECTABLE,
+    T_KEY_IDENTIFIER,
+    T_KEY_VERSION,
+    T_SEARCH_AID,
+    T_TAG_LIST,
 )
-from jpkikit.vocab.gp.layouts import InstallForInstall, InstallForLoad, StatusEntry, load_file_data_block
+from jpkikit.vocab.gp.layouts import (
+    InstallForInstall,
+    InstallForLoad,
+    StatusEntry,
+    decode_tag_list,
+    load_file_data_block,
+)
 from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu
 from jpkikit.vocab.iso7816.sw import SW
-from jpkikit.vocab.iso7816.tlv import decode
+from jpkikit.vocab.iso7816.tlv import Tlv, decode
 
 if TYPE_CHECKING:
     from jpkikit.reference.emulator.gp.security_domain import IssuerSecurityDomain, SecurityDomain
 
 PERSO_TARGET = "perso_target"  # ctx.session key: AID hex after INSTALL [for personalization]
+PERSO_BLOCK = "perso_block"  # ctx.session key: the STORE DATA block number expected next (§11.11.2.2)
 LOAD_STATE = "load"  # ctx.session key: {elf, next_block, buffer}
 
 
@@ -90,6 +103,17 @@ def status_entries(sd: SecurityDomain, ctx: Context, p1: int) -> list[StatusEntr
     return out
 
 
+def select_tags(entry: bytes, wanted: tuple[int, ...] | None) -> bytes:
+    """An E3 entry reduced to the data objects a tag list names, in the tag list's order (GPCS §11.4.2.2);
+    the whole entry without a tag list."""
+    if wanted is None:
+        return entry
+    (e3,) = decode(entry)
+    items = decode(e3.value)
+    kept = [item.encode() for tag in dict.fromkeys(wanted) for item in items if item.tag == tag]
+    return Tlv(0xE3, b"".join(kept)).encode()
+
+
 def get_status(sd: SecurityDomain, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
     if apdu.p1 not in (0x80, 0x40, 0x20, 0x10) or apdu.p2 not in (0x02, 0x03):
         return reply(SW.INCORRECT_P1P2)  # only the tag-list (TLV) format, P2 b2 = 1
@@ -97,8 +121,13 @@ def get_status(sd: SecurityDomain, ctx: Context, apdu: CommandApdu) -> ResponseA
         criteria = decode(apdu.data)
     except TlvError:
         return reply(SW.WRONG_DATA)
-    search = next((t for t in criteria if t.tag == 0x4F), None)
+    search = next((t for t in criteria if t.tag == T_SEARCH_AID), None)
     if search is None:
+        return reply(SW.WRONG_DATA)
+    tag_list = next((t for t in criteria if t.tag == T_TAG_LIST), None)
+    try:
+        wanted = decode_tag_list(tag_list.value) if tag_list is not None else None
+    except TlvError:
         return reply(SW.WRONG_DATA)
     pending: list[bytes] = ctx.session.get("get_status_more", [])
     if apdu.p2 == 0x03:
@@ -107,7 +136,7 @@ def get_status(sd: SecurityDomain, ctx: Context, apdu: CommandApdu) -> ResponseA
         entries = pending
     else:
         entries = [
-            e.to_bytes()
+            select_tags(e.to_bytes(), wanted)
             for e in status_entries(sd, ctx, apdu.p1)
             if e.aid.startswith(search.value) or apdu.p1 == 0x80
         ]
@@ -132,10 +161,14 @@ def store_data(sd: SecurityDomain, ctx: Context, apdu: CommandApdu) -> ResponseA
         if entry is None:
             ctx.session.pop(PERSO_TARGET, None)
             return reply(SW.REFERENCED_DATA_NOT_FOUND)
+        if apdu.p2 != ctx.session.get(PERSO_BLOCK, 0):
+            return reply(SW.INCORRECT_P1P2)  # blocks numbered 00, 01, ... (GPCS §11.11.2.2)
         plain = CommandApdu(0x80, apdu.ins, apdu.p1, apdu.p2, apdu.data)
         response = entry.applet.process(Context(ctx.card, ctx.channel, {}), plain)
-        if last:
+        ctx.session[PERSO_BLOCK] = apdu.p2 + 1
+        if last:  # the last block ends the personalization (GPCS §11.5.2.3)
             ctx.session.pop(PERSO_TARGET, None)
+            ctx.session.pop(PERSO_BLOCK, None)
         return response
     try:
         items = decode(apdu.data)
@@ -177,8 +210,13 @@ def manage(isd: IssuerSecurityDomain, ctx: Context, apdu: CommandApdu) -> Respon
 
 
 def install(isd: IssuerSecurityDomain, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
-    if apdu.p1 & 0x80:
-        return reply(SW.INCORRECT_P1P2)  # no GP chaining of INSTALL here (§11.1.5: 6A86)
+    try:
+        data = chained_data(ctx, INSTALL_CHAIN, apdu)  # P1 b8: more INSTALL commands (GPCS §11.1.5)
+    except ApduError:
+        return reply(SW.INCORRECT_P1P2)
+    if data is None:
+        return reply()
+    apdu = CommandApdu(apdu.cla, apdu.ins, apdu.p1, apdu.p2, data, apdu.ne)
     if apdu.p1 == 0x02:  # [for load], Table 11-49
         elf = InstallForLoad.parse(apdu.data).load_file_aid
         package = PACKAGES.get(elf)
@@ -220,6 +258,18 @@ def install(isd: IssuerSecurityDomain, ctx: Context, apdu: CommandApdu) -> Respo
             return reply(SW.CONDITIONS_NOT_SATISFIED)
         entry.life_cycle = SELECTABLE
         return reply(SW.OK, b"\x00")
+    if apdu.p1 == 0x10:  # [for extradition] (GPCS §11.5.2.3.4): associate an application with another SD
+        fields_ = InstallForInstall.parse(apdu.data)
+        target, aid = fields_.elf_aid, fields_.application_aid
+        meta = isd.data["apps"].get(_aid(aid))
+        sd_meta = isd.data["apps"].get(_aid(target))
+        is_sd = target == isd.aid or (
+            sd_meta is not None and int(sd_meta.get("privileges", "000000"), 16) & PRIV_SECURITY_DOMAIN
+        )
+        if meta is None or aid not in ctx.card.registry or not is_sd:
+            return reply(SW.REFERENCED_DATA_NOT_FOUND)
+        meta["sd"] = _aid(target)
+        return reply(SW.OK, b"\x00")
     if apdu.p1 == 0x20:  # [for personalization]
         aid = InstallForInstall.parse(apdu.data).application_aid
         entry = ctx.card.registry.get(aid)
@@ -228,6 +278,7 @@ def install(isd: IssuerSecurityDomain, ctx: Context, apdu: CommandApdu) -> Respo
         if entry.life_cycle & LOCKED_BIT:
             return reply(SW.CONDITIONS_NOT_SATISFIED)
         ctx.session[PERSO_TARGET] = _aid(aid)
+        ctx.session[PERSO_BLOCK] = 0
         return reply(SW.OK, b"\x00")
     return reply(SW.INCORRECT_P1P2)
 
@@ -271,7 +322,7 @@ def delete(isd: IssuerSecurityDomain, ctx: Context, apdu: CommandApdu) -> Respon
     items = decode(apdu.data)
     target = next((t.value for t in items if t.tag == 0x4F), None)
     if target is None:
-        return reply(SW.WRONG_DATA)
+        return delete_keys(isd, items)
     registry = ctx.card.registry
     if target == isd.aid:
         return reply(SW.CONDITIONS_NOT_SATISFIED)
@@ -294,6 +345,30 @@ def delete(isd: IssuerSecurityDomain, ctx: Context, apdu: CommandApdu) -> Respon
         _remove_app(isd, ctx, target)
         return reply(SW.OK, b"\x00")
     return reply(SW.REFERENCED_DATA_NOT_FOUND)
+
+
+def delete_keys(sd: SecurityDomain, items: list[Tlv]) -> ResponseApdu:
+    """DELETE [key] (GPCS §11.2.2.3): D2 alone deletes every key of that key version (the key set); D0 with
+    D2 deletes one key. D0 alone (every key with that identifier, whatever its version) is not offered."""
+    tags = {t.tag: t.value for t in items}
+    version, identifier = tags.get(T_KEY_VERSION), tags.get(T_KEY_IDENTIFIER)
+    if version is None or len(version) != 1 or (identifier is not None and len(identifier) != 1):
+        return reply(SW.WRONG_DATA)
+    entry = sd.data["keysets"].get(f"{version[0]:02X}")
+    if entry is None:
+        return reply(SW.REFERENCED_DATA_NOT_FOUND)
+    if identifier is None:
+        del sd.data["keysets"][f"{version[0]:02X}"]
+        return reply(SW.OK, b"\x00")
+    kids = present_kids(entry)
+    if identifier[0] not in kids:
+        return reply(SW.REFERENCED_DATA_NOT_FOUND)
+    left = [k for k in kids if k != identifier[0]]
+    if left:
+        entry["kids"] = left
+    else:
+        del sd.data["keysets"][f"{version[0]:02X}"]
+    return reply(SW.OK, b"\x00")
 
 
 def _remove_app(isd: IssuerSecurityDomain, ctx: Context, aid: bytes) -> None:

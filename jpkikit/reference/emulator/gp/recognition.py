@@ -5,12 +5,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from jpkikit.vocab.gp.constants import GP_OID, SCP_OID_ARC
 from jpkikit.vocab.iso7816.tlv import Tlv
 
 if TYPE_CHECKING:
     from jpkikit.reference.emulator.gp.security_domain import SecurityDomain
 
-GP_OID = bytes.fromhex("2A864886FC6B")  # {1 2 840 114283}
+ALL_KIDS = (1, 2, 3)  # Key-ENC, Key-MAC, Key-DEK of an SCP03 key set
+
+
+def present_kids(entry: dict[str, object]) -> tuple[int, ...]:
+    """The key identifiers of a key set still present (DELETE [key] of one key removes its KID)."""
+    kids = entry.get("kids")
+    return ALL_KIDS if kids is None else tuple(int(k) for k in kids)  # type: ignore[union-attr]
 
 
 def _oid(tag: int, oid: bytes) -> bytes:
@@ -23,7 +30,7 @@ def card_recognition_data(i: int) -> bytes:
         Tlv(0x06, GP_OID + b"\x01").encode()
         + _oid(0x60, GP_OID + bytes.fromhex("02020301"))  # {globalPlatform 2 v=2.3.1}
         + _oid(0x63, GP_OID + b"\x03")
-        + _oid(0x64, GP_OID + bytes((0x04, 0x03, i)))  # {globalPlatform 4 scp=03 i}
+        + _oid(0x64, GP_OID + bytes((SCP_OID_ARC, 0x03, i)))  # {globalPlatform 4 scp=03 i}
     )
     return Tlv(0x73, body).encode()
 
@@ -33,7 +40,7 @@ def key_information(sd: SecurityDomain) -> bytes:
     out = b""
     for kvn_hex, entry in sorted(sd.data["keysets"].items()):
         length = len(bytes.fromhex(entry["enc"]))
-        for kid in (1, 2, 3):
+        for kid in present_kids(entry):
             out += Tlv(0xC0, bytes((kid, int(kvn_hex, 16), 0x88, length))).encode()
     return out
 

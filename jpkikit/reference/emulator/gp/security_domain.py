@@ -14,19 +14,30 @@ registry, ISD only).
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
+from jpkikit.errors import ApduError
 from jpkikit.reference.emulator.applet import Applet, Context, reply
 from jpkikit.reference.emulator.gp import content
-from jpkikit.reference.emulator.gp.recognition import card_recognition_data, cplc, key_information
+from jpkikit.reference.emulator.gp.chaining import INSTALL_CHAIN, PUT_KEY_CHAIN, chained_data, end_chains
+from jpkikit.reference.emulator.gp.recognition import (
+    ALL_KIDS,
+    card_recognition_data,
+    cplc,
+    key_information,
+    present_kids,
+)
 from jpkikit.reference.emulator.gp.secure_channel import CardSecureChannel, ChannelState
 from jpkikit.vocab.gp.constants import (
     INS_EXTERNAL_AUTHENTICATE,
     INS_GET_DATA,
     INS_GET_STATUS,
     INS_INITIALIZE_UPDATE,
+    INS_INSTALL,
     INS_PUT_KEY,
     INS_STORE_DATA,
+    P1_MORE,
     TERMINATED,
 )
 from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu, cla_secure_messaging
@@ -77,8 +88,9 @@ class SecurityDomain(Applet):
         return list(self.params.get("modes", ["S8"]))
 
     def static_keys(self, kvn: int) -> StaticKeys | None:
+        """The key set ``kvn`` when all three of its keys are present (DELETE [key] may have removed one)."""
         entry = self.data["keysets"].get(f"{kvn:02X}")
-        if entry is None:
+        if entry is None or present_kids(entry) != ALL_KIDS:
             return None
         return StaticKeys(
             bytes.fromhex(entry["enc"]), bytes.fromhex(entry["mac"]), bytes.fromhex(entry["dek"]), kvn
@@ -119,10 +131,14 @@ class SecurityDomain(Applet):
             return sc.external_authenticate(apdu)
         plain = sc.unwrap(apdu)
         if isinstance(plain, ResponseApdu):
+            end_chains(ctx)  # a refused command ends any GP command chain (GPCS §11.1.5)
             return plain
         return sc.wrap(self.dispatch(ctx, sc, plain))
 
     def dispatch(self, ctx: Context, sc: CardSecureChannel, apdu: CommandApdu) -> ResponseApdu:
+        for ins, key in ((INS_PUT_KEY, PUT_KEY_CHAIN), (INS_INSTALL, INSTALL_CHAIN)):
+            if apdu.ins != ins:
+                ctx.session.pop(key, None)  # another command abandons a GP command chain (GPCS §11.1.5)
         if apdu.ins == INS_GET_DATA:
             return self.get_data(ctx, apdu)
         if apdu.ins == INS_EXTERNAL_AUTHENTICATE:
@@ -130,7 +146,7 @@ class SecurityDomain(Applet):
         if not sc.authenticated:
             return reply(SW.SECURITY_STATUS_NOT_SATISFIED)  # management needs an authenticated session
         if apdu.ins == INS_PUT_KEY:
-            return self.put_key(apdu)
+            return self.put_key(apdu, ctx)
         if apdu.ins == INS_GET_STATUS:
             return content.get_status(self, ctx, apdu)
         if apdu.ins == INS_STORE_DATA:
@@ -157,6 +173,7 @@ class SecurityDomain(Applet):
 
     def initialize_update(self, ctx: Context, sc: CardSecureChannel, apdu: CommandApdu) -> ResponseApdu:
         sc.terminate()
+        end_chains(ctx)
         if apdu.p2 != 0x00:
             return reply(SW.INCORRECT_P1P2)
         mode = {8: Mode.S8, 16: Mode.S16}.get(len(apdu.data))
@@ -210,9 +227,22 @@ class SecurityDomain(Applet):
 
     # -- PUT KEY (GPCS §11.8, Amd D §7.2) --------------------------------------------------------------------
 
-    def put_key(self, apdu: CommandApdu) -> ResponseApdu:
-        if apdu.p1 & 0x80 or apdu.p2 != 0x81:
-            return reply(SW.INCORRECT_P1P2)  # only a whole SCP03 key set (KIDs 1-3) in one command
+    def put_key(self, apdu: CommandApdu, ctx: Context | None = None) -> ResponseApdu:
+        """PUT KEY of a whole SCP03 key set; with ``ctx``, GP command chaining (P1 b8: more PUT KEY
+        commands, GPCS §11.8.2.1) too, else a chained command answers 6A86."""
+        if apdu.p2 != 0x81:
+            return reply(SW.INCORRECT_P1P2)  # only a whole SCP03 key set (KIDs 1-3)
+        if ctx is None:
+            if apdu.p1 & P1_MORE:
+                return reply(SW.INCORRECT_P1P2)
+            data = apdu.data
+        else:
+            try:
+                data = chained_data(ctx, PUT_KEY_CHAIN, apdu)
+            except ApduError:
+                return reply(SW.INCORRECT_P1P2)
+            if data is None:
+                return reply()
         old = apdu.p1 & 0x7F
         if old and f"{old:02X}" not in self.data["keysets"]:
             return reply(SW.REFERENCED_DATA_NOT_FOUND)
@@ -220,7 +250,7 @@ class SecurityDomain(Applet):
         if current is None:
             return reply(SW.REFERENCED_DATA_NOT_FOUND)
         try:
-            kvn, components = parse_key_data(apdu.data, current.dek)
+            kvn, components = parse_key_data(data, current.dek)
         except PutKeyError as exc:
             return reply(exc.sw)
         if len(components) != 3 or len({len(c.key) for c in components}) != 1 or not 0x01 <= kvn <= 0x7F:
@@ -242,8 +272,9 @@ class IssuerSecurityDomain(SecurityDomain):
 
     def initial_data(self) -> dict[str, Any]:
         data = super().initial_data()
-        data["apps"] = dict(self.params.get("apps", {}))
-        data["elfs"] = dict(self.params.get("elfs", {}))
+        # deep copies: the card changes its registry in place, and the personality's is every card's start
+        data["apps"] = copy.deepcopy(self.params.get("apps", {}))
+        data["elfs"] = copy.deepcopy(self.params.get("elfs", {}))
         return data
 
     def manage(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu:

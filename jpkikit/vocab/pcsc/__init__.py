@@ -1,0 +1,1 @@
+"""The PC/SC Workgroup's interoperability specification, as far as a contactless reader's behaviour goes."""
