@@ -134,15 +134,18 @@ def _pattern(value: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![A-Za-z0-9.]){escaped}(?![A-Za-z0-9.])")
 
 
-def _patterns(values: Iterable[str]) -> list[re.Pattern[str]]:
-    return [_pattern(f) for value in values for f in forms(value)]
+@functools.lru_cache(maxsize=64)
+def _combined(values: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One pattern for every form of every value, longest first (so a key's hex goes before a PIN inside
+    it): a results tree is scrubbed string by string, and there are many strings."""
+    every = sorted({f for value in values for f in forms(value)}, key=len, reverse=True)
+    return re.compile("|".join(_pattern(f).pattern for f in every)) if every else None
 
 
 def scrub(text: str, values: Iterable[str] | None = None) -> str:
     """``text`` with every form of every known secret (or of ``values``) replaced by ``[redacted]``."""
-    for pattern in _patterns(known() if values is None else values):
-        text = pattern.sub(REDACTED, text)
-    return text
+    pattern = _combined(tuple(known() if values is None else values))
+    return text if pattern is None else pattern.sub(REDACTED, text)
 
 
 def find_leaks(text: str, secrets: dict[str, str] | None = None) -> list[str]:

@@ -1,10 +1,14 @@
 """The kit's own test run. The strict runner (tests/test_fault_catalogue.py) records, for every row of the
 fault catalogue, whether the run proved the kill; at the end of the run this prints the observed kill
 matrix per area (faults, rows, kill rate, requirements covered) and writes the full observed matrix to
-build/fault-matrix.md (the same page as docs/fault-matrix.md, with a column for what this run saw)."""
+build/fault-matrix.md (the same page as docs/fault-matrix.md, with a column for what this run saw).
+Also the fixtures several test modules share."""
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +16,15 @@ import pytest
 from .fault_catalogue import REPO, load, render_matrix
 
 _OBSERVED: dict[tuple[str, str], bool] = {}
+
+
+@pytest.fixture
+def workdir() -> Iterator[Path]:
+    """A directory of this test's own, outside pytest's numbered base directories: pytest keeps only the
+    last three of those, and another pytest session started meanwhile (another engineer's, on a shared
+    machine) would delete it while a long run still writes there."""
+    with tempfile.TemporaryDirectory(prefix="jpkikit-mutation-") as name:
+        yield Path(name)
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

@@ -18,7 +18,8 @@ from jpkikit.reference.emulator.applet import Applet, Context, reply
 from jpkikit.reference.emulator.arf import Pkcs15Arf
 from jpkikit.reference.emulator.gp.issuance import APSD_AID, ISD_KEYS
 from jpkikit.reference.emulator.gp.security_domain import IssuerSecurityDomain, associated_security_domain
-from jpkikit.reference.emulator.jpki_uicc import CONTACTLESS, KEY_BUFFER, JpkiUiccApplet
+from jpkikit.reference.emulator.jpki_phone import KEY_BLOCKS
+from jpkikit.reference.emulator.jpki_uicc import CONTACTLESS, JpkiUiccApplet
 from jpkikit.reference.emulator.personalities import get_personality
 from jpkikit.reference.emulator.runtime import Channel
 from jpkikit.reference.emulator.uicc import UiccCard
@@ -493,7 +494,7 @@ def _package_of(ctx: Context, apdu: CommandApdu) -> bytes | None:
     """The whole key package once its last block arrives (the blocks before it wait in the session)."""
     if apdu.p1 & MORE_BLOCKS:
         return None
-    return ctx.session.get(KEY_BUFFER, {}).get("data", b"") + apdu.data
+    return ctx.session.get(KEY_BLOCKS, {}).get("data", b"") + apdu.data
 
 
 class KeyForAnySe(JpkiUiccApplet):

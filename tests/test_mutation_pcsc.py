@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -45,15 +43,6 @@ SURVIVORS = {
     "slow-signature": {"inconclusive"},  # one test inconclusive (DeviceTimeout), never fail
     "mute-from-signature": {"hung", "inconclusive"},  # stopped at the deadline, next mutant follows
 }
-
-
-@pytest.fixture
-def workdir() -> Iterator[Path]:
-    """A directory of this test's own, outside pytest's numbered base directories: pytest keeps only the
-    last three of those, and another pytest session started meanwhile (another engineer's, on a shared
-    machine) would delete it while the campaign still writes there."""
-    with tempfile.TemporaryDirectory(prefix="jpkikit-mutation-") as name:
-        yield Path(name)
 
 
 def test_the_suite_kills_mutants_served_through_pcsc(workdir: Path) -> None:

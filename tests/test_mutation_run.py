@@ -11,9 +11,7 @@ pcscd, in tests/test_mutation_pcsc.py.
 from __future__ import annotations
 
 import json
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,15 +27,6 @@ pytestmark = pytest.mark.slow
 #: of them in-process: none today.
 SURVIVORS: dict[str, str] = {}
 TIMED = {m.spec.id for m in mutants.LIBRARY if m.spec.timed}
-
-
-@pytest.fixture
-def workdir() -> Iterator[Path]:
-    """A directory of this test's own, outside pytest's numbered base directories: pytest keeps only the
-    last three of those, and another pytest session started meanwhile (another engineer's, on a shared
-    machine) would delete it while the campaign still writes there."""
-    with tempfile.TemporaryDirectory(prefix="jpkikit-mutation-") as name:
-        yield Path(name)
 
 
 def test_the_suite_kills_the_mutant_library_in_process(workdir: Path) -> None:

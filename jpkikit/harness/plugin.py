@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Any
 import pytest
 
 from jpkikit import __version__
-from jpkikit.errors import DeviceUnreachable, KitError, ReaderNotFound, TransportError
+from jpkikit.errors import CardAbsent, DeviceUnreachable, KitError, ReaderNotFound, TransportError
 from jpkikit.harness.allure_results import TEST_LABEL, apply_verdicts, requirement_link, write_categories
 from jpkikit.harness.bundled import profile_path
 from jpkikit.harness.redaction import scrub_report, scrub_tree
@@ -362,16 +363,35 @@ def catalogue(request: pytest.FixtureRequest) -> Any:
     return _kit(request).catalogue
 
 
+#: How long a (re)connection waits for a card that is not in the reader yet: one a test took off the reader
+#: and put back (RW-RM-01), or a served emulator that is reconnecting to pcscd.
+CARD_BACK_WITHIN = 10.0
+
+
+def _open_when_present(profile: Any) -> Any:
+    """The profile's link; a card absent at this moment is waited for, a bounded while."""
+    from jpkikit.harness.seam import open_link
+
+    timeout = getattr(profile.ixit.transport, "timeout", None) or CARD_BACK_WITHIN
+    deadline = time.monotonic() + min(CARD_BACK_WITHIN, timeout)
+    while True:
+        try:
+            return open_link(profile)
+        except CardAbsent:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.25)
+
+
 @pytest.fixture
 def card(request: pytest.FixtureRequest) -> Iterator[Any]:
     """A traced card session on the implementation under test, warm-reset before the test."""
-    from jpkikit.harness.seam import open_link
     from jpkikit.host.card_session import CardSession
 
     kit = _kit(request)
     if kit.link is None:
         try:
-            kit.link = CardSession(open_link(kit.profile))
+            kit.link = CardSession(_open_when_present(kit.profile))
         except (ReaderNotFound, DeviceUnreachable) as exc:
             if not kit.opened_once:  # a set-up problem, not the device's behaviour: stop the run
                 kit.stopped = f"cannot reach the implementation: {exc}"
@@ -396,7 +416,7 @@ def card(request: pytest.FixtureRequest) -> Iterator[Any]:
             session.close()
         except KitError:
             pass
-        kit.link = session = CardSession(open_link(kit.profile))
+        kit.link = session = CardSession(_open_when_present(kit.profile))
         session.reset()
     request.node.stash[session_key] = session
     try:

@@ -97,6 +97,23 @@ CHIP_ID = "jpkikit_chip_id"  # the chip's identifier, in the ISD's persistent da
 C_DECRYPTION = 0x02  # Amd D Table 7-3
 
 
+def collect_blocks(ctx: Context, apdu: CommandApdu, key: str, slot_known: bool) -> bytes | ResponseApdu:
+    """A command whose data comes in blocks (P1 80 = more follow, docs/provisioning-commands.md): the whole
+    data once the last block is in, or the answer to this block. ``key`` names the buffer in the session;
+    a bad P1 or slot, or a block for another P2 in the middle, ends the buffer."""
+    if apdu.p1 & ~MORE_BLOCKS or not slot_known:
+        ctx.session.pop(key, None)
+        return reply(SW.INCORRECT_P1P2)
+    buffer = ctx.session.setdefault(key, {"p2": apdu.p2, "data": b""})
+    if buffer["p2"] != apdu.p2:
+        ctx.session.pop(key, None)
+        return reply(SW.CONDITIONS_NOT_SATISFIED)  # a block for another slot in the middle
+    buffer["data"] += apdu.data
+    if apdu.p1 & MORE_BLOCKS:
+        return reply()
+    return bytes(ctx.session.pop(key)["data"])
+
+
 @dataclass(frozen=True)
 class Slot:
     """One key pair of the applet: its key EF, certificate EF, CA certificate EF, PIN EF, EF 0008 byte."""
@@ -245,17 +262,9 @@ class JpkiPhoneApplet(JpkiApplet):
         slot = self._slot(apdu.p2)
         if not self.params.get("key_delivery"):
             return reply(SW.INS_NOT_SUPPORTED)  # the GP-SE design generates every key on the chip
-        if apdu.p1 & ~MORE_BLOCKS or slot is None:
-            ctx.session.pop(KEY_BLOCKS, None)
-            return reply(SW.INCORRECT_P1P2)
-        buffer = ctx.session.setdefault(KEY_BLOCKS, {"p2": apdu.p2, "data": b""})
-        if buffer["p2"] != apdu.p2:
-            ctx.session.pop(KEY_BLOCKS, None)
-            return reply(SW.CONDITIONS_NOT_SATISFIED)  # a block for another slot in the middle
-        buffer["data"] += apdu.data
-        if apdu.p1 & MORE_BLOCKS:
-            return reply()
-        package_data = ctx.session.pop(KEY_BLOCKS)["data"]
+        package_data = collect_blocks(ctx, apdu, KEY_BLOCKS, slot is not None)
+        if isinstance(package_data, ResponseApdu):
+            return package_data
         self.package_received(ctx, apdu.p2, package_data)
         sd = associated_security_domain(ctx, self.aid)
         sc = sd.channel(ctx) if sd is not None else None
@@ -289,17 +298,12 @@ class JpkiPhoneApplet(JpkiApplet):
 
     def _put_certificate(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
         slot = self._slot(apdu.p2 & ~CA_BIT)
-        if apdu.p1 & ~MORE_BLOCKS or slot is None or not apdu.data:
+        if not apdu.data:
             ctx.session.pop(CERT_BUFFER, None)
-            return reply(SW.INCORRECT_P1P2 if apdu.data else SW.WRONG_LENGTH)
-        buffer = ctx.session.setdefault(CERT_BUFFER, {"p2": apdu.p2, "data": b""})
-        if buffer["p2"] != apdu.p2:
-            ctx.session.pop(CERT_BUFFER, None)
-            return reply(SW.CONDITIONS_NOT_SATISFIED)  # a block of another certificate in the middle
-        buffer["data"] += apdu.data
-        if apdu.p1 & MORE_BLOCKS:
-            return reply()
-        der = ctx.session.pop(CERT_BUFFER)["data"]
+            return reply(SW.WRONG_LENGTH)
+        der = collect_blocks(ctx, apdu, CERT_BUFFER, slot is not None)
+        if isinstance(der, ResponseApdu):
+            return der
         try:
             cert = x509.load_der_x509_certificate(der)
         except ValueError:

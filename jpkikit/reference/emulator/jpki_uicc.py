@@ -13,7 +13,8 @@ session) with what the SIM design of seeds 000, 001 and 003 adds:
   phone applet answers when ``key_delivery`` is set (the package must name this SE and unwrap under the
   session key set's Key-DEK to an RSA-2048 key, in a session with C-DECRYPTION; otherwise 6A80 or 6982 and
   nothing changes; the slot's old certificate goes). A UICC takes short APDUs only, so the package may come
-  in blocks (P1 80 = more follow; jpkikit.vocab.jpki.sim.put_key_pair_blocks), put together here.
+  in blocks (P1 80 = more follow; jpkikit.vocab.jpki.sim.put_key_pair_blocks), which the phone applet puts
+  together.
 - **The handset binding** against the SIM-swap risk (seed 000 §3 課題③, §4(2)): BIND HANDSET inside the SP
   SD's session binds the applet to the handset whose IMEI the UICC learned in this power session (uicc.py);
   from then on the applet can be selected only in that handset: through the app (contact interface, every
@@ -36,10 +37,9 @@ from jpkikit.reference.emulator.jpki_phone import SLOTS, JpkiPhoneApplet, Slot
 from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu
 from jpkikit.vocab.iso7816.sw import SW
 from jpkikit.vocab.jpki.card import EF_CERT_STATUS, EF_SIGN_CA, EF_SIGN_CERT, EF_SIGN_KEY, EF_SIGN_PIN
-from jpkikit.vocab.jpki.provisioning import ALL_SLOTS, MORE_BLOCKS
+from jpkikit.vocab.jpki.provisioning import ALL_SLOTS
 from jpkikit.vocab.jpki.sim import INS_BIND_HANDSET, REFUSED_SW, SIM_INS
 
-KEY_BUFFER = "key_blocks"
 CONTACTLESS = "contactless"
 
 
@@ -125,21 +125,3 @@ class JpkiUiccApplet(JpkiPhoneApplet):
             self.data["pins"][_hex(slot.pin)].update(tries_left=0, temp="", temp_tries=0)
             self.verified(ctx).discard(slot.pin)
         return reply()
-
-    # -- PUT KEY PAIR: the key generated off card, delivered encrypted (seed 003 §1(1)イ) -------------------
-
-    def _put_key_pair(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
-        """The blocks of a key package (P1 80 = more follow), put together and handed to the phone applet's
-        PUT KEY PAIR (jpki_phone.py: SE ID, Key-DEK, C-DECRYPTION and key checks) as one command."""
-        if apdu.p1 & ~MORE_BLOCKS or self._slot(apdu.p2) is None:
-            ctx.session.pop(KEY_BUFFER, None)
-            return reply(SW.INCORRECT_P1P2)
-        buffer = ctx.session.setdefault(KEY_BUFFER, {"p2": apdu.p2, "data": b""})
-        if buffer["p2"] != apdu.p2:
-            ctx.session.pop(KEY_BUFFER, None)
-            return reply(SW.CONDITIONS_NOT_SATISFIED)  # a block for another slot in the middle
-        buffer["data"] += apdu.data
-        if apdu.p1 & MORE_BLOCKS:
-            return reply()
-        whole = ctx.session.pop(KEY_BUFFER)["data"]
-        return super()._put_key_pair(ctx, CommandApdu(apdu.cla, apdu.ins, 0, apdu.p2, whole))
