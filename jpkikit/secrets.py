@@ -142,9 +142,61 @@ def _combined(values: tuple[str, ...]) -> re.Pattern[str] | None:
     return re.compile("|".join(_pattern(f).pattern for f in every)) if every else None
 
 
+@functools.lru_cache(maxsize=64)
+def _literals(values: tuple[str, ...]) -> tuple[str, ...]:
+    """Every form of every value as plain text: each match of :func:`_combined`'s pattern contains one."""
+    return tuple(sorted({f for value in values for f in forms(value)}, key=len, reverse=True))
+
+
+#: The characters that may not touch a short value for it to count as found (the lookarounds of _pattern).
+_TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.")
+
+
+def _occurs(form: str, text: str) -> bool:
+    """Whether :func:`_pattern` of ``form`` matches somewhere in ``text``, by substring search: a long
+    form anywhere, a short one only where no letter, digit or dot touches it."""
+    if len(form) >= SHORT:
+        return form in text
+    at = text.find(form)
+    while at >= 0:
+        end = at + len(form)
+        if (at == 0 or text[at - 1] not in _TOKEN_CHARS) and (
+            end == len(text) or text[end] not in _TOKEN_CHARS
+        ):
+            return True
+        at = text.find(form, at + 1)
+    return False
+
+
+def mentions(text: str, values: Iterable[str] | None = None) -> bool:
+    """Whether some form of a known secret (or of ``values``) occurs in ``text`` as :func:`scrub` finds it:
+    False means scrub would leave ``text`` as it is."""
+    return any(_occurs(f, text) for f in _literals(tuple(known() if values is None else values)))
+
+
+def scrubber(whole: str, values: Iterable[str] | None = None) -> Callable[[str], str]:
+    """:func:`scrub` for the parts of ``whole`` (the strings of a JSON document, joined): a form found in a
+    part is found in the whole too, so only the forms ``whole`` holds need looking for in each part."""
+    values = tuple(known() if values is None else values)
+    present = tuple(f for f in _literals(values) if _occurs(f, whole))
+    pattern = _combined(values)
+    if not present or pattern is None:
+        return lambda part: part
+
+    def scrub_part(part: str) -> str:
+        return pattern.sub(REDACTED, part) if any(_occurs(f, part) for f in present) else part
+
+    return scrub_part
+
+
 def scrub(text: str, values: Iterable[str] | None = None) -> str:
     """``text`` with every form of every known secret (or of ``values``) replaced by ``[redacted]``."""
-    pattern = _combined(tuple(known() if values is None else values))
+    values = tuple(known() if values is None else values)
+    # a results tree is ~150 000 strings, nearly all clean: substring searches (fast) before the regular
+    # expression (a long alternation with lookarounds, tried at every position: slow)
+    if not any(_occurs(f, text) for f in _literals(values)):
+        return text
+    pattern = _combined(values)
     return text if pattern is None else pattern.sub(REDACTED, text)
 
 

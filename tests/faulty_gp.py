@@ -208,19 +208,28 @@ class CardLockIgnored(Card):
 # -- factories ----------------------------------------------------------------------------------------------
 
 
+Factory = Callable[[str | None, Path | None], Card]
+
+
 def _card(personality: str | None, state: Path | None, card_class: type[Card] = Card) -> Card:
     return card_class(get_personality(personality or "gp-se"), state)
 
 
-def _isd(cls: type[IssuerSecurityDomain]) -> Callable[[str | None, Path | None], Card]:
+def _swapped(base: type[SecurityDomain], cls: type[SecurityDomain]) -> Factory:
+    """A card whose security domains of exactly class ``base`` are of class ``cls``."""
+
     def factory(personality: str | None, state: Path | None) -> Card:
         card = _card(personality, state)
         for entry in card.registry.values():
-            if type(entry.applet) is IssuerSecurityDomain:
+            if type(entry.applet) is base:
                 entry.applet.__class__ = cls
         return card
 
     return factory
+
+
+def _isd(cls: type[IssuerSecurityDomain]) -> Callable[[str | None, Path | None], Card]:
+    return _swapped(IssuerSecurityDomain, cls)
 
 
 def _channel(cls: type[CardSecureChannel]) -> Callable[[str | None, Path | None], Card]:
@@ -326,15 +335,7 @@ bad_r_mac = _isd(BadRMac)
 
 def _apsd(cls: type[SecurityDomain]) -> Callable[[str | None, Path | None], Card]:
     """A card whose supplementary SDs (the JPKI APSD) are of class ``cls``."""
-
-    def factory(personality: str | None, state: Path | None) -> Card:
-        card = _card(personality, state)
-        for entry in card.registry.values():
-            if type(entry.applet) is SecurityDomain:
-                entry.applet.__class__ = cls
-        return card
-
-    return factory
+    return _swapped(SecurityDomain, cls)
 
 
 def _card_of(cls: type[Card]) -> Callable[[str | None, Path | None], Card]:

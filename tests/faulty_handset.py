@@ -18,12 +18,13 @@ from jpkikit.reference.handset import omapi, rules, service
 from jpkikit.reference.handset.ace import AccessControlEnforcer
 from jpkikit.reference.handset.ara import AraController
 from jpkikit.reference.handset.arf import ArfController
-from jpkikit.reference.handset.errors import MissingResource
+from jpkikit.reference.handset.errors import AccessControlError, MissingResource
 from jpkikit.reference.handset.hal import SecureElementHal
 from jpkikit.reference.handset.handset import ReferenceHandset
 from jpkikit.reference.handset.rules import A, AccessRuleCache, ChannelAccess, RefKey
 from jpkikit.reference.handset.se import make_se
 from jpkikit.reference.handset.terminal import Terminal
+from jpkikit.vocab.gp import seac
 from jpkikit.vocab.omapi import agent_protocol as p
 from jpkikit.vocab.omapi.android import LATEST_API, Android, HalStatus, channel_cla, select_status
 from jpkikit.vocab.omapi.errors import (
@@ -246,6 +247,28 @@ class _NoAtr(service.ServiceSession):
 
 
 uicc_session_without_atr = _with(session=_NoAtr)
+
+
+class _AtrWrongTck(service.ServiceSession):
+    def get_atr(self) -> bytes | None:
+        atr = super().get_atr()
+        return atr[:-1] + bytes([atr[-1] ^ 0x01]) if atr else atr
+
+
+class _AtrTruncated(service.ServiceSession):
+    def get_atr(self) -> bytes | None:
+        atr = super().get_atr()
+        return atr[:-3] if atr else atr  # the end of the historical bytes and TCK lost
+
+
+class _AtrOfTheChannel(service.ServiceSession):
+    def get_atr(self) -> bytes | None:
+        return b"\x90\x00" if super().get_atr() else None  # a status word where the ATR belongs
+
+
+uicc_atr_wrong_tck = _with(session=_AtrWrongTck)
+uicc_atr_truncated = _with(session=_AtrTruncated)
+uicc_atr_is_a_status_word = _with(session=_AtrOfTheChannel)
 
 
 # == open calls ==============================================================================================
@@ -1487,3 +1510,932 @@ agent_keeps_sessions_of_closed_connections = _with(dispatcher=_KeepsSessions)
 
 # rules is imported for its names in the faults' type hints; keep it referenced.
 _ = rules
+
+
+# == rule resolution: one step of findAccessRule wrong (issue 12 follow-up) =================================
+
+
+def _steps(*order: str) -> type[AccessRuleCache]:
+    """A rule cache whose findAccessRule runs the named steps in this order: A (AID, app hash; ``A-last``:
+    the app's last hash only), sA (the AID named with another hash: never; ``sA-never``: only where that rule
+    is NEVER), B (AID, all apps), C (all AIDs, app hash), sC (all AIDs with another hash: never; ``sC-never``
+    only where that rule is NEVER, ``sC-target`` looking at the target AID's rules, ``sC-any`` at any all-AIDs
+    rule), D (all AIDs, all apps; ``D-default`` looked up as the default application's C0), and the
+    deny-first steps ``nB`` (an (AID, all apps) NEVER first), ``nHash`` (any NEVER rule with the app's hash)
+    and ``nD`` (an (all AIDs, all apps) NEVER first)."""
+
+    class Cache(AccessRuleCache):
+        def _find(self, aid: bytes | None, hashes: Sequence[bytes]) -> ChannelAccess | None:
+            target = RefKey.for_target(aid)
+            tag, value = target.tag, target.aid
+            never = ChannelAccess.denied("never")
+            all_aids = not (tag == rules.T_AID and not value)
+
+            def get(key: RefKey) -> ChannelAccess | None:
+                return self.rules.get(key)
+
+            def first(keys: Sequence[RefKey]) -> ChannelAccess | None:
+                return next((hit for k in keys if (hit := get(k)) is not None), None)
+
+            def denied(hit: ChannelAccess | None) -> ChannelAccess | None:
+                return hit if hit is not None and hit.apdu == A.DENIED else None
+
+            def shadow(t: int, a: bytes, only_never: bool = False, any_hash: bool = False) -> bool:
+                return any(
+                    k.tag == t
+                    and k.aid == a
+                    and (k.hash or any_hash)
+                    and (not only_never or self.rules[k].apdu == A.DENIED)
+                    for k in self.rules
+                )
+
+            steps: dict[str, Callable[[], ChannelAccess | None]] = {
+                "A": lambda: first([RefKey(tag, value, bytes(h)) for h in hashes]),
+                "A-last": lambda: first([RefKey(tag, value, bytes(h)) for h in hashes[-1:]]),
+                "sA": lambda: never if all_aids and shadow(tag, value) else None,
+                "sA-never": lambda: never if all_aids and shadow(tag, value, only_never=True) else None,
+                "B": lambda: get(RefKey(tag, value, b"")),
+                "C": lambda: first([RefKey(rules.T_AID, b"", bytes(h)) for h in hashes]),
+                "sC": lambda: never if shadow(rules.T_AID, b"") else None,
+                "sC-never": lambda: never if shadow(rules.T_AID, b"", only_never=True) else None,
+                "sC-target": lambda: never if shadow(tag, value) else None,
+                "sC-any": lambda: never if shadow(rules.T_AID, b"", any_hash=True) else None,
+                "D": lambda: get(RefKey(rules.T_AID, b"", b"")),
+                "D-default": lambda: get(RefKey(rules.T_DEFAULT, b"", b"")),
+                "nB": lambda: denied(get(RefKey(tag, value, b""))),
+                "nHash": lambda: next(
+                    (
+                        hit
+                        for k, hit in self.rules.items()
+                        if k.hash in map(bytes, hashes) and hit.apdu == A.DENIED
+                    ),
+                    None,
+                ),
+                "nD": lambda: denied(get(RefKey(rules.T_AID, b"", b""))),
+            }
+            for name in order:
+                decision = steps[name]()
+                if decision is not None:
+                    return decision
+            return None
+
+    return Cache
+
+
+STEPS = ("A", "sA", "B", "C", "sC", "D")
+aid_never_for_all_apps_first = _with(cache=_steps("nB", *STEPS))
+rule_a_by_the_last_hash_only = _with(cache=_steps("A-last", "sA", "B", "C", "sC", "D"))
+aid_shadow_only_by_never_rules = _with(cache=_steps("A", "sA-never", "B", "C", "sC", "D"))
+shadows_after_rule_d = _with(cache=_steps("A", "B", "C", "D", "sA", "sC"))
+app_never_rule_denies_everywhere = _with(cache=_steps("nHash", *STEPS))
+no_rule_b = _with(cache=_steps("A", "sA", "C", "sC", "D"))
+rule_d_before_rule_c = _with(cache=_steps("A", "sA", "B", "D", "C", "sC"))
+all_apps_never_denies_first = _with(cache=_steps("nD", *STEPS))
+all_aids_shadow_reads_the_target_aid = _with(cache=_steps("A", "sA", "B", "C", "sC-target", "D"))
+all_aids_shadow_only_by_never_rules = _with(cache=_steps("A", "sA", "B", "C", "sC-never", "D"))
+rule_d_shadows_itself = _with(cache=_steps("A", "sA", "B", "C", "sC-any", "D"))
+rule_d_looked_up_as_default = _with(cache=_steps("A", "sA", "B", "C", "sC", "D-default"))
+
+
+class _AidByRid(AccessRuleCache):
+    """A rule's AID matches every AID of the same RID (the first 5 bytes) when no rule names the AID."""
+
+    def _find(self, aid: bytes | None, hashes: Sequence[bytes]) -> ChannelAccess | None:
+        if aid is not None and len(aid) >= 5 and not any(k.aid == bytes(aid) for k in self.rules):
+            aid = next((k.aid for k in self.rules if k.tag == rules.T_AID and k.aid[:5] == aid[:5]), aid)
+        return super()._find(aid, hashes)
+
+
+class _NoRuleInitialAccess(AccessControlEnforcer):
+    """No rule for the AID: the access the ACE set up at initialisation (allowed) instead of a denial."""
+
+    def access_rule(self, aid: bytes | None, hashes: Sequence[bytes]) -> ChannelAccess:
+        found = self.cache.find(aid, hashes) if self.rules_read else None
+        return found if found is not None else self.initial
+
+
+aid_matched_by_rid = _with(cache=_AidByRid)
+no_rule_gives_initial_access = _with(ace=_NoRuleInitialAccess)
+
+
+# == merging the rules of one REF-DO =========================================================================
+
+
+class _FiltersSurviveNever(AccessRuleCache):
+    """Filters of a later rule are joined even after a NEVER rule of the same REF-DO."""
+
+    def put_with_merge(self, ref: RefKey, access: ChannelAccess) -> None:
+        current = self.rules.get(ref)
+        kept = current.filters if current is not None else ()
+        super().put_with_merge(ref, access)
+        if current is not None and access.use_filter:
+            current.use_filter, current.filters = True, kept + access.filters
+
+
+class _FirstRuleWins(AccessRuleCache):
+    def put_with_merge(self, ref: RefKey, access: ChannelAccess) -> None:
+        if ref.carrier_privilege or ref not in self.rules:
+            super().put_with_merge(ref, access)
+
+
+class _FirstFiltersKept(AccessRuleCache):
+    def put_with_merge(self, ref: RefKey, access: ChannelAccess) -> None:
+        current = self.rules.get(ref)
+        if current is not None and current.use_filter and access.use_filter:
+            return
+        super().put_with_merge(ref, access)
+
+
+class _FilterMergeAlways(AccessRuleCache):
+    """Two filter rules of one REF-DO merge into APDU ALWAYS (both allow: allowed)."""
+
+    def put_with_merge(self, ref: RefKey, access: ChannelAccess) -> None:
+        current = self.rules.get(ref)
+        both = current is not None and current.use_filter and access.use_filter
+        super().put_with_merge(ref, access)
+        if both:
+            merged = self.rules[ref]
+            merged.apdu, merged.use_filter, merged.filters = A.ALLOWED, False, ()
+
+
+class _AlwaysBeforeFilters(AccessControlEnforcer):
+    """checkCommand looks at APDU ALWAYS before the filters, so a merged ALWAYS + filter rule passes all."""
+
+    def check_command(self, channel: Any, command: bytes) -> None:
+        ca = channel.access
+        if ca is not None and ca.access == A.ALLOWED and ca.apdu == A.ALLOWED:
+            return
+        super().check_command(channel, command)
+
+
+class _ApduFollowsNfc(AccessRuleCache):
+    """A rule without APDU-AR-DO takes its APDU access from its NFC-AR-DO."""
+
+    def put_rule(self, ref: RefKey, ar: Any) -> None:
+        if ar is not None and ar.apdu is None and ar.nfc:
+            ar = rules.ArRule("always", ar.nfc, ar.perm)
+        super().put_rule(ref, ar)
+
+
+filters_survive_never = _with(cache=_FiltersSurviveNever)
+merge_first_rule_wins = _with(cache=_FirstRuleWins)
+merge_keeps_the_first_filters = _with(cache=_FirstFiltersKept)
+merged_filters_become_always = _with(cache=_FilterMergeAlways)
+always_checked_before_filters = _with(ace=_AlwaysBeforeFilters)
+missing_apdu_rule_follows_nfc = _with(cache=_ApduFollowsNfc)
+
+
+# == the select response, the denied open, the ACE's own channel ============================================
+
+
+class _SelectResponseWithoutSw(SecureElementHal):
+    """The HAL hands the service the SELECT's data without its status word."""
+
+    def open_logical_channel(self, aid: bytes, p2: int) -> tuple[HalStatus, int, bytes]:
+        status, number, response = super().open_logical_channel(aid, p2)
+        return status, number, response[:-2] if status == HalStatus.SUCCESS and response else response
+
+
+class _PaddingStripped(SecureElementHal):
+    """The HAL strips trailing FF padding from the SELECT's data (as if it were a record's filler)."""
+
+    def open_logical_channel(self, aid: bytes, p2: int) -> tuple[HalStatus, int, bytes]:
+        status, number, response = super().open_logical_channel(aid, p2)
+        if status == HalStatus.SUCCESS and len(response) > 2:
+            response = response[:-2].rstrip(b"\xff") + response[-2:]
+        return status, number, response
+
+
+class _Buffer256(SecureElementHal):
+    """The service's select-response buffer holds 256 bytes, the status word included."""
+
+    def open_logical_channel(self, aid: bytes, p2: int) -> tuple[HalStatus, int, bytes]:
+        status, number, response = super().open_logical_channel(aid, p2)
+        return status, number, response[:254] + response[-2:] if len(response) > 256 else response
+
+
+select_response_without_sw = _with(hal=_SelectResponseWithoutSw)
+select_padding_stripped = _with(hal=_PaddingStripped)
+select_response_in_256_bytes = _with(hal=_Buffer256)
+
+
+class _ProbesAidFirst(Terminal):
+    """Selects the AID on the basic channel before the access check (to answer NoSuchElementException before
+    SecurityException)."""
+
+    def set_up_channel_access(self, aid: bytes | None, app: AppIdentity, basic: bool) -> ChannelAccess:
+        if aid is not None and 0 not in self.channels:
+            self.hal.transmit(bytes((0x00, 0xA4, 0x04, 0x00, len(aid))) + aid + b"\x00")
+        return super().set_up_channel_access(aid, app, basic)
+
+
+class _DefaultSelectedOnDenial(Terminal):
+    """After a denial the service selects the default application on the basic channel ("clean up")."""
+
+    def set_up_channel_access(self, aid: bytes | None, app: AppIdentity, basic: bool) -> ChannelAccess:
+        try:
+            return super().set_up_channel_access(aid, app, basic)
+        except SecurityError:
+            if 0 not in self.channels:
+                self.hal.transmit(bytes.fromhex("00A4040000"))
+            raise
+
+
+aid_probed_before_the_check = _with(terminal=_ProbesAidFirst)
+default_selected_after_a_denial = _with(terminal=_DefaultSelectedOnDenial)
+
+
+class _AceOnTheBasicChannel(Terminal):
+    """With no logical channel free, the ACE reads its rules on the basic channel."""
+
+    def open_logical_channel_without_access(self, aid: bytes | None) -> channel_mod.Channel | None:
+        channel = super().open_logical_channel_without_access(aid)
+        if channel is None and 0 not in self.channels and aid:
+            status, response = self.hal.open_basic_channel(aid, 0x00)
+            if status == HalStatus.SUCCESS:
+                channel = self.channel_class(None, self, 0, response, aid)
+                channel.close = lambda: self.select_default_application()  # type: ignore[method-assign]
+        return channel
+
+
+class _NoChannelRemembered(Terminal):
+    """Once the ACE found no channel of its own, openBasicChannel answers null until the SE is reset."""
+
+    starved = False
+
+    def set_up_channel_access(self, aid: bytes | None, app: AppIdentity, basic: bool) -> ChannelAccess:
+        if self.starved and basic:
+            raise MissingResource("no channel for the ACE (remembered)")
+        try:
+            return super().set_up_channel_access(aid, app, basic)
+        except MissingResource:
+            self.starved = True
+            raise
+
+
+ace_reads_on_the_basic_channel = _with(terminal=_AceOnTheBasicChannel)
+ace_starvation_remembered = _with(terminal=_NoChannelRemembered)
+
+
+# == rule sources ============================================================================================
+
+
+class _AbsentAramIsMissingChannel(AccessControlEnforcer):
+    """An ARA-M or ARF that is not there (NoSuchElementException) is taken for a passing lack of channels."""
+
+    def initialize(self) -> None:
+        try:
+            super().initialize()
+        finally:
+            if self.deny_reason and not self.use_ara and not self.use_arf and self.no_rule_found:
+                raise MissingResource(f"no channel ({self.deny_reason})")
+
+
+class _DenialAsIoError(Terminal):
+    """An ACE that could not read any rules makes every open call throw IOException, not SecurityException."""
+
+    def set_up_channel_access(self, aid: bytes | None, app: AppIdentity, basic: bool) -> ChannelAccess:
+        try:
+            return super().set_up_channel_access(aid, app, basic)
+        except SecurityError:
+            if self.ace is not None and self.ace.initial.access == A.DENIED:
+                raise OmapiIOError(f"no access rules in {self.name}") from None
+            raise
+
+
+class _EmptyAramFallsBackToArf(AccessControlEnforcer):
+    """An ARA-M without rules on a UICC: the ACE falls back to the ARF."""
+
+    def initialize(self) -> None:
+        super().initialize()
+        if self.uicc and self.use_ara and not self.cache.rules:
+            self.use_ara, self.use_arf = False, True
+            self.arf = self.arf or self.arf_class(self.cache, self.terminal)
+            self.arf.initialize()
+            self.rules_read = True
+
+
+class _AramAndArfMerged(AccessControlEnforcer):
+    """On a UICC the ARF's rules are merged into the ARA-M's."""
+
+    merged_at = -1
+
+    def _merge_arf(self) -> None:
+        if self.uicc and self.use_ara and self.ara is not None and self.ara.reads != self.merged_at:
+            self.merged_at = self.ara.reads
+            other = self.cache_class(self.android)
+            self.arf_class(other, self.terminal).initialize()
+            for ref, access in other.rules.items():
+                self.cache.put_with_merge(ref, access)
+
+    def initialize(self) -> None:
+        super().initialize()
+        self._merge_arf()
+
+    def update_rules_if_needed(self) -> None:
+        super().update_rules_if_needed()
+        self._merge_arf()
+
+
+class _UiccAramNotRefreshed(AccessControlEnforcer):
+    """On a UICC the ARA-M's refresh tag is not checked (the ARF's ACMF is taken to govern): its rules
+    stay."""
+
+    def update_rules_if_needed(self) -> None:
+        if self.uicc and self.use_ara:
+            return
+        super().update_rules_if_needed()
+
+
+class _NoRulesCarrier(AccessControlEnforcer):
+    """No rule source answered: nothing says the app is not carrier-privileged, so it is."""
+
+    def check_carrier_privilege(self, app: AppIdentity, check_refresh_tag: bool) -> bool:
+        if not (self.use_ara or self.use_arf):
+            return True
+        return super().check_carrier_privilege(app, check_refresh_tag)
+
+
+absent_rule_source_answers_null = _with(ace=_AbsentAramIsMissingChannel)
+no_rules_denial_is_io_error = _with(terminal=_DenialAsIoError)
+empty_aram_falls_back_to_arf = _with(ace=_EmptyAramFallsBackToArf)
+aram_and_arf_merged = _with(ace=_AramAndArfMerged)
+uicc_aram_not_refreshed = _with(ace=_UiccAramNotRefreshed)
+no_rule_source_means_carrier = _with(ace=_NoRulesCarrier)
+
+
+# == carrier privileges =====================================================================================
+
+
+class _CarrierPkgDropped(AraController):
+    """The PKG-REF-DO of a carrier-privilege REF-DO is dropped when the rules are read."""
+
+    def _read_all(self, channel: Any) -> None:
+        put = self.cache.put_rule
+
+        def without_pkg(ref: RefKey, ar: Any) -> None:
+            put(RefKey(ref.tag, ref.aid, ref.hash, None) if ref.carrier_privilege else ref, ar)
+
+        self.cache.put_rule = without_pkg  # type: ignore[method-assign]
+        try:
+            super()._read_all(channel)
+        finally:
+            del self.cache.put_rule
+
+
+class _CarrierPkgIsAnError(AraController):
+    """AID + hash + PKG-REF-DO is refused even for the carrier-privilege REF-DO (the exception AOSP makes
+    for it is missed): the rules that hold one do not parse."""
+
+    def _read_all(self, channel: Any) -> None:
+        data = self.read_all_rules(channel)
+        self.reads += 1
+        if data is None:
+            return
+        try:
+            parsed = rules.parse_all(data, self.cache.android)
+        except rules.RuleParseError as exc:
+            from jpkikit.reference.handset.errors import AccessControlError
+
+            raise AccessControlError(f"Parsing Data Object Exception: {exc}") from None
+        if any(ref.carrier_privilege and ref.pkg is not None for ref, _ in parsed):
+            from jpkikit.reference.handset.errors import AccessControlError
+
+            raise AccessControlError("Parsing Data Object Exception: Unexpected combination of SEAC DOs")
+        for ref, ar in parsed:
+            self.cache.put_rule(ref, ar)
+
+
+class _CarrierInTheCache(AccessRuleCache):
+    """findAccessRule answers a carrier-privileged app first, on every reader (not only the UICC's)."""
+
+    def _find(self, aid: bytes | None, hashes: Sequence[bytes]) -> ChannelAccess | None:
+        if any(ref.hash == bytes(h) for h in hashes for ref in self.carrier):
+            return ChannelAccess.carrier("carrier")
+        return super()._find(aid, hashes)
+
+
+carrier_package_dropped = _with(ara=_CarrierPkgDropped)
+carrier_package_is_an_error = _with(ara=_CarrierPkgIsAnError)
+carrier_privilege_in_the_rule_cache = _with(cache=_CarrierInTheCache)
+
+
+# == NFC events and the read-only app =======================================================================
+
+
+class _NfcByAid(AccessControlEnforcer):
+    """An NFC event goes to every registered app once some rule of the AID allows NFC events."""
+
+    def is_nfc_event_allowed(self, aid: bytes, apps: Sequence[AppIdentity | None]) -> list[bool]:
+        out = super().is_nfc_event_allowed(aid, apps)
+        target = RefKey.for_target(aid)
+        anyone = any(
+            k.tag == target.tag and k.aid == target.aid and v.nfc == A.ALLOWED
+            for k, v in self.cache.rules.items()
+        )
+        return [anyone or o for o in out]
+
+
+class _NfcFollowsFilters(AccessRuleCache):
+    """A rule with APDU filters gives NFC events whatever its NFC-AR-DO says."""
+
+    def find(self, aid: bytes | None, hashes: Sequence[bytes]) -> ChannelAccess | None:
+        found = super().find(aid, hashes)
+        if found is not None and found.use_filter:
+            found.nfc = A.ALLOWED
+        return found
+
+
+class _NfcFirstAppDecides(AccessControlEnforcer):
+    """The first app's NFC decision is given to every app of the broadcast."""
+
+    def is_nfc_event_allowed(self, aid: bytes, apps: Sequence[AppIdentity | None]) -> list[bool]:
+        out = super().is_nfc_event_allowed(aid, apps)
+        return [out[0] for _ in out] if out else out
+
+
+nfc_allowed_by_any_rule_of_the_aid = _with(ace=_NfcByAid)
+nfc_never_ignored_with_filters = _with(cache=_NfcFollowsFilters)
+nfc_first_app_decides = _with(ace=_NfcFirstAppDecides)
+
+
+class _ProprietaryNotFiltered(AccessControlEnforcer):
+    """APDU filters are applied to ISO-class commands only; proprietary-class commands (CLA 8x) pass."""
+
+    def check_command(self, channel: Any, command: bytes) -> None:
+        ca = channel.access
+        if ca is not None and ca.use_filter and ca.access == A.ALLOWED and command[0] & 0x80:
+            return
+        super().check_command(channel, command)
+
+
+class _FilterWithChannelNumber(channel_mod.Channel):
+    """The filters are compared with the command as sent, the channel number already in its CLA."""
+
+    def check_command(self, command: bytes) -> None:
+        cla = channel_cla(command[0], self.number, self.terminal.android.api)
+        super().check_command(bytes((cla,)) + command[1:])
+
+
+proprietary_class_not_filtered = _with(ace=_ProprietaryNotFiltered)
+filters_compared_with_channel_number = _with(channel=_apps_only(_FilterWithChannelNumber))
+
+
+# == the agent ==============================================================================================
+
+
+class _SessionsForgotten(agent_mod.Dispatcher):
+    """The connection's sessions are dropped from the agent's table, not closed: their channels stay open."""
+
+    def close(self) -> None:
+        self.sessions.clear()
+
+
+class _GraceBeforeClose(agent_mod.Dispatcher):
+    """The sessions of a closed connection are kept 10 s for a client that reconnects."""
+
+    def close(self) -> None:
+        import threading
+
+        timer = threading.Timer(10.0, super().close)
+        timer.daemon = True
+        timer.start()
+
+
+agent_forgets_sessions_of_closed_connections = _with(dispatcher=_SessionsForgotten)
+agent_keeps_sessions_for_a_grace_period = _with(dispatcher=_GraceBeforeClose)
+
+
+# == more of the same kinds (issue 12 follow-up, second round) ===============================================
+
+
+class _DefaultAnyApp(AccessRuleCache):
+    """A default-application rule (C0) is applied to every app, its hash not compared."""
+
+    def _find(self, aid: bytes | None, hashes: Sequence[bytes]) -> ChannelAccess | None:
+        if RefKey.for_target(aid).tag == rules.T_DEFAULT:
+            found = next((v for k, v in self.rules.items() if k.tag == rules.T_DEFAULT), None)
+            if found is not None:
+                return found
+        return super()._find(aid, hashes)
+
+
+class _NeverLookedPast(AccessRuleCache):
+    """Rule A looks past a NEVER rule of the app's first hash for one of its other hashes that allows."""
+
+    def _find(self, aid: bytes | None, hashes: Sequence[bytes]) -> ChannelAccess | None:
+        target = RefKey.for_target(aid)
+        hits = [self.rules.get(RefKey(target.tag, target.aid, bytes(h))) for h in hashes]
+        allowing = next((h for h in hits if h is not None and h.apdu != A.DENIED), None)
+        return allowing or super()._find(aid, hashes)
+
+
+class _BasicByDefaultRule(Terminal):
+    """openBasicChannel is checked against the default application's rule, whatever AID it selects."""
+
+    def set_up_channel_access(self, aid: bytes | None, app: AppIdentity, basic: bool) -> ChannelAccess:
+        return super().set_up_channel_access(None if basic else aid, app, basic)
+
+
+default_rule_for_every_app = _with(cache=_DefaultAnyApp)
+sha1_never_looked_past = _with(cache=_NeverLookedPast)
+basic_channel_checked_by_default_rule = _with(terminal=_BasicByDefaultRule)
+
+
+class _Parser28(AraController):
+    """The REF-DO parser of API 28 (20-byte hashes only) next to an ACE that hashes with SHA-256 too: a rule
+    with a 32-byte hash makes the rules unparsable."""
+
+    def _read_all(self, channel: Any) -> None:
+        android, self.cache.android = (
+            self.cache.android,
+            _android(sha256_hashes=False)(self.cache.android.api),
+        )
+        try:
+            super()._read_all(channel)
+        finally:
+            self.cache.android = android
+
+
+class _PkgMeansCarrier(AraController):
+    """A REF-DO with AID, hash and PKG-REF-DO is read as a carrier-privilege rule (a DAC rule)."""
+
+    def _read_all(self, channel: Any) -> None:
+        original = rules.parse_ref
+
+        def parse_ref(value: bytes, android: Android) -> RefKey:
+            try:
+                return original(value, android)
+            except rules.RuleParseError as exc:
+                if "Unexpected combination" not in str(exc):
+                    raise
+                plain = _android(pkg_with_aid_is_error=False)(android.api)
+                ref = original(value, plain)
+                return RefKey(rules.T_AID, rules.CARRIER_PRIVILEGE_AID, ref.hash, ref.pkg)
+
+        rules.parse_ref = parse_ref  # type: ignore[assignment]
+        try:
+            super()._read_all(channel)
+        finally:
+            rules.parse_ref = original  # type: ignore[assignment]
+
+
+class _EmptyAramAllowsAll(AraController):
+    """GET DATA [All] answering 6A88 (no rules) is read as one implicit (all AIDs, all apps) ALWAYS rule."""
+
+    def _read_all(self, channel: Any) -> None:
+        super()._read_all(channel)
+        if not self.cache.rules:
+            self.cache.rules[RefKey(rules.T_AID, b"", b"")] = ChannelAccess.allowed(
+                "no rules: no restriction"
+            )
+
+
+class _AraRefreshReadsArf(AraController):
+    """On a UICC, a changed ARA-M refresh tag makes the ACE read the ARF (the other rule source) instead."""
+
+    def _read_all(self, channel: Any) -> None:
+        if self.reads and self.terminal.uicc:
+            self.reads += 1
+            ArfController(self.cache, self.terminal).initialize()
+            return
+        super()._read_all(channel)
+
+
+class _ArfAbsentIsMissingChannel(AccessControlEnforcer):
+    """On a UICC, an ARF that cannot be read is taken for a passing lack of channels: the open answers
+    null."""
+
+    def initialize(self) -> None:
+        super().initialize()
+        if self.uicc and not self.use_ara and not self.use_arf:
+            raise MissingResource(f"no channel for the ARF ({self.deny_reason})")
+
+
+class _RefreshTagThrottled(AccessControlEnforcer):
+    """The refresh tag is checked at most once every 10 s (a cache with a time-out)."""
+
+    checked = 0.0
+
+    def update_rules_if_needed(self) -> None:
+        import time
+
+        if time.monotonic() - self.checked < 10:
+            return
+        self.checked = time.monotonic()
+        super().update_rules_if_needed()
+
+
+sha256_rules_unparsable = _with(ara=_Parser28)
+pkg_rule_read_as_carrier_privilege = _with(ara=_PkgMeansCarrier)
+empty_aram_allows_all = _with(ara=_EmptyAramAllowsAll)
+aram_refresh_reads_the_arf = _with(ara=_AraRefreshReadsArf)
+absent_arf_answers_null = _with(ace=_ArfAbsentIsMissingChannel)
+refresh_tag_throttled = _with(ace=_RefreshTagThrottled)
+
+
+class _PrivilegeIsCarrier(Terminal):
+    """A carrier-privileged app is taken for a privileged one (SECURE_ELEMENT_PRIVILEGED_OPERATION), on every
+    reader."""
+
+    def set_up_channel_access(self, aid: bytes | None, app: AppIdentity, basic: bool) -> ChannelAccess:
+        if not self.uicc and self.android.privileged_apps:
+            if self.ace is None:
+                self.initialize_access_control()
+            assert self.ace is not None
+            if self.ace.check_carrier_privilege(app, False):
+                return ChannelAccess.privileged(app.package or app.name)
+        return super().set_up_channel_access(aid, app, basic)
+
+
+carrier_privilege_taken_for_privileged = _with(terminal=_PrivilegeIsCarrier)
+
+
+class _NfcMissingIsNever(AccessRuleCache):
+    """A rule without NFC-AR-DO is read as NFC NEVER."""
+
+    def put_rule(self, ref: RefKey, ar: Any) -> None:
+        if ar is not None and ar.nfc is None and ar.apdu is not None:
+            ar = rules.ArRule(ar.apdu, False, ar.perm)
+        super().put_rule(ref, ar)
+
+
+nfc_missing_read_as_never = _with(cache=_NfcMissingIsNever)
+
+
+def _filter_match(match: Callable[[seac.ApduFilter, bytes], bool]) -> type[AccessControlEnforcer]:
+    class Ace(AccessControlEnforcer):
+        def check_command(self, channel: Any, command: bytes) -> None:
+            ca = channel.access
+            if ca is not None and ca.use_filter and ca.access == A.ALLOWED and ca.filters:
+                if any(match(f, command[:4]) for f in ca.filters):
+                    return
+                raise SecurityError(f"Access Rule does not match: {ca.reason}")
+            super().check_command(channel, command)
+
+    return Ace
+
+
+filter_cla_compared_exactly = _with(
+    ace=_filter_match(lambda f, c: c[0] == f.header[0] and f.matches(bytes((c[0] & f.mask[0],)) + c[1:]))
+)
+filter_p2_ignored = _with(ace=_filter_match(lambda f, c: f.matches(c[:3] + f.header[3:4])))
+
+
+# -- channels and sessions --------------------------------------------------------------------------------
+
+
+class _BasicCloseKeepsOpen(channel_mod.Channel):
+    """Closing the basic channel selects the default application, and leaves the channel open."""
+
+    def close(self) -> None:
+        if self.is_basic_channel() and self.session is not None:
+            self.terminal.select_default_application()
+            return
+        super().close()
+
+
+class _UiccBasicByRules(Terminal):
+    """On a UICC the basic channel is refused only where the ACE's rules refuse the app."""
+
+    def set_up_channel_access(self, aid: bytes | None, app: AppIdentity, basic: bool) -> ChannelAccess:
+        if self.uicc and basic:
+            if self.ace is None:
+                self.initialize_access_control()
+            assert self.ace is not None
+            try:
+                return self.ace.set_up_channel_access(aid, app, True)
+            except AccessControlError:
+                raise MissingResource("openBasicChannel is not allowed.") from None
+        return super().set_up_channel_access(aid, app, basic)
+
+
+class _UiccNullAidIllegal(omapi.Session):
+    """openLogicalChannel(null) on a UICC throws IllegalArgumentException instead of returning null."""
+
+    def open_logical_channel(self, aid: bytes | None = None, p2: int = 0x00) -> omapi.Channel | None:
+        if aid is None and self.reader.get_name().startswith("SIM"):
+            raise IllegalArgumentError("AID must not be null")
+        return super().open_logical_channel(aid, p2)
+
+
+class _SkippingClose(service.ServiceSession):
+    """Session.close() walks the channel list while each close takes its channel off it: every other
+    channel is skipped."""
+
+    def close(self) -> None:
+        for channel in self.channels:
+            channel.close()
+        self.reader.remove_session(self)
+        self.closed = True
+
+
+class _SkippingCloseChannels(service.ServiceSession):
+    def close_channels(self) -> None:
+        for channel in self.channels:  # the list shrinks under the loop
+            channel.close()
+
+
+class _SkippingCloseSessions(service.ServiceReader):
+    def close_sessions(self) -> None:
+        for session in self.sessions:  # the list shrinks under the loop
+            session.close()
+
+
+class _BasicOnClosedSession(service.ServiceSession):
+    def open_basic_channel(self, aid: bytes | None, p2: int, app: AppIdentity) -> channel_mod.Channel | None:
+        closed, self.closed = self.closed, False
+        try:
+            return super().open_basic_channel(aid, p2, app)
+        finally:
+            self.closed = closed
+
+
+basic_close_keeps_the_channel_open = _with(channel=_BasicCloseKeepsOpen)
+uicc_basic_channel_by_rules = _with(terminal=_UiccBasicByRules)
+uicc_null_aid_illegal_argument = _with(app_session=_UiccNullAidIllegal)
+session_close_skips_channels = _with(session=_SkippingClose)
+close_channels_skips_channels = _with(session=_SkippingCloseChannels)
+close_sessions_skips_sessions = _with(reader=_SkippingCloseSessions)
+basic_channel_on_closed_session = _with(session=_BasicOnClosedSession)
+
+
+class _StripSw(channel_mod.Channel):
+    def get_select_response(self) -> bytes | None:
+        response = super().get_select_response()
+        return response[:-2] if response else response
+
+
+class _SessionP2(service.ServiceSession):
+    """The P2 of the session's first open is used for all its channels."""
+
+    first_p2: int | None = None
+
+    def open_logical_channel(
+        self, aid: bytes | None, p2: int, app: AppIdentity
+    ) -> channel_mod.Channel | None:
+        if self.first_p2 is None and p2 in (0x00, 0x04, 0x08, 0x0C):
+            self.first_p2 = p2
+        return super().open_logical_channel(aid, self.first_p2 if p2 in (0x04, 0x08, 0x0C) else p2, app)
+
+
+class _BasicP2Unchecked(service.ServiceSession):
+    def _check(self, aid: bytes | None, p2: int, basic: bool) -> bool:
+        return super()._check(aid, 0x00 if basic else p2, basic)
+
+
+def _select_63_mapping(sw: int) -> HalStatus:
+    return HalStatus.NO_SUCH_ELEMENT if sw >> 8 == 0x63 else select_status(sw)
+
+
+select_response_sw_stripped = _with(channel=_StripSw)
+p2_of_the_first_open_kept = _with(session=_SessionP2)
+basic_channel_p2_unchecked = _with(session=_BasicP2Unchecked)
+select_63xx_no_such_element = _with(hal=_hal_mapping(_select_63_mapping))
+
+
+# -- SEService and Reader ---------------------------------------------------------------------------------
+
+
+class _UiccUnnumbered(omapi.SEService):
+    """The UICC reader is named SIM, without its slot number."""
+
+    def get_readers(self) -> list[omapi.Reader]:
+        readers = super().get_readers()
+        for reader in readers:
+            if reader.name.startswith("SIM"):
+                reader.name = "SIM"
+        return readers
+
+
+class _SlotClamped(omapi.SEService):
+    """getUiccReader(n) beyond the last UICC returns the last one."""
+
+    def get_uicc_reader(self, slot: int) -> omapi.Reader:
+        uicc = sorted(r.get_name() for r in self.get_readers() if r.get_name().startswith("SIM"))
+        return super().get_uicc_reader(min(slot, len(uicc)) if slot >= 1 else slot)
+
+
+class _Version33Always(omapi.SEService):
+    def get_version(self) -> str:
+        return "3.3"
+
+
+uicc_reader_unnumbered = _with(app_service=_UiccUnnumbered)
+uicc_slot_clamped = _with(app_service=_SlotClamped)
+version_3_3_whatever_the_api = _with(app_service=_Version33Always)
+
+
+# -- transmit ---------------------------------------------------------------------------------------------
+
+
+ins_9x_accepted = _with(channel=_validator(lambda c: len(c) >= 4 and c[0] != 0xFF and c[1] & 0xF0 == 0x90))
+extended_lc_not_checked = _with(
+    channel=_apps_only(_validator(lambda c: len(c) > 7 and c[4] == 0 and (c[5] << 8 | c[6]) != 0))
+)
+
+
+class _NullEmpty(channel_mod.Channel):
+    def transmit(self, command: bytes | None) -> bytes:
+        if command is None and not self.closed:
+            return b""
+        return super().transmit(command)
+
+
+class _ResendOnBasic(Terminal):
+    """After 6Cxx the command goes out again with CLA 00 (rebuilt), on the basic channel."""
+
+    def transmit(self, command: bytes) -> bytes:
+        response = self._exchange(command)
+        if response[-2] == 0x6C:
+            return super().transmit(bytes((0x00,)) + command[1:-1] + response[-1:])
+        while response[-2] == 0x61:
+            response = response[:-2] + self._exchange(bytes((command[0], 0xC0, 0x00, 0x00, response[-1])))
+        return response
+
+
+class _CaseTwoData(channel_mod.Channel):
+    """The answer to a short case 2 command (Le only) loses its data."""
+
+    def transmit(self, command: bytes | None) -> bytes:
+        response = super().transmit(command)
+        return response[-2:] if command is not None and len(command) == 5 else response
+
+
+class _LeStripped(channel_mod.Channel):
+    """A case 4 command goes out as case 3: its Le is dropped."""
+
+    def transmit(self, command: bytes | None) -> bytes:
+        if command is not None and len(command) > 5 and command[4] and len(command) == 6 + command[4]:
+            command = bytes(command[:-1])
+        return super().transmit(command)
+
+
+null_answered_empty = _with(channel=_NullEmpty)
+sw_6c_resent_on_the_basic_channel = _with(terminal=_ResendOnBasic)
+case_2_data_dropped = _with(channel=_apps_only(_CaseTwoData))
+case_4_sent_as_case_3 = _with(channel=_apps_only(_LeStripped))
+
+
+# -- the agent --------------------------------------------------------------------------------------------
+
+
+class _ArrayParseError(agent_mod.Dispatcher):
+    """A JSON text that is not an object is answered parse_error, not invalid_request."""
+
+    def handle_line(self, line: bytes) -> dict[str, Any]:
+        answer = super().handle_line(line)
+        error = answer.get("error")
+        if isinstance(error, dict) and error.get("code") == p.INVALID_REQUEST and line.lstrip()[:1] == b"[":
+            error["code"] = p.PARSE_ERROR
+        return answer
+
+
+class _V1HelloSaysTwo(agent_mod.Dispatcher):
+    def hello(self, params: dict[str, Any]) -> dict[str, Any]:
+        answer = super().hello(params)
+        answer["protocol"] = p.VERSION
+        return answer
+
+
+class _NoSuchElementIsIo(agent_mod.Dispatcher):
+    def handle_line(self, line: bytes) -> dict[str, Any]:
+        answer = super().handle_line(line)
+        error = answer.get("error")
+        if isinstance(error, dict) and error.get("code") == "no_such_element":
+            error["code"], error["exception"] = "io", "java.io.IOException"
+        return answer
+
+
+agent_array_is_a_parse_error = _with(dispatcher=_ArrayParseError)
+agent_v1_hello_says_protocol_2 = _with(dispatcher=_V1HelloSaysTwo)
+agent_no_such_element_as_io = _with(dispatcher=_NoSuchElementIsIo)
+
+
+class _LaterAlwaysDropsFilters(AccessRuleCache):
+    """An ALWAYS rule read after a filter rule of the same REF-DO replaces its filters (the merge takes the
+    later rule's APDU access when it allows)."""
+
+    def put_with_merge(self, ref: RefKey, access: ChannelAccess) -> None:
+        current = self.rules.get(ref)
+        super().put_with_merge(ref, access)
+        if current is not None and current.use_filter and access.apdu == A.ALLOWED and not access.use_filter:
+            merged = self.rules[ref]
+            merged.apdu, merged.use_filter, merged.filters = A.ALLOWED, False, ()
+
+
+later_always_drops_filters = _with(cache=_LaterAlwaysDropsFilters)
+
+
+class _MissingNfcAllowed(AccessRuleCache):
+    """A rule without NFC-AR-DO gives NFC events whatever its APDU access (even NEVER)."""
+
+    def find(self, aid: bytes | None, hashes: Sequence[bytes]) -> ChannelAccess | None:
+        raw = self._find(aid, hashes)
+        found = super().find(aid, hashes)
+        if found is not None and raw is not None and raw.nfc == A.UNDEFINED:
+            found.nfc = A.ALLOWED
+        return found
+
+
+missing_nfc_rule_always_allows = _with(cache=_MissingNfcAllowed)

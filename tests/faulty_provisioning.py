@@ -223,6 +223,14 @@ class BlockIgnored(JpkiPhoneApplet):
         return reply() if self._pin_of(apdu.p2) is not None else reply(SW.INCORRECT_P1P2)
 
 
+class BlockedAnswers63C0(JpkiPhoneApplet):
+    """A PIN blocked by BLOCK PIN answers VERIFY with 63C0 (a wrong PIN, no tries left), not 6984
+    (PROV-PIN-01: the blocked state is one of its own, jpki-applet.md#pin-states-and-blocking)."""
+
+    def blocked_sw(self) -> int:
+        return 0x63C0
+
+
 class TempPinReusable(JpkiPhoneApplet):
     """The temporary PIN stays valid after it was used (PROV-PIN-01)."""
 
@@ -419,6 +427,7 @@ ca_bit_ignored = _variant(CaBitIgnored)
 status_byte_not_set = _variant(StatusByteNotSet)
 last_block_only = _variant(LastBlockOnly)
 block_ignored = _variant(BlockIgnored)
+blocked_answers_63c0 = _variant(BlockedAnswers63C0)
 temp_pin_reusable = _variant(TempPinReusable)
 any_temp_pin_unblocks = _variant(AnyTempPinUnblocks)
 new_pin_not_set = _variant(NewPinNotSet)

@@ -34,6 +34,7 @@ from jpkikit.vocab.jpki.provisioning import (
     INS_PUT_KEY_PAIR,
     INS_SET_TEMP_PIN,
     MORE_BLOCKS,
+    SLOT_SIGN,
     parse_key_package,
     unwrap_private_key,
 )
@@ -873,3 +874,52 @@ lock_lost_at_power_up = _with_card(LockLostAtPowerUp)
 release_resets_pins = _with_card(ReleaseResetsPins)
 release_without_session = _with_card(ReleaseWithoutSession)
 release_does_not_release = _with_card(ReleaseDoesNotRelease)
+
+
+# -- SIM-AUTH-01: authentication only ------------------------------------------------------------------------
+
+
+class SignCertificateLeft(JpkiUiccApplet):
+    def initial_data(self) -> dict[str, Any]:
+        data = super().initial_data()
+        from jpkikit.reference.persona import load_persona
+
+        data["files"]["0001"] = load_persona().certs["sign"].hex()
+        return data
+
+
+class StatusShowsSign(JpkiUiccApplet):
+    def initial_data(self) -> dict[str, Any]:
+        data = super().initial_data()
+        data["files"]["0008"] = "8F8F00"
+        return data
+
+
+class SignSlotAccepted(JpkiUiccApplet):
+    def _slot(self, p2: int) -> Any:
+        from jpkikit.reference.emulator.jpki_phone import SLOTS
+
+        return SLOTS.get(p2) if p2 == SLOT_SIGN else super()._slot(p2)
+
+    def _set_temp_pin(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
+        if apdu.p2 == SLOT_SIGN:
+            return reply()
+        return super()._set_temp_pin(ctx, apdu)
+
+
+def _fresh_applet(cls: type[JpkiUiccApplet]) -> Factory:
+    """The applet class swapped before the initial data is made (faults in the installed content)."""
+
+    def factory(personality: str | None, state: str | Path | None = None) -> UiccCard:
+        card = _card(personality, state)
+        for entry in card.registry.values():
+            if entry.applet.type_name == "jpki-uicc":
+                entry.applet = cls(entry.applet.aid, None, **entry.applet.params)
+        return card
+
+    return factory
+
+
+sign_certificate_left = _fresh_applet(SignCertificateLeft)
+status_shows_sign = _fresh_applet(StatusShowsSign)
+sign_slot_accepted = _with_applet(SignSlotAccepted)

@@ -26,8 +26,11 @@ from jpkikit.reference.tsm import flows as f
 from jpkikit.reference.tsm.flows import FLOWS, FlowContext, Order, Script
 from jpkikit.reference.tsm.secure_script import ScriptChannel
 from jpkikit.reference.tsm.server import TsmService
-from jpkikit.vocab.gp.constants import PRIV_SECURITY_DOMAIN
+from jpkikit.reference.tsm.store import TsmStore
+from jpkikit.vocab.gp.constants import INS_SET_STATUS, PRIV_SECURITY_DOMAIN
 from jpkikit.vocab.gp.layouts import InstallForInstall
+from jpkikit.vocab.iso7816.apdu import CommandApdu
+from jpkikit.vocab.jpki import provisioning as se
 from jpkikit.vocab.scp03.putkey import put_key_command
 
 KINDS = ("auth", "sign")
@@ -607,12 +610,18 @@ class OldTls(TsmService):
 
 
 def _installation(
-    privileges: int = PRIV_SECURITY_DOMAIN, make_selectable: bool = True, extradite: bool = True
+    privileges: int = PRIV_SECURITY_DOMAIN,
+    make_selectable: bool = True,
+    extradite: bool = True,
+    lock_applet: bool = False,
+    apsd_gets_isd_keys: bool = False,
 ) -> f.FlowFn:
     """sei_installation with one thing done otherwise."""
 
     def run(order: Order, fx: FlowContext) -> Script:
         s = fx.sei
+        if apsd_gets_isd_keys:  # PUT KEY of the SEI-TSM's own key set into the APSD, not the SP's
+            s = dataclasses.replace(s, apsd_keys=s.isd_keys)
         conv = f.isd(fx)
         yield from conv.open()
         yield from conv.send(
@@ -632,6 +641,8 @@ def _installation(
         ]
         if extradite:
             commands.append(f.install_for_extradition(s.apsd_aid, s.jpki_aid))
+        if lock_applet:  # SET STATUS: LOCKED "until the SP activates it" (GPCS §11.10, §5.3.1)
+            commands.append(CommandApdu(0x80, INS_SET_STATUS, 0x40, 0x83, s.jpki_aid))
         yield from conv.send(commands)
         hashes = fx.act("registered_hashes", s.jpki_aid)
         rules = [f.seac.Rule(f.seac.RefDo(s.jpki_aid, h), f.seac.ArDo("always", True)) for h in hashes]
@@ -704,13 +715,15 @@ def _applet_deletion_rules_of(which: str) -> f.FlowFn:
     return run
 
 
-def _factory_reset(target: str, rules: bool = True) -> f.FlowFn:
+def _factory_reset(target: str, rules: bool = True, related: bool = True) -> f.FlowFn:
     def run(order: Order, fx: FlowContext) -> Script:
         s = fx.sei
         conv = f.isd(fx)
         yield from conv.open()
         aid = s.apsd_aid if target == "apsd" else s.jpki_aid
-        yield from conv.send([f.gp_delete(aid, related=True)], allow=frozenset({f.REFERENCED_DATA_NOT_FOUND}))
+        yield from conv.send(
+            [f.gp_delete(aid, related=related)], allow=frozenset({f.REFERENCED_DATA_NOT_FOUND})
+        )
         if rules:
             rules_conv = f.aram(fx)
             yield from rules_conv.open()
@@ -842,6 +855,387 @@ class _ReusableCodeBackend(JlisBackend):
         return applicant
 
 
+# -- more faults (issue 12 follow-up: three or more per requirement) ----------
+
+
+class _View:
+    """A stand-in for a flow's context (or its TSM) that answers some names itself and passes the rest on."""
+
+    def __init__(self, inner: Any, **own: Any) -> None:
+        self._inner = inner
+        self.__dict__.update(own)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def _backend_view(flow: f.FlowFn, change: Callable[[Order, FlowContext, str, tuple, Any], Any]) -> f.FlowFn:
+    """``flow`` seeing the back end's answers through ``change(order, fx, method, args, answer)``."""
+
+    def run(order: Order, fx: FlowContext) -> Script:
+        def backend(method: str, *args: Any) -> Any:
+            return change(order, fx, method, args, fx.backend(method, *args))
+
+        return (yield from flow(order, _View(fx, backend=backend)))  # type: ignore[arg-type]
+
+    return run
+
+
+def _live_elsewhere(order: Order, fx: FlowContext, method: str, args: tuple, answer: Any) -> Any:
+    """Only the live certificates on other SEs (the device-change look-up) reach the flow."""
+    if method == "phone_certificates":
+        return [c for c in answer if c.se_id != order.result.get("se_id")]
+    return answer
+
+
+def _suspended_se_skipped(order: Order, fx: FlowContext, method: str, args: tuple, answer: Any) -> Any:
+    """An SE with a suspended certificate is taken as dealt with by the call centre (left out)."""
+    if method == "phone_certificates":
+        held = {c.se_id for c in answer if c.status == "suspended"}
+        return [c for c in answer if c.se_id not in held]
+    return answer
+
+
+def _checks_on_the_bound_se(flow: f.FlowFn) -> f.FlowFn:
+    """PIN initialisation whose binding and status checks use the SE ID the back end has bound to the card
+    (a stale value), not the one read from the SE in session."""
+
+    def run(order: Order, fx: FlowContext) -> Script:
+        def backend(method: str, *args: Any) -> Any:
+            if method in ("check_binding", "check_phone_status"):
+                bound = fx.backend("bound_se", args[0]) or args[1]
+                args = (args[0], bound, *args[2:])
+            return fx.backend(method, *args)
+
+        return (yield from flow(order, _View(fx, backend=backend)))  # type: ignore[arg-type]
+
+    return run
+
+
+def _at_level(flow: f.FlowFn, level: int) -> f.FlowFn:
+    """``flow`` with every SCP03 session opened at ``level`` whatever the SE requires."""
+
+    def run(order: Order, fx: FlowContext) -> Script:
+        tsm = fx.tsm
+
+        def script_channel(keys: Any, sd_aid: bytes, _level: int, draw: Callable[[int], bytes]) -> Any:
+            return tsm.script_channel(keys, sd_aid, level, draw)
+
+        view = _View(fx, tsm=_View(tsm, script_channel=script_channel))
+        return (yield from flow(order, view))  # type: ignore[arg-type]
+
+    return run
+
+
+def _issuance_keys_first(order: Order, fx: FlowContext) -> Script:
+    """issuance (on-card keys) with step ⑰ before ⑥⑦: the key pairs generated, then the SE ID read."""
+    applicant = order.applicant
+    assert applicant is not None
+    conv = f.applet(fx)
+    yield from conv.open()
+    generated = yield from conv.send([se.generate_key(f._slot(k)) for k in order.kinds])
+    se_id = yield from f.read_se_id(conv)
+    order.result["se_id"] = se_id
+    live = fx.backend("phone_certificates", applicant.serial, True)
+    old_ses = sorted({c.se_id for c in live if c.se_id != se_id})
+    if old_ses and not order.confirm_revoke_old:
+        raise f.FlowError("confirmation-needed", f"card has live phone certificates on SE(s) {old_ses}")
+    if [c for c in live if c.se_id == se_id and c.kind in order.kinds]:
+        raise f.FlowError("double-issuance", "this SE already holds live phone certificates")
+    for old in old_ses:
+        order.result.setdefault("revoked", []).extend(
+            fx.backend("revoke_se", applicant.serial, old, "device-change")
+        )
+        fx.act("request_remote_deletion", old)
+    certificates = {}
+    for kind, answer in zip(order.kinds, generated, strict=True):
+        key = se.parse_generated_key(answer.data)
+        certificates[kind] = fx.backend("issue", applicant, se_id, kind, key.public_key, key.r)
+    order.result["certificates"] = {k: c.serial for k, c in certificates.items()}
+    yield from conv.send(
+        [c for k in order.kinds for c in se.put_certificate(f._slot(k), certificates[k].der)]
+    )
+    yield from f.temp_pin_sequence(conv, fx, order)
+    return order.result
+
+
+def _redrawn_pins(order: Order) -> None:
+    pins = order.result.get("temp_pins") or {}  # the app's copy drawn again, not the one sent to the SE
+    order.result["temp_pins"] = {k: os.urandom(len(bytes.fromhex(v))).hex() for k, v in pins.items()}
+
+
+class _RetryCodeBackend(JlisBackend):
+    def redeem_access_code(self, code: str, password: str) -> CardApplicant:
+        rows = self.store.query("SELECT used FROM access_codes WHERE code = ?", str(code))
+        retry = bool(rows) and rows[0]["used"] == 1  # one retry "for a delivery that failed"
+        if retry:
+            with self.store.transaction() as db:
+                db.execute("UPDATE access_codes SET used = 0 WHERE code = ?", (str(code),))
+        applicant = super().redeem_access_code(code, password)
+        if retry:
+            with self.store.transaction() as db:
+                db.execute("UPDATE access_codes SET used = 2 WHERE code = ?", (str(code),))
+        return applicant
+
+
+class _CachedCodeBackend(JlisBackend):
+    def redeem_access_code(self, code: str, password: str) -> CardApplicant:
+        cache = self.__dict__.setdefault("redeemed", {})  # the SP-TSM keeps J-LIS's answer for the retry
+        if (code, password) not in cache:
+            cache[code, password] = super().redeem_access_code(code, password)
+        return cache[code, password]  # type: ignore[no-any-return]
+
+
+class _ShortPasswordBackend(JlisBackend):
+    WIDTH = 8  # the password column holds 8 characters
+
+    def create_access_code(self, applicant: CardApplicant) -> tuple[str, str]:
+        from jpkikit.reference.backend.service import ACCESS_CODE_ALPHABET, _password_hash
+
+        code = "".join(ACCESS_CODE_ALPHABET[b % len(ACCESS_CODE_ALPHABET)] for b in os.urandom(16))
+        password, salt = os.urandom(8).hex().upper(), os.urandom(16)
+        with self.store.transaction() as db:
+            db.execute(
+                "INSERT INTO access_codes (code, password_hash, salt, card_serial, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (code, _password_hash(salt, password[: self.WIDTH]), salt, applicant.serial, "now"),
+            )
+        return code, password
+
+    def redeem_access_code(self, code: str, password: str) -> CardApplicant:
+        return super().redeem_access_code(code, str(password)[: self.WIDTH])
+
+
+def _only_for(relaxed_operation: str, relaxed: type[JlisBackend]) -> type[JlisBackend]:
+    """A back end that checks applications of one operation as ``relaxed`` does, the others as J-LIS."""
+
+    class Only(relaxed):  # type: ignore[valid-type, misc]
+        def check_application(
+            self, card_cert_der: bytes, application: bytes, signature: bytes, operation: str | None = None
+        ) -> CardApplicant:
+            if operation == relaxed_operation:
+                return relaxed.check_application(self, card_cert_der, application, signature, operation)
+            return JlisBackend.check_application(self, card_cert_der, application, signature, operation)
+
+        def check_card(self, card_cert_der: bytes) -> x509.Certificate:
+            if self.__dict__.get("relaxing"):
+                return relaxed.check_card(self, card_cert_der)
+            return JlisBackend.check_card(self, card_cert_der)
+
+    Only.__name__ = Only.__qualname__ = f"{relaxed.__name__}For{relaxed_operation.title().replace('-', '')}"
+    return Only
+
+
+class _RelaxedCardCheck(JlisBackend):
+    """check_card relaxed (any CA) while the application being checked is of the relaxed operation."""
+
+    def check_application(
+        self, card_cert_der: bytes, application: bytes, signature: bytes, operation: str | None = None
+    ) -> CardApplicant:
+        self.__dict__["relaxing"] = True
+        try:
+            return JlisBackend.check_application(self, card_cert_der, application, signature, operation)
+        finally:
+            self.__dict__["relaxing"] = False
+
+    def check_card(self, card_cert_der: bytes) -> x509.Certificate:
+        return _AcceptsForeignBackend.check_card(self, card_cert_der)  # type: ignore[arg-type]
+
+
+class _ExpiredForPinInit(JlisBackend):
+    def check_application(
+        self, card_cert_der: bytes, application: bytes, signature: bytes, operation: str | None = None
+    ) -> CardApplicant:
+        self.__dict__["relaxing"] = True
+        try:
+            return JlisBackend.check_application(self, card_cert_der, application, signature, operation)
+        finally:
+            self.__dict__["relaxing"] = False
+
+    def check_card(self, card_cert_der: bytes) -> x509.Certificate:
+        return _AcceptsExpiredBackend.check_card(self, card_cert_der)  # type: ignore[arg-type]
+
+
+class _SuspendedOnlyOnLossBackend(JlisBackend):
+    def revoke_se(self, card_serial: str, se_id: str, reason: str) -> list[str]:
+        held = self.store.query(
+            "SELECT 1 FROM phone_certificates WHERE card_serial = ? AND se_id = ? AND status = 'suspended'",
+            card_serial,
+            se_id.upper(),
+        )
+        if reason == "device-change" and held:  # a lost phone: revoke what the call centre suspended
+            where = "card_serial = ? AND se_id = ? AND status = 'suspended'"
+            return self._revoke_where(where, (card_serial, se_id.upper()), reason)
+        return super().revoke_se(card_serial, se_id, reason)
+
+
+class _RevokeAllAuthOnlyBackend(JlisBackend):
+    def revoke_all_of_card(self, card_serial: str, reason: str) -> list[str]:
+        return self._revoke_where("card_serial = ? AND kind = 'auth'", (card_serial,), reason)
+
+
+class _CachedCrlBackend(JlisBackend):
+    def crl(self, kind: str) -> bytes:
+        cache = self.__dict__.setdefault("crls", {})  # rebuilt when one certificate changes status only
+        if kind not in cache:
+            cache[kind] = super().crl(kind)
+        return cache[kind]  # type: ignore[no-any-return]
+
+    def _set_status(self, serial: str, new: str, allowed_from: tuple[str, ...], reason: str | None) -> None:
+        self.__dict__.setdefault("crls", {}).clear()
+        super()._set_status(serial, new, allowed_from, reason)
+
+
+class _LastKindStatusBackend(JlisBackend):
+    def check_phone_status(self, card_serial: str, se_id: str, kinds: tuple[str, ...]) -> None:
+        super().check_phone_status(card_serial, se_id, kinds[-1:])  # the loop kept its last kind only
+
+
+class _OptionalCommitmentBackend(JlisBackend):
+    def issue(
+        self, applicant: CardApplicant, se_id: str, kind: str, public_key: Any, r: bytes
+    ) -> PhoneCertificate:
+        if self.commitment(applicant, kind) is None:  # no S in the application: nothing to compare
+            with self.store.transaction() as db:
+                return self._issue_in(db, applicant, se_id, kind, public_key)
+        return super().issue(applicant, se_id, kind, public_key, r)
+
+
+class _JstValidityBackend(JlisBackend):
+    def make_certificate(
+        self, kind: str, public_key: Any, card_cert: Any, now: dt.datetime
+    ) -> x509.Certificate:  # the card's end of validity read as Japan time: 9 hours late in UTC
+        cert = super().make_certificate(kind, public_key, card_cert, now)
+        return _resign(cert, persona_ca(kind).key, cert.not_valid_after_utc + dt.timedelta(hours=9))
+
+
+class LeavesSignLive(TsmService):
+    """When the SE fails after the certificates were issued, revokes the auth one only (TSM-BAD-01)."""
+
+    def _fail(self, order_id: str, operation: str, exc: Any, digest: str) -> None:
+        run = self.runs.get(order_id)
+        if run is not None:
+            (run.order.result.get("certificates") or {}).pop("sign", None)
+        super()._fail(order_id, operation, exc, digest)
+
+
+class StaleSeIdPackage(TsmService):
+    """Names in every key package the SE of its first delivery (a value kept from before) (TSM-OFF-02)."""
+
+    def key_package(self, se_id: bytes, wrapped: bytes) -> bytes:
+        return super().key_package(self.__dict__.setdefault("first_se", se_id), wrapped)
+
+
+class PemKeyInResult(TsmService):
+    """Hands the app each delivered private key as PEM in the order's result, "for backup" (TSM-OFF-03)."""
+
+    def issue_and_wrap(
+        self, applicant: CardApplicant, se_id: str, kind: str
+    ) -> tuple[PhoneCertificate, bytes]:
+        from cryptography.hazmat.primitives import serialization
+
+        cert, key = self.backend.issue_off_card(applicant, se_id, kind)
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        self.backup = {**getattr(self, "backup", {}), kind: pem.decode()}
+        return cert, f.wrap_key(key, self.target.keys.dek)
+
+
+PemKeyInResult.flows = {**FLOWS, "issue": _issue_with_backup}
+
+
+class SelectOnlyTarget(TsmService):
+    """Names the targeted application only in a script that SELECTs it, "//aid/" else (TSM-RAM-01)."""
+
+    def targeted(self, order_id: str, script: bytes) -> bytes:
+        from jpkikit.reference.tsm.server import _selected
+        from jpkikit.vocab.gp.ram_script import decode_commands
+
+        return _selected(decode_commands(script)) or b""
+
+
+class _ReplyKeyStore(TsmStore):
+    def set_reply(self, order_id: str, request: str, reply: bytes | None) -> None:
+        super().set_reply(order_id, hashlib.sha256(reply or b"").hexdigest(), reply)  # the reply's digest
+
+
+class ReplyUnderItsOwnDigest(TsmService):
+    """Files the last reply under the digest of the reply instead of the request's, so a repeated request is
+    never recognised (TSM-RAM-02)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.store.__class__ = _ReplyKeyStore
+
+
+class RenewsAuthOnly(TsmService):
+    """Renewal makes a new auth key pair and certificate only (TSM-REN-01)."""
+
+    def create_order(self, doc: dict[str, Any]) -> dict[str, Any]:
+        if doc.get("operation") == "renew":
+            doc = {**doc, "kinds": ["auth"]}
+        return super().create_order(doc)
+
+
+class TrustsNamedSe(TsmService):
+    """Revocation from the phone revokes the SE the request names, when it names one (TSM-REV-01)."""
+
+    named: str | None = None
+
+    def create_order(self, doc: dict[str, Any]) -> dict[str, Any]:
+        self.named = doc.get("se_id") if doc.get("operation") == "revoke" else None
+        return super().create_order(doc)
+
+    def named_se(self) -> str | None:
+        return self.named
+
+
+def _revocation_of_named_se(order: Order, fx: FlowContext) -> Script:
+    conv = f.applet(fx)
+    yield from conv.open()
+    read = yield from f.read_se_id(conv)
+    se_id = fx.act("named_se") or read
+    order.result["se_id"] = se_id
+    order.result["revoked"] = fx.backend("revoke_all_on_se", se_id, "revoked-from-phone")
+    yield from conv.send([se.delete_keys()])
+    order.result["deleted"] = True
+    return order.result
+
+
+TrustsNamedSe.flows = {**FLOWS, "revoke": _revocation_of_named_se}
+
+
+class DevelopmentCertificate(TsmService):
+    """Serves TLS with a development certificate of its own CA, not the one the kit trusts (TSM-TLS-01)."""
+
+    def server_tls(self, context: ssl.SSLContext | None) -> ssl.SSLContext | None:
+        import tempfile
+        from pathlib import Path
+
+        from jpkikit.host.test_pki import tls_pki
+
+        files = tls_pki(Path(tempfile.mkdtemp(prefix="dev-tls-")))
+        dev = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        dev.minimum_version = ssl.TLSVersion.TLSv1_2
+        dev.load_cert_chain(str(files.cert), str(files.key))
+        return dev
+
+
+def _applet_deletion_by_lock(order: Order, fx: FlowContext) -> Script:
+    """sei_applet_deletion that LOCKs the applet (SET STATUS, GPCS §11.10) "so it can be restored" instead of
+    deleting it."""
+    s = fx.sei
+    conv = f.isd(fx)
+    yield from conv.open()
+    yield from conv.send([CommandApdu(0x80, INS_SET_STATUS, 0x40, 0x83, s.jpki_aid)])
+    rules_conv = f.aram(fx)
+    yield from rules_conv.open()
+    yield from rules_conv.send([f.delete_rules(s.jpki_aid)], allow=frozenset({f.REFERENCED_DATA_NOT_FOUND}))
+    order.result["deleted"] = [s.jpki_aid.hex().upper()]
+    return order.result
+
+
 # -- factories ----------
 
 low_level = LowLevel
@@ -960,4 +1354,65 @@ password_not_checked = _with_backend(_NoPasswordBackend, "Never compares the pas
 code_prefix_match = _with_backend(_CodePrefixBackend, "Matches the access code on all but its last letter.")
 reusable_access_code = _with_backend(
     _ReusableCodeBackend, "An access code works again and again (TSM-AC-02)."
+)
+
+# issue 12 follow-up
+access_code_one_retry = _with_backend(_RetryCodeBackend, "An access code works twice (TSM-AC-02).")
+access_code_cached = _with_backend(_CachedCodeBackend, "A redeemed access code is answered from a cache.")
+password_truncated = _with_backend(
+    _ShortPasswordBackend, "Compares 8 characters of the password (TSM-AC-01)."
+)
+pin_init_signature_unchecked = _with_backend(
+    _only_for("pin-init", _NoSignatureCheckBackend), "PIN init without the signature check (TSM-IDP-02)."
+)
+pin_init_replay = _with_backend(
+    _only_for("pin-init", _ReplayBackend), "PIN init takes a replayed application."
+)
+pin_init_expired_card = _with_backend(
+    _only_for("pin-init", _ExpiredForPinInit), "PIN init takes an expired card (TSM-IDP-02)."
+)
+revoke_all_any_ca = _with_backend(
+    _only_for("revoke-all", _RelaxedCardCheck), "Revocation with the card: any CA (TSM-REV-02)."
+)
+revoke_all_auth_only = _with_backend(_RevokeAllAuthOnlyBackend, "Revocation with the card: auth only.")
+stale_crl = _with_backend(_CachedCrlBackend, "The CRL is not rebuilt after a bulk revocation (TSM-REV-02).")
+loss_revokes_suspended_only = _with_backend(
+    _SuspendedOnlyOnLossBackend, "A lost phone: only its suspended certificate revoked (TSM-LOSS-01)."
+)
+suspended_se_left_out = _with_flows(
+    {"issue": _backend_view(FLOWS["issue"], _suspended_se_skipped)}, "A suspended SE is not an old device."
+)
+issuance_check_elsewhere_only = _with_flows(
+    {"issue": _backend_view(FLOWS["issue"], _live_elsewhere)}, "Double issuance left to J-LIS (TSM-ISS-01)."
+)
+pin_init_checks_bound_se = _with_flows(
+    {"pin-init": _checks_on_the_bound_se(FLOWS["pin-init"])}, "PIN init checks the bound SE (TSM-SEID-01)."
+)
+pin_init_low_level = _with_flows(
+    {"pin-init": _at_level(FLOWS["pin-init"], 0x13)}, "PIN init under SCP03 level 13 (TSM-SCP-01)."
+)
+keys_before_se_id = _with_flows({"issue": _issuance_keys_first}, "Keys made before the SE ID is read.")
+app_pins_redrawn = _with_flows(
+    {"issue": _after(FLOWS["issue"], _redrawn_pins)}, "The app's PINs drawn again."
+)
+status_of_last_kind = _with_backend(_LastKindStatusBackend, "PIN init checks the last kind's status only.")
+optional_commitment = _with_backend(_OptionalCommitmentBackend, "No S in the application: no check.")
+validity_in_jst = _with_backend(_JstValidityBackend, "Phone certificates valid 9 hours past the card.")
+leaves_sign_live = LeavesSignLive
+delivery_without_c_decryption = _with_flows(
+    {"issue": _at_level(FLOWS["issue"], 0x11)}, "Issuance (key delivery) under C-MAC + R-MAC (11) only."
+)
+stale_se_id_package = StaleSeIdPackage
+pem_key_in_result = PemKeyInResult
+select_only_target = SelectOnlyTarget
+reply_under_its_own_digest = ReplyUnderItsOwnDigest
+renews_auth_only = RenewsAuthOnly
+trusts_named_se = TrustsNamedSe
+development_certificate = DevelopmentCertificate
+apsd_with_isd_keys = _with_flows({"install": _installation(apsd_gets_isd_keys=True)}, "APSD gets ISD keys.")
+applet_locked = _with_flows({"install": _installation(lock_applet=True)}, "The applet installed LOCKED.")
+applet_locked_not_deleted = _with_flows({"delete-applet": _applet_deletion_by_lock}, "Locks, never deletes.")
+reset_without_related = _with_flows(
+    {"factory-reset": _factory_reset("apsd", related=False)},
+    "Reset deletes the APSD without related objects.",
 )

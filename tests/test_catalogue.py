@@ -82,7 +82,7 @@ def test_iso_conditions(catalogue: Catalogue) -> None:
     assert texts == {
         "ISO-SEL-01": None,
         "ISO-SEL-02": None,
-        "ISO-SEL-03": None,
+        "ISO-SEL-03": "ics.iso7816.default_application is given",
         "ISO-CH-01": "ics.iso7816.logical_channels > 1",
         "ISO-CH-02": "ics.iso7816.logical_channels > 1",
         "ISO-CH-03": "ics.iso7816.logical_channels > 1",
@@ -205,7 +205,9 @@ VALID: dict[str, Any] = {
         {
             "id": "DEMO-A-01",
             "title": "A title",
+            "title_ja": "題名",
             "statement": "The implementation shall answer 9000.",
+            "statement_ja": "実装は 9000 を返すこと。",
             "source": [{"doc": "iso7816-4", "at": "SELECT command"}],
             "classes": ["gp-se", "sim"],
             "applies_if": {"claim": "ics.iso7816.extended_length"},
@@ -213,7 +215,9 @@ VALID: dict[str, Any] = {
         {
             "id": "DEMO-A-02",
             "title": "Another",
+            "title_ja": "別の題名",
             "statement": "Something testable.",
+            "statement_ja": "試験できること。",
             "source": [
                 {"doc": "seed-004", "at": "p.15 step ⑰", "note": "key pair generated in the SE"},
                 {"doc": "kit-spec", "at": "system.md#first-issuance"},
@@ -298,11 +302,19 @@ BAD_CATALOGUES = [
     (
         changed("requirements.0.applies_if", {"claim": "ics.gp.scp03", "when": True}),
         "DEMO-A-01: applies_if: unknown field 'when'; "
-        "expected one of: claim, is, equals, one_of, greater_than, less_than",
+        "expected one of: claim, is, equals, one_of, greater_than, less_than, present",
     ),
     (
         changed("requirements.0.statement", None),
         "DEMO-A-01: missing required field 'statement'",
+    ),
+    (
+        changed("requirements.0.title_ja", None),
+        "DEMO-A-01: missing required field 'title_ja'",
+    ),
+    (
+        changed("requirements.0.statement_ja", None),
+        "DEMO-A-01: missing required field 'statement_ja'",
     ),
     (
         changed("requirements.0.statement", "  "),
@@ -315,8 +327,8 @@ BAD_CATALOGUES = [
     (changed("requirements.0.title", "two\nlines"), "DEMO-A-01: title: must be non-empty text on one line"),
     (
         changed("requirements.0.verdict", "pass"),
-        "DEMO-A-01: unknown field 'verdict'; expected one of: id, title, statement, source, classes, "
-        "applies_if, waiver",
+        "DEMO-A-01: unknown field 'verdict'; expected one of: id, title, title_ja, statement, statement_ja, "
+        "source, classes, applies_if, waiver",
     ),
     (
         changed("requirements.0.source", [{"doc": "rfc-8017", "at": "§9.2"}]),
@@ -378,7 +390,7 @@ BAD_CATALOGUES = [
     (
         changed("owner", "x"),
         "<document>: unknown field 'owner'; "
-        "expected one of: area, id_prefix, title, description, requirements",
+        "expected one of: area, id_prefix, title, title_ja, description, requirements",
     ),
     (
         ["not", "a", "mapping"],

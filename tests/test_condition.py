@@ -284,12 +284,13 @@ def test_untyped_condition_checks_types_at_evaluation() -> None:
         (
             {"claim": "ics.gp.scp03", "is": True, "equals": 1},
             "",
-            "a claim takes one test: is, equals, one_of, greater_than or less_than",
+            "a claim takes one test: is, equals, one_of, greater_than, less_than or present",
         ),
         (
             {"claim": "ics.gp.scp03", "greater": 1},
             "",
-            "unknown field 'greater'; expected one of: claim, is, equals, one_of, greater_than, less_than",
+            "unknown field 'greater'; expected one of: claim, is, equals, one_of, greater_than, less_than, "
+            "present",
         ),
         ({"claim": "ics.gp.scp03", "is": "yes"}, "is", "must be true or false, got text 'yes'"),
         (
@@ -369,3 +370,20 @@ def test_deep_nesting_is_a_condition_error() -> None:
         data = {"not": data}
     with pytest.raises(CatalogueError):
         parse_condition(data, FIELDS)
+
+
+def test_present_tests_bytes_and_list_fields_and_only_present_does() -> None:
+    fields = {"ics.aid": FieldSpec("bytes"), "ics.schemes": FieldSpec("list"), "ics.n": FieldSpec("int")}
+    values: dict[str, Any] = {"ics.aid": b"\xa0\x00", "ics.schemes": [], "ics.n": None}
+
+    def run(data: Any) -> tuple[bool, str]:
+        return parse_condition(data, fields).evaluate(values.__getitem__)
+
+    assert run({"claim": "ics.aid", "present": True}) == (True, "ics.aid is given")
+    assert run({"claim": "ics.schemes", "present": True}) == (False, "ics.schemes is not given")  # empty
+    assert run({"claim": "ics.schemes", "present": False}) == (True, "ics.schemes is not given")
+    assert run({"claim": "ics.n", "present": True}) == (False, "ics.n is not given")
+    with pytest.raises(ConditionError, match=r"ics\.aid is bytes; test it with present"):
+        parse_condition({"claim": "ics.aid"}, fields)
+    with pytest.raises(ConditionError, match=r"ics\.schemes is a list; test it with present"):
+        parse_condition({"claim": "ics.schemes", "equals": "01"}, fields)

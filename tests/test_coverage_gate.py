@@ -21,18 +21,24 @@ id_prefix: DEMO
 requirements:
   - id: DEMO-A-01
     title: tested
+    title_ja: 題名
     statement: A.
+    statement_ja: 文。
     source: [{doc: iso7816-4, at: "x"}]
     classes: [gp-se]
   - id: DEMO-B-01
     title: waived, not tested
+    title_ja: 題名
     statement: B.
+    statement_ja: 文。
     source: [{doc: iso7816-4, at: "x"}]
     classes: [gp-se]
     waiver: may be accepted when ...
   - id: DEMO-C-01
     title: neither tested nor waived
+    title_ja: 題名
     statement: C.
+    statement_ja: 文。
     source: [{doc: iso7816-4, at: "x"}]
     classes: [gp-se]
 """

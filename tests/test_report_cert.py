@@ -67,7 +67,7 @@ def test_full_catalogue_makes_a_partial_run_incomplete(iso_run: Path) -> None:
 
 
 def test_report_formats_carry_the_same_content(iso_run: Path, tmp_path: Path) -> None:
-    proc = jpkikit("report", str(iso_run), "-o", str(tmp_path))
+    proc = jpkikit("report", str(iso_run), "--lang", "en", "-o", str(tmp_path))
     assert proc.returncode == 0, proc.stderr
     md = proc.stdout
     for heading in ("# Conformance test report: jpkikit reference emulator", "## 1. Identification",
@@ -78,7 +78,9 @@ def test_report_formats_carry_the_same_content(iso_run: Path, tmp_path: Path) ->
     doc = json.loads((tmp_path / "certification.json").read_text())
     html = (tmp_path / "certification.html").read_text()
     assert doc["certification"]["verdict"] in md and doc["certification"]["verdict"] in html
-    assert "<td id='ISO-SEL-01'>" in html
+    assert "<td class='id' id='ISO-SEL-01'>" in html
+    assert doc["lang"] == "en" and (tmp_path / "certification.pdf").read_bytes().startswith(b"%PDF")
+    assert (tmp_path / "charts" / "certification-iso7816.svg").is_file()
     assert (tmp_path / "certification.md").read_text().split("| Generated")[0] == md.split("| Generated")[0]
 
 
@@ -92,6 +94,11 @@ def test_a_failing_implementation_fails_with_its_deviation(faulty_run: Path) -> 
     assert test["message"]  # the assertion message, so a reader sees what went wrong
     md = render(report, "md")
     assert "**ISO-SEL-02**" in md and "test_select_absent_application" in md
+    # the decisive exchange, from the test's redacted trace: the SELECT of the absent AID answered 9000
+    shown = test["exchanges"]
+    assert shown["trace"].startswith("traces/test_select_absent_application-") and shown["lines"]
+    assert "SELECT" in shown["lines"][-1] and "< 9000" in shown["lines"][-1]
+    assert shown["lines"][-1].split("\n")[0] in md
 
 
 def test_another_profile_is_refused(iso_run: Path) -> None:

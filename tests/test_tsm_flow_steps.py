@@ -57,3 +57,26 @@ def test_a_step_without_a_citing_requirement_is_a_problem(tmp_path: Path) -> Non
     assert len(problems) == 3, problems
     assert "p.15 ⑲: none of TSM-PIN-01 cites" in problems[0]
     assert "p.99" in problems[1] and "unknown requirement(s) TSM-NOPE-01" in problems[2]
+
+
+def test_steps_of_a_document_without_pages_are_cited_by_section(tmp_path: Path) -> None:
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    (suite / "flow-steps-sim.yaml").write_text(
+        textwrap.dedent(
+            """\
+            document: seed-000
+            steps:
+              - {section: "§4(2)", step: 課題③, what: "SIM swap", requirements: [SIM-SWAP-01]}
+              - {section: "§4 (2)", step: 課題⑨, what: "no such risk", requirements: [SIM-SWAP-01]}
+              - {section: "§9", what: "no such section", requirements: [SIM-SWAP-01]}
+              - {section: "§5", what: "cost sharing", outside: "an institutional question"}
+              - {section: "§5", what: "no reason", outside: ""}
+            """
+        )
+    )
+    problems = flow_step_problems(load_catalogue(), [suite])
+    assert len(problems) == 3, problems
+    assert "seed-000 §4 (2) 課題⑨: none of SIM-SWAP-01 cites this section and step" in problems[0]
+    assert "seed-000 §9: none of SIM-SWAP-01 cites this section" in problems[1]
+    assert "seed-000 §5: outside the kit's scope, but no reason given" in problems[2]

@@ -32,7 +32,7 @@ from jpkikit.host.vpcd import (
     wait_for_card_removed,
 )
 
-from .pcsc_support import READER, require_free_slot, start_server
+from .pcsc_support import READER, require_free_slot, served, start_server
 
 ATR = bytes.fromhex("3B8A80010031C173C8400000900090")
 TIMEOUT = 1.0  # PcscTransport timeout used here: short, the virtual card answers in microseconds
@@ -405,9 +405,8 @@ def test_handle_survives_card_faults(caplog: pytest.LogCaptureFixture) -> None:
     server = VpcdServer(FaultyCard(), logger=logging.getLogger("test.vpcd"))
     with caplog.at_level(logging.WARNING, logger="test.vpcd"):
         assert server.handle(bytes.fromhex("00A40000")) == bytes.fromhex("6F00")  # ISO 7816-4 §5.6
-        assert server.handle(b"\x07") is None  # unknown control code: ignored
+        assert server.handle(b"\x07") == bytes.fromhex("6F00")  # not a control code: a command, answered
     assert "bug in the card" in caplog.text
-    assert "unknown vpcd control code 07" in caplog.text
 
 
 def test_silent_driver_is_reported_once(driver: FakeDriver, caplog: pytest.LogCaptureFixture) -> None:
@@ -435,3 +434,68 @@ def test_signal_stops_the_server() -> None:
         assert server.join(timeout=1)
     finally:
         signal.signal(signal.SIGUSR1, previous)
+
+
+# --- commands shorter than four bytes: the served emulator answers them ----------------------------------
+
+SHORT_COMMANDS = [b"\xa4", b"\x07", b"\xff", b"\x00\xa4", b"\x00\xa4\x04"]  # none a control code
+WRONG_LENGTH = bytes.fromhex("6700")  # ISO 7816-4 §5.6
+SELECT_ABSENT = bytes.fromhex("00A4040C0AD392F0002601000000FF")  # an application the card lacks: 6A82
+
+
+def _emulator() -> object:
+    from jpkikit.reference.emulator.build import make_card
+
+    return make_card("gp-se")
+
+
+def test_short_commands_are_answered_6700_against_fake_driver(driver: FakeDriver) -> None:
+    card = _emulator()
+    server = VpcdServer(card, port=driver.port, reconnect_interval=0.05, poll_interval=0.05)  # type: ignore[arg-type]
+    server.start()
+    try:
+        conn = driver.accept()
+        conn.sendall(frame(b"\x01"))  # power on
+        assert driver.ask(conn, b"\x04") == card.atr  # type: ignore[attr-defined]
+        for command in SHORT_COMMANDS:
+            assert driver.ask(conn, command) == WRONG_LENGTH, command.hex()
+        assert driver.ask(conn, SELECT_ABSENT) == bytes.fromhex("6A82")  # still in step
+        conn.close()
+    finally:
+        assert server.join(timeout=2)
+
+
+def test_a_one_byte_command_equal_to_a_control_code_is_answered_late(driver: FakeDriver) -> None:
+    card = EchoCard()
+    server = VpcdServer(card, port=driver.port, reconnect_interval=0.05, poll_interval=0.05, late_answer=0.3)
+    server.start()
+    try:
+        conn = driver.accept()
+        conn.sendall(frame(b"\x01"))  # a real power on: the ATR request follows at once, no late answer
+        assert driver.ask(conn, b"\x04") == ATR
+        time.sleep(0.5)
+        conn.sendall(frame(b"\x02"))  # a real reset, then silence with no answer expected... until 0.3 s
+        started = time.monotonic()
+        (length,) = struct.unpack(">H", _recv(conn, 2))
+        assert _recv(conn, length) == WRONG_LENGTH  # taken as a 1-byte command the driver waits on
+        assert 0.3 <= time.monotonic() - started < 1.5
+        assert card.events == ["on", "reset"]  # done as the control code it also is
+        assert driver.ask(conn, b"\x04") == ATR  # and the conversation is still in step
+        assert driver.ask(conn, b"\x00\xa4") == b"\x00\xa4\x90\x00"
+        conn.close()
+    finally:
+        assert server.join(timeout=2)
+
+
+@pytest.mark.pcsc
+@pytest.mark.usefixtures("daemon")
+def test_short_commands_through_pcscd_are_answered() -> None:
+    with served(_emulator(), late_answer=0.5):  # type: ignore[arg-type]
+        with PcscTransport(READER, timeout=5) as transport:
+            for command in SHORT_COMMANDS:
+                assert transport.transmit(command) == WRONG_LENGTH, command.hex()
+            started = time.monotonic()
+            assert transport.transmit(b"\x02") == WRONG_LENGTH  # the ambiguous one: answered late
+            assert time.monotonic() - started < 3
+            transport.reset()
+            assert transport.transmit(SELECT_ABSENT) == bytes.fromhex("6A82")

@@ -12,24 +12,19 @@ rules as the reference: everything but COMMIT and the unblock under SCP03 at the
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from cryptography.hazmat.primitives import serialization
 
 from jpkikit.errors import TlvError
-from jpkikit.host.card_session import exchange
-from jpkikit.host.link import Transport
 from jpkikit.host.provisioning_adapter import (
     PIN_P2,
-    ProvisioningAdapter,
-    ProvisioningTarget,
+    ApduAdapter,
     PublicKeyAndR,
     Refused,
 )
-from jpkikit.host.scp03 import Scp03Layer
 from jpkikit.reference.emulator.applet import Context, reply
 from jpkikit.reference.emulator.gp.security_domain import associated_security_domain
 from jpkikit.reference.emulator.jpki_phone import JpkiPhoneApplet
@@ -140,7 +135,7 @@ def make_card(personality: str | None, state: Path | None) -> Card:
     return Card(replace(base, applet_types=types), state)
 
 
-class VariantAdapter(ProvisioningAdapter):
+class VariantAdapter(ApduAdapter):
     """The provisioning operations in the variant's encoding."""
 
     name = "vendor B"
@@ -148,25 +143,6 @@ class VariantAdapter(ProvisioningAdapter):
         (True, V_TEMP): "temporary PIN",
         (True, V_UNBLOCK): "temporary PIN and PIN",
     }
-
-    def __init__(self, link: Transport, target: ProvisioningTarget, options: Mapping[str, Any] | None = None):
-        super().__init__(link, target, options)
-        self.layer = Scp03Layer(link, target.keys, sd_aid=target.sd_aid)
-
-    def _plain(self, command: CommandApdu) -> ResponseApdu:
-        return ResponseApdu.parse(exchange(self.link.transmit, command.to_bytes()))
-
-    def _select(self) -> None:
-        r = self._plain(CommandApdu(0x00, 0xA4, 0x04, 0x0C, self.target.jpki_aid))
-        if r.sw != 0x9000:
-            raise Refused("SELECT", r.sw)
-
-    def _send(self, what: str, command: CommandApdu) -> ResponseApdu:
-        r = ResponseApdu.parse(exchange(self.layer.transmit, command.to_bytes(), fix_le=False))
-        self.answers.append(r.data)
-        if r.sw != 0x9000:
-            raise Refused(what, r.sw)
-        return r
 
     def _tlv(self, data: bytes, tag: int) -> bytes:
         try:

@@ -3,13 +3,21 @@
 #   - system packages: pcscd, the vsmartcard-vpcd virtual reader driver, OpenSC, pcsc-tools,
 #     and what the pyscard build needs (swig, libpcsclite-dev, a C compiler, Python headers);
 #   - chromium (headless, to check the rendered HTML report);
+#   - the PDF report's needs: libpango (WeasyPrint), a Japanese font (fonts-noto-cjk), and poppler-utils
+#     (pdftotext, pdftoppm: CI checks the PDF's text and a page image, tools/check-pdf.py);
 #   - a virtual environment in .venv with the kit (editable), its test extras and tox;
-#   - the Allure report generator in tools/allure (npm ci).
+#   - the Allure report generator in tools/allure (npm ci);
+#   - with --bench: vicc (vsmartcard-vpicc, python3-pycryptodome), the peer `tox -e bench` measures against.
 # Re-running it is fast: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(pcscd vsmartcard-vpcd opensc pcsc-tools libpcsclite-dev swig gcc chromium python3-venv python3-dev)
+packages=(pcscd vsmartcard-vpcd opensc pcsc-tools libpcsclite-dev swig gcc chromium python3-venv python3-dev
+  libpangoft2-1.0-0 fonts-noto-cjk poppler-utils)
+# --bench: also the peer tox -e bench runs against, vicc (vsmartcard-vpicc; its Crypto is Debian's Cryptodome)
+if [ "${1:-}" = "--bench" ]; then
+  packages+=(vsmartcard-vpicc python3-pycryptodome)
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

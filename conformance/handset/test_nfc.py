@@ -42,12 +42,18 @@ def test_nfc_events_follow_nfc_ar_do(handset: HandsetUnderTest) -> None:
 @pytest.mark.effects("access-rules")
 def test_missing_nfc_rule(handset: HandsetUnderTest) -> None:
     # No NFC-AR-DO: the NFC event follows the APDU access; with APDU filters, from API 29.
-    me, other = handset.allowed, handset.denied
+    # AOSP AccessRuleCache.findAccessRule: an undefined NFC access takes the APDU access, so a NEVER rule
+    # without NFC-AR-DO gives no event.
+    me, other, barred = handset.allowed, handset.denied, handset.filtered_app
     rules = [rule(t.CTS_SELECTABLE, me.hashes[0], "always"),
              rule(t.CTS_SELECTABLE, other.hashes[0], filters("00060000/FFFF0000"))]  # fmt: skip
+    if barred is not None:
+        rules.append(rule(t.CTS_SELECTABLE, barred.hashes[0], "never"))
     with handset.rules(rules):
-        got = _deliver(handset, t.CTS_SELECTABLE, [me, other])
+        got = _deliver(handset, t.CTS_SELECTABLE, [me, other] + ([barred] if barred is not None else []))
         assert got[me.name], "an ALWAYS rule without NFC-AR-DO gave no NFC event"
+        if barred is not None:
+            assert not got[barred.name], "a NEVER rule without NFC-AR-DO gave an NFC event"
         # AOSP's ARF reader gives a filter condition APDU access ALLOWED, so NFC follows it on every release.
         if handset.android.missing_nfc_follows_apdu or handset.claims.access_rules == "arf":
             assert got[other.name], "a filter rule without NFC-AR-DO gave no NFC event"

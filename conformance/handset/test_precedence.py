@@ -136,16 +136,18 @@ def test_filters_are_joined(handset: HandsetUnderTest) -> None:
 @pytest.mark.requirement("HS-MERGE-03")
 @pytest.mark.effects("access-rules")
 def test_filters_restrict_always(handset: HandsetUnderTest) -> None:
-    # "APDU (NEVER) > APDU (Filter) > APDU (ALWAYS)": ALWAYS and a filter rule of one REF-DO give the filter.
+    # "APDU (NEVER) > APDU (Filter) > APDU (ALWAYS)": ALWAYS and a filter rule of one REF-DO give the filter,
+    # in either order (SEAC v1.1 Annex G; AOSP AccessRuleCache.putWithMerge keeps the filters either way).
     me = _first(handset.allowed)
-    with handset.rules(
-        [rule(handset.jpki, me, "always"), rule(handset.jpki, me, filters("00A40200/FFFFFF00"))]
-    ):
-        channel = handset.open(handset.allowed)
-        assert channel is not None
-        assert channel.transmit(SELECT_EF_TOKEN_INFO)[-2:] == b"\x90\x00"
-        with raises(omapi.SecurityError, "READ BINARY outside the filter merged with ALWAYS"):
-            channel.transmit(bytes.fromhex("00B0000020"))
+    always = rule(handset.jpki, me, "always")
+    only_select = rule(handset.jpki, me, filters("00A40200/FFFFFF00"))
+    for rules, order in (([always, only_select], "after"), ([only_select, always], "before")):
+        with handset.rules(rules):
+            channel = handset.open(handset.allowed)
+            assert channel is not None
+            assert channel.transmit(SELECT_EF_TOKEN_INFO)[-2:] == b"\x90\x00"
+            with raises(omapi.SecurityError, f"READ BINARY outside the filter merged {order} ALWAYS"):
+                channel.transmit(bytes.fromhex("00B0000020"))
 
 
 @pytest.mark.requirement("HS-MERGE-04")

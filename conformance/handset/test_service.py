@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from jpkikit.vocab.iso7816.atr import atr_problem
 from jpkikit.vocab.omapi import agent_protocol as protocol
 from jpkikit.vocab.omapi import errors as omapi
 from jpkikit.vocab.omapi.android import READER_PREFIXES, UICC_PREFIX
@@ -106,3 +107,9 @@ def test_uicc_atr(handset: HandsetUnderTest) -> None:
     # CTS OmapiTest#testATR: a UICC reader's Session.getATR() is not null.
     atr = handset.session(handset.allowed).get_atr()
     assert atr, f"Session.getATR() of UICC reader {handset.reader} is null"
+    # and it is the UICC's ATR, not any bytes: the structure of ISO/IEC 7816-3 §8.2 (TS, T0, interface
+    # bytes, historical bytes, TCK), which ETSI TS 102 221 §6.3 requires of a UICC's ATR
+    problem = atr_problem(atr)
+    assert problem is None, (
+        f"Session.getATR() of UICC reader {handset.reader} is {atr.hex().upper()}, not an ATR: {problem}"
+    )

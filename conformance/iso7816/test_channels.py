@@ -6,10 +6,9 @@ from __future__ import annotations
 import pytest
 
 from jpkikit.vocab.iso7816.sw import SW
+from jpkikit.vocab.jpki.card import SELECT_TOKEN_INFO
 
 from ..jpki.support import said
-
-EF_TOKEN_INFO = b"\x00\x06"  # token information EF (docs/spec/jpki-applet.md#file-map-and-access-rules)
 
 
 def _open(card) -> int:
@@ -35,7 +34,7 @@ def test_open_channels_up_to_the_claimed_number(card, profile) -> None:
 def test_selection_is_per_channel(card, profile) -> None:
     one, two = _open(card), _open(card)
     assert card.select(profile.ixit.aids.jpki, channel=one).ok
-    assert card.send(0x00, 0xA4, 0x02, 0x0C, EF_TOKEN_INFO, channel=one).ok
+    assert card.send(0x00, 0xA4, 0x02, 0x0C, SELECT_TOKEN_INFO, channel=one).ok
     label = card.read_binary(0, 32, channel=one)
     assert label.ok and len(label.data) == 32, f"READ BINARY on channel {one} answered {said(label)}"
 
@@ -83,7 +82,7 @@ BASIC_CLOSE_REFUSALS = (SW.INCORRECT_P1P2, SW.FUNCTION_NOT_SUPPORTED)
 @pytest.mark.requirement("ISO-CH-04")
 def test_basic_channel_cannot_be_closed(card, profile) -> None:
     assert card.select(profile.ixit.aids.jpki).ok
-    assert card.send(0x00, 0xA4, 0x02, 0x0C, EF_TOKEN_INFO).ok
+    assert card.send(0x00, 0xA4, 0x02, 0x0C, SELECT_TOKEN_INFO).ok
     label = card.read_binary(0, 32)
     assert label.ok, f"READ BINARY of EF 0006 answered {said(label)}"
     r = card.close_channel(0)
@@ -107,7 +106,7 @@ OPEN_REFUSALS = (SW.LOGICAL_CHANNEL_NOT_SUPPORTED, SW.FUNCTION_NOT_SUPPORTED, SW
 @pytest.mark.requirement("ISO-CH-05")
 def test_channel_bits_rejected_without_logical_channels(card, profile) -> None:
     assert card.select(profile.ixit.aids.jpki).ok
-    assert card.send(0x00, 0xA4, 0x02, 0x0C, EF_TOKEN_INFO).ok
+    assert card.send(0x00, 0xA4, 0x02, 0x0C, SELECT_TOKEN_INFO).ok
     label = card.read_binary(0, 32)
     assert label.ok, f"READ BINARY of EF 0006 answered {said(label)}"
     for aid in (profile.ixit.aids.jpki, profile.ixit.aids.absent):

@@ -7,10 +7,10 @@ import pytest
 
 from jpkikit.vocab.iso7816.apdu import ResponseApdu
 from jpkikit.vocab.iso7816.sw import SW
+from jpkikit.vocab.jpki.card import SELECT_TOKEN_INFO
 
 from ..jpki.support import said
 
-EF_TOKEN_INFO = b"\x00\x06"  # token information EF (docs/spec/jpki-applet.md#file-map-and-access-rules)
 #: Not assigned in ISO/IEC 7816-4 Table 4, GPCS Table 11-10 or the JPKI command set (02 is the statement's
 #: example; EE is far from every assigned value).
 UNUSED_INS = (0x02, 0xEE)
@@ -19,7 +19,7 @@ UNUSED_INS = (0x02, 0xEE)
 def _current_label(card, profile) -> bytes:
     """Select the JPKI application and its EF 0006; the 32 label bytes READ BINARY returns."""
     assert card.select(profile.ixit.aids.jpki).ok, "SELECT of the JPKI application failed"
-    assert card.send(0x00, 0xA4, 0x02, 0x0C, EF_TOKEN_INFO).ok, "SELECT of EF 0006 failed"
+    assert card.send(0x00, 0xA4, 0x02, 0x0C, SELECT_TOKEN_INFO).ok, "SELECT of EF 0006 failed"
     label = card.read_binary(0, 32)
     assert label.ok, f"READ BINARY of EF 0006 answered {said(label)}"
     return label.data
@@ -41,7 +41,7 @@ def test_unknown_instruction(card, profile) -> None:
         r = card.send(0x00, ins, 0x00, 0x00)
         assert r.sw == SW.INS_NOT_SUPPORTED and not r.data, f"INS {ins:02X} answered {said(r)}, expected 6D00"
         _unchanged(card, profile, label, f"INS {ins:02X}")
-        assert card.send(0x00, 0xA4, 0x02, 0x0C, EF_TOKEN_INFO).ok
+        assert card.send(0x00, 0xA4, 0x02, 0x0C, SELECT_TOKEN_INFO).ok
 
 
 # CLA 20-3F is reserved for future use (ISO 7816-4 §5.4.1). CLA FF is invalid too, but PC/SC readers take
@@ -56,13 +56,13 @@ def test_invalid_class(card, profile) -> None:
     for cla in RFU_CLA:
         r = card.transmit(bytes((cla, 0xA4, 0x04, 0x0C, len(aid))) + aid)
         assert r.sw == SW.CLA_NOT_SUPPORTED and not r.data, f"CLA {cla:02X} answered {said(r)}, expected 6E00"
-        assert card.send(0x00, 0xA4, 0x02, 0x0C, EF_TOKEN_INFO).ok
+        assert card.send(0x00, 0xA4, 0x02, 0x0C, SELECT_TOKEN_INFO).ok
         r = card.transmit(bytes((cla, 0xB0, 0x00, 0x00, 0x20)))
         assert r.sw == SW.CLA_NOT_SUPPORTED and not r.data, (
             f"READ BINARY with CLA {cla:02X} answered {said(r)}, expected 6E00"
         )
         _unchanged(card, profile, label, f"CLA {cla:02X}")
-        assert card.send(0x00, 0xA4, 0x02, 0x0C, EF_TOKEN_INFO).ok
+        assert card.send(0x00, 0xA4, 0x02, 0x0C, SELECT_TOKEN_INFO).ok
 
 
 @pytest.mark.requirement("ISO-ERR-03")

@@ -18,12 +18,10 @@ from jpkikit.vocab.iso7816.apdu import (
     ResponseApdu,
 )
 from jpkikit.vocab.iso7816.sw import SW
-from jpkikit.vocab.jpki.card import AUTH, EF_AUTH_CA
+from jpkikit.vocab.jpki.card import AUTH, EF_AUTH_CA, SELECT_TOKEN_INFO
 from jpkikit.vocab.jpki.signature_schemes import HASHING, SignatureScheme, verify_scheme
 
 from ..jpki.support import filler, pin, public_key, read_certificate, restore, said
-
-EF_TOKEN_INFO = b"\x00\x06"  # token information EF (docs/spec/jpki-applet.md#file-map-and-access-rules)
 
 
 def _one_response(card, command: CommandApdu) -> ResponseApdu:
@@ -37,7 +35,7 @@ def test_extended_length_accepted(card, profile) -> None:
     aid = profile.ixit.aids.jpki
     r = card.transmit(CommandApdu(0x00, 0xA4, 0x04, 0x0C, aid, extended=True))
     assert r.sw == SW.OK and not r.data, f"case 3E SELECT answered {said(r)}, expected 9000 and no data"
-    r = card.transmit(CommandApdu(0x00, 0xA4, 0x02, 0x0C, EF_TOKEN_INFO, extended=True))
+    r = card.transmit(CommandApdu(0x00, 0xA4, 0x02, 0x0C, SELECT_TOKEN_INFO, extended=True))
     assert r.sw == SW.OK and not r.data, f"case 3E SELECT of EF 0006 answered {said(r)}"
     short = card.read_binary(0, 32)
     assert short.ok
@@ -135,7 +133,7 @@ def test_extended_length_rejected_when_not_claimed(card, profile) -> None:
         f"case 3E SELECT answered {said(r)}, the profile says {expected:04X}"
     )
     assert card.select(aid).ok, "the card stopped working after an extended-length APDU"
-    assert card.send(0x00, 0xA4, 0x02, 0x0C, EF_TOKEN_INFO).ok
+    assert card.send(0x00, 0xA4, 0x02, 0x0C, SELECT_TOKEN_INFO).ok
     r = card.transmit(CommandApdu(0x00, 0xB0, 0x00, 0x00, ne=32, extended=True))
     assert r.sw == expected and not r.data, (
         f"case 2E READ BINARY answered {said(r)}, the profile says {expected:04X}"

@@ -10,15 +10,14 @@ from jpkikit.errors import Inconclusive
 from jpkikit.vocab.iso7816.apdu import ResponseApdu
 from jpkikit.vocab.iso7816.sw import SW
 from jpkikit.vocab.iso7816.tlv import decode
+from jpkikit.vocab.jpki.card import SELECT_TOKEN_INFO
 
 from ..jpki.support import said
-
-EF_TOKEN_INFO = b"\x00\x06"  # token information EF (docs/spec/jpki-applet.md#file-map-and-access-rules)
 
 
 def _label(card) -> ResponseApdu:
     """SELECT EF 0006 of the current application and read its 32-byte label field."""
-    r = card.send(0x00, 0xA4, 0x02, 0x0C, EF_TOKEN_INFO)
+    r = card.send(0x00, 0xA4, 0x02, 0x0C, SELECT_TOKEN_INFO)
     return r if not r.ok else card.read_binary(0, 32)
 
 

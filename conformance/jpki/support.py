@@ -16,15 +16,17 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from jpkikit.harness.preflight import claimed_pairs
 from jpkikit.harness.profile import Profile
 from jpkikit.host.jpki_client import JpkiClient
 from jpkikit.secrets import Secret
 from jpkikit.vocab.iso7816.apdu import ResponseApdu
 from jpkikit.vocab.iso7816.sw import SW, describe
-from jpkikit.vocab.jpki.card import CHARSETS, MAX_PIN_BYTES, PAIRS, KeyPair
+from jpkikit.vocab.jpki.card import AUTH, CHARSETS, MAX_PIN_BYTES, SIGN, KeyPair
 from jpkikit.vocab.jpki.pkcs1 import verify_data
 
 #: A character outside each charset, to build a value that breaks the rules: for "printable" (20-7E) the
@@ -36,6 +38,16 @@ OUTSIDE = {"digits": "A", "upper-alnum": "a", "alnum": "-", "printable": "\x7f"}
 #: 6A80 "incorrect parameters in the command data field" for a value of the wrong format, and 6700 "wrong
 #: length" fits a value of the wrong length as well. A data field over 16 bytes is always 6700 (the field is
 #: 1 to 16 bytes, as for VERIFY).
+#: The two key pairs as test parameters. The signature pair needs the signature function: an applet with
+#: the user-authentication function only (the SIM design, ics.jpki.sign_function false) has none of it, so
+#: there the ``sign`` parameters are not applicable.
+PAIR_PARAMS = [
+    pytest.param(AUTH, id="auth"),
+    pytest.param(SIGN, id="sign", marks=pytest.mark.applies_if({"claim": "ics.jpki.sign_function"})),
+]
+#: A test that needs the signature function altogether (its certificate, its PIN against the other).
+SIGN_FUNCTION = pytest.mark.applies_if({"claim": "ics.jpki.sign_function"})
+
 WRONG_FORMAT = (SW.WRONG_DATA, SW.WRONG_LENGTH)
 WRONG_CHARSET = (SW.WRONG_DATA,)
 OVERLONG = (SW.WRONG_LENGTH,)
@@ -51,6 +63,13 @@ def said(r: ResponseApdu) -> str:
 def pin(profile: Profile, pair: KeyPair) -> Secret:
     """The right PIN for ``pair`` from the IXIT secrets; a Secret, unwrapped only in the APDU."""
     return profile.secret(f"{pair.name}_pin")
+
+
+def other_pair(profile: Profile, pair: KeyPair) -> KeyPair | None:
+    """The applet's other key pair, whose state must stay apart from ``pair``'s; None in an applet with the
+    user-authentication function only (ics.jpki.sign_function false)."""
+    others = [p for p in claimed_pairs(profile) if p is not pair]
+    return others[0] if others else None
 
 
 def rules(profile: Profile, pair: KeyPair) -> Any:
@@ -99,7 +118,7 @@ def restore(client: JpkiClient, profile: Profile, candidates: dict[str, list[Sec
     counter at its maximum and nothing verified. ``candidates`` maps a pair name to values a test may have
     changed the PIN to; the first that verifies is changed back to the profile value."""
     client.select_ap()
-    for pair in PAIRS:
+    for pair in claimed_pairs(profile):
         right = pin(profile, pair)
         if client.verify(pair.pin_ef, right).ok:
             continue
@@ -113,7 +132,7 @@ def restore(client: JpkiClient, profile: Profile, candidates: dict[str, list[Sec
 
 def read_certificate(client: JpkiClient, profile: Profile, cert_ef: int) -> bytes:
     """The DER certificate of ``cert_ef``, verifying whatever PIN the claims say guards it."""
-    for pair in PAIRS:
+    for pair in claimed_pairs(profile):
         client.verify(pair.pin_ef, pin(profile, pair))
     der, last = client.read_der(cert_ef)
     assert last.ok, f"reading the certificate in EF {cert_ef:04X} after VERIFY of both PINs answered {last}"

@@ -8,16 +8,14 @@ from __future__ import annotations
 import pytest
 
 from jpkikit.host.jpki_client import JpkiClient
-from jpkikit.vocab.jpki.card import AUTH, PAIRS, SIGN
+from jpkikit.vocab.jpki.card import AUTH, SIGN
 from jpkikit.vocab.jpki.x509profile import check_end_entity, check_root
 
-from .support import read_certificate
-
-PAIR_IDS = [p.name for p in PAIRS]
+from .support import PAIR_PARAMS, SIGN_FUNCTION, read_certificate
 
 
 @pytest.mark.requirement("JPKI-CERT-01")
-@pytest.mark.parametrize("pair", PAIRS, ids=PAIR_IDS)
+@pytest.mark.parametrize("pair", PAIR_PARAMS)
 def test_ca_certificate_profile(jpki: JpkiClient, profile, pair) -> None:
     hierarchy = profile.ics.jpki.cert_hierarchy
     problems = check_root(read_certificate(jpki, profile, pair.ca_ef), pair.name, hierarchy)
@@ -32,6 +30,7 @@ def test_auth_certificate_profile(jpki: JpkiClient, profile) -> None:
 
 
 @pytest.mark.requirement("JPKI-CERT-03")
+@SIGN_FUNCTION
 def test_sign_certificate_profile(jpki: JpkiClient, profile) -> None:
     cert, ca = read_certificate(jpki, profile, SIGN.cert_ef), read_certificate(jpki, profile, SIGN.ca_ef)
     problems = check_end_entity(cert, ca, "sign", profile.ics.jpki.cert_hierarchy)

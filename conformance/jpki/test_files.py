@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from jpkikit.harness.preflight import claimed_pairs
 from jpkikit.host.jpki_client import JpkiClient
 from jpkikit.vocab.iso7816.sw import SW
 from jpkikit.vocab.jpki.card import (
@@ -22,23 +23,29 @@ from jpkikit.vocab.jpki.card import (
     SIGN,
 )
 
-from .support import pin, said
+from .support import SIGN_FUNCTION, pin, said
 
 ALL_EFS = (0x0001, 0x0002, 0x0006, 0x0008, 0x000A, 0x000B, 0x0017, 0x0018, 0x001A, 0x001B)  # the file map
 ABSENT_EF = 0x00FF  # not in the file map
 CERT_EFS = (EF_SIGN_CERT, EF_SIGN_CA, EF_AUTH_CERT, EF_AUTH_CA)
+SIGN_EFS = (SIGN.cert_ef, SIGN.ca_ef, SIGN.key_ef, SIGN.pin_ef)  # none of them in an auth-only applet
+
+
+def _held(profile, efs) -> list[int]:
+    """The EFs of ``efs`` the applet holds: without the signature function, none of the signature EFs."""
+    return [fid for fid in efs if profile.ics.jpki.sign_function or fid not in SIGN_EFS]
 
 
 def _free_efs(profile) -> list[int]:
-    free = [EF_SIGN_CA, EF_AUTH_CA, EF_TOKEN_INFO, EF_CERT_STATUS]
+    free = _held(profile, [EF_SIGN_CA, EF_AUTH_CA, EF_TOKEN_INFO, EF_CERT_STATUS])
     if not profile.ics.jpki.auth_cert_needs_pin:
         free.append(EF_AUTH_CERT)
     return free
 
 
 @pytest.mark.requirement("JPKI-EF-01")
-def test_every_ef_can_be_selected(jpki: JpkiClient) -> None:
-    for fid in ALL_EFS:
+def test_every_ef_can_be_selected(jpki: JpkiClient, profile) -> None:
+    for fid in _held(profile, ALL_EFS):
         r = jpki.select_ef(fid)
         assert r.sw == SW.OK and r.data == b"", f"SELECT EF {fid:04X} (00 A4 02 0C) answered {said(r)}"
     r = jpki.select_ef(ABSENT_EF)
@@ -56,7 +63,7 @@ def test_free_efs_are_read_without_verify(jpki: JpkiClient, profile) -> None:
             f"EF {fid:04X} is free (jpki-applet.md) but READ BINARY answered {said(last)}"
         )
         before[fid] = content
-    for pair in (AUTH, SIGN):
+    for pair in claimed_pairs(profile):
         assert jpki.verify(pair.pin_ef, pin(profile, pair)).ok, f"VERIFY of the {pair.name} PIN failed"
     for fid, content in before.items():
         again, last = jpki.read_ef(fid)
@@ -71,6 +78,7 @@ SFI_REFUSALS = (SW.SECURITY_STATUS_NOT_SATISFIED, SW.INCORRECT_P1P2, SW.FILE_NOT
 
 
 def _protected_read(jpki: JpkiClient, profile, fid: int, guard, other) -> None:
+    """``fid`` reads only after VERIFY of ``guard``'s PIN, not after ``other``'s (None: no other pair)."""
     r = jpki.select_ef(fid)
     assert r.ok, f"SELECT EF {fid:04X} answered {said(r)}"
     for offset in (0, 4, 0x100):  # the access rule holds at every offset, not only at the header
@@ -84,25 +92,27 @@ def _protected_read(jpki: JpkiClient, profile, fid: int, guard, other) -> None:
         f"EF {fid:04X} read by short EF identifier (P1={0x80 | fid:02X}) without the {guard.name} PIN "
         f"answered {said(r)}, expected 6982 (or 6A86 / 6A82 without short EF identifiers) and no data"
     )
-    assert jpki.verify(other.pin_ef, pin(profile, other)).ok, f"VERIFY of the {other.name} PIN failed"
-    r = jpki.select_ef(fid)
-    r = jpki.read(0, 4)
-    assert r.sw == SW.SECURITY_STATUS_NOT_SATISFIED, (
-        f"EF {fid:04X} read after VERIFY of the {other.name} PIN only answered {said(r)}, expected 6982"
-    )
+    if other is not None:
+        assert jpki.verify(other.pin_ef, pin(profile, other)).ok, f"VERIFY of the {other.name} PIN failed"
+        r = jpki.select_ef(fid)
+        r = jpki.read(0, 4)
+        assert r.sw == SW.SECURITY_STATUS_NOT_SATISFIED, (
+            f"EF {fid:04X} read after VERIFY of the {other.name} PIN only answered {said(r)}, expected 6982"
+        )
     assert jpki.verify(guard.pin_ef, pin(profile, guard)).ok, f"VERIFY of the {guard.name} PIN failed"
     der, last = jpki.read_der(fid)
     assert last.ok and der[:1] == b"\x30", f"EF {fid:04X} after VERIFY of the {guard.name} PIN: {said(last)}"
 
 
 @pytest.mark.requirement("JPKI-EF-03")
+@SIGN_FUNCTION
 def test_sign_certificate_needs_the_sign_password(jpki: JpkiClient, profile) -> None:
     _protected_read(jpki, profile, EF_SIGN_CERT, SIGN, AUTH)
 
 
 @pytest.mark.requirement("JPKI-EF-04")
 def test_auth_certificate_needs_the_auth_pin(jpki: JpkiClient, profile) -> None:
-    _protected_read(jpki, profile, EF_AUTH_CERT, AUTH, SIGN)
+    _protected_read(jpki, profile, EF_AUTH_CERT, AUTH, SIGN if profile.ics.jpki.sign_function else None)
 
 
 @pytest.mark.requirement("JPKI-EF-05")
@@ -139,9 +149,9 @@ def test_read_at_or_past_the_end_answers_6b00(jpki: JpkiClient) -> None:
 
 @pytest.mark.requirement("JPKI-EF-07")
 def test_certificate_efs_start_with_a_30_82_header(jpki: JpkiClient, profile) -> None:
-    for pair in (AUTH, SIGN):
+    for pair in claimed_pairs(profile):
         assert jpki.verify(pair.pin_ef, pin(profile, pair)).ok, f"VERIFY of the {pair.name} PIN failed"
-    for fid in CERT_EFS:
+    for fid in _held(profile, CERT_EFS):
         assert jpki.select_ef(fid).ok
         head = jpki.read(0, 4)
         assert head.ok and len(head.data) == 4, (
@@ -181,7 +191,7 @@ def test_certificate_presence_ef_tells_the_truth(jpki: JpkiClient, profile) -> N
     assert last.ok and len(content) == 3, (
         f"EF 0008 holds {content.hex().upper()} ({len(content)} bytes, {said(last)}); 3 bytes expected"
     )
-    for pair in (AUTH, SIGN):
+    for pair in claimed_pairs(profile):
         assert jpki.verify(pair.pin_ef, pin(profile, pair)).ok, f"VERIFY of the {pair.name} PIN failed"
     for index, pair in enumerate((SIGN, AUTH)):  # byte 0: the signature certificate, byte 1: the auth one
         der, last = jpki.read_der(pair.cert_ef)

@@ -23,12 +23,10 @@ from jpkikit.host.jpki_client import JpkiClient
 from jpkikit.secrets import Secret
 from jpkikit.vocab.iso7816.sw import SW, retries_left
 from jpkikit.vocab.jpki.applications import CARD_FACE_AID
-from jpkikit.vocab.jpki.card import AUTH, CHARSETS, MAX_PIN_BYTES, PAIRS, SIGN, KeyPair
+from jpkikit.vocab.jpki.card import CHARSETS, MAX_PIN_BYTES, SIGN, KeyPair
 
 from ..provisioning.support import reset_pin
-from .support import other_value, pin, restore, rule_breakers, rules, said, shifted
-
-PAIR_IDS = [p.name for p in PAIRS]
+from .support import PAIR_PARAMS, other_pair, other_value, pin, restore, rule_breakers, rules, said, shifted
 
 #: A VERIFY value of a length or charset the rules do not allow may be refused before any comparison:
 #: jpki-applet.md ("PIN rules") says the card compares bytes, and leaves open whether VERIFY checks the
@@ -51,10 +49,6 @@ def _full(jpki: JpkiClient, profile, pair: KeyPair) -> int:
     assert jpki.verify(pair.pin_ef, pin(profile, pair)).ok, f"VERIFY of the right {pair.name} PIN failed"
     assert jpki.select_ap().ok
     return rules(profile, pair).tries
-
-
-def _other(pair: KeyPair) -> KeyPair:
-    return SIGN if pair is AUTH else AUTH
 
 
 @contextmanager
@@ -106,7 +100,7 @@ def _wrong_verify(
 
 @pytest.mark.requirement("JPKI-PIN-01")
 @pytest.mark.effects("pin-tries")
-@pytest.mark.parametrize("pair", PAIRS, ids=PAIR_IDS)
+@pytest.mark.parametrize("pair", PAIR_PARAMS)
 def test_retry_query_reports_tries_and_spends_none(
     jpki: JpkiClient, profile, fresh_card, pair: KeyPair
 ) -> None:
@@ -140,7 +134,7 @@ def test_retry_query_reports_tries_and_spends_none(
 
 @pytest.mark.requirement("JPKI-PIN-02")
 @pytest.mark.effects("pin-tries")
-@pytest.mark.parametrize("pair", PAIRS, ids=PAIR_IDS)
+@pytest.mark.parametrize("pair", PAIR_PARAMS)
 def test_retry_query_with_le_answers_6700(jpki: JpkiClient, profile, pair: KeyPair) -> None:
     maximum = _full(jpki, profile, pair)
     assert jpki.select_ef(pair.pin_ef).ok
@@ -163,7 +157,7 @@ def _persisted(jpki: JpkiClient, session: CardSession, pair: KeyPair, left: int)
 
 @pytest.mark.requirement("JPKI-PIN-03")
 @pytest.mark.effects("pin-tries")
-@pytest.mark.parametrize("pair", PAIRS, ids=PAIR_IDS)
+@pytest.mark.parametrize("pair", PAIR_PARAMS)
 def test_wrong_verify_costs_one_try_and_right_restores(
     jpki: JpkiClient, card, profile, fresh_card, pair: KeyPair
 ) -> None:
@@ -196,7 +190,7 @@ def test_wrong_verify_costs_one_try_and_right_restores(
 
 @pytest.mark.requirement("JPKI-PIN-04")
 @pytest.mark.effects("pin-block", renewable=True)
-@pytest.mark.parametrize("pair", PAIRS, ids=PAIR_IDS)
+@pytest.mark.parametrize("pair", PAIR_PARAMS)
 def test_exhausted_pin_blocks_with_63c0_then_6984(card, profile, fresh_card, pair: KeyPair) -> None:
     """Blocks a PIN: on a new card where the kit can renew one, else on a unit whose profile allows it (the
     safety kernel does not run it anywhere else). Blocking cannot be undone over the card interface."""
@@ -231,8 +225,10 @@ def test_exhausted_pin_blocks_with_63c0_then_6984(card, profile, fresh_card, pai
         assert r.sw == SW.SECURITY_STATUS_NOT_SATISFIED and not r.data, (
             f"blocked {pair.name} key signed: {said(r)}"
         )
-        other = _other(pair)
-        assert jpki.verify(other.pin_ef, pin(profile, other)).ok, f"blocking {pair.name} blocked {other.name}"
+        if (other := other_pair(profile, pair)) is not None:
+            assert jpki.verify(other.pin_ef, pin(profile, other)).ok, (
+                f"blocking {pair.name} blocked {other.name}"
+            )
     finally:
         if session is not card:
             session.close()
@@ -242,7 +238,7 @@ def test_exhausted_pin_blocks_with_63c0_then_6984(card, profile, fresh_card, pai
 
 
 @pytest.mark.requirement("JPKI-PIN-05")
-@pytest.mark.parametrize("pair", PAIRS, ids=PAIR_IDS)
+@pytest.mark.parametrize("pair", PAIR_PARAMS)
 def test_reselect_and_reset_clear_the_verified_state(jpki: JpkiClient, card, profile, pair: KeyPair) -> None:
     def verified_sign() -> None:
         assert jpki.verify(pair.pin_ef, pin(profile, pair)).ok, f"VERIFY of the {pair.name} PIN failed"
@@ -271,7 +267,7 @@ def test_reselect_and_reset_clear_the_verified_state(jpki: JpkiClient, card, pro
 
 @pytest.mark.requirement("JPKI-PIN-06")
 @pytest.mark.effects("pin-change")
-@pytest.mark.parametrize("pair", PAIRS, ids=PAIR_IDS)
+@pytest.mark.parametrize("pair", PAIR_PARAMS)
 def test_change_reference_data_only_after_verify(jpki: JpkiClient, profile, pair: KeyPair) -> None:
     """Changes the PIN to a value derived from the profile's (its last character shifted) and back.
     Should a failure stop it half-way, the PIN is that derived value; the teardown tries it.
@@ -280,7 +276,7 @@ def test_change_reference_data_only_after_verify(jpki: JpkiClient, profile, pair
     current selection (jpki-applet.md, "Commands"), the condition ISO/IEC 7816-4 answers with 6982."""
     right, pin_rules = pin(profile, pair), rules(profile, pair)
     new = other_value(right, pin_rules)
-    other = _other(pair)
+    other = other_pair(profile, pair)
 
     def refused(when: str) -> None:
         r = jpki.change(pair.pin_ef, new)
@@ -296,8 +292,9 @@ def test_change_reference_data_only_after_verify(jpki: JpkiClient, profile, pair
         )
         assert jpki.select_ap().ok
         refused("after VERIFY and a re-SELECT of the application")
-        assert jpki.verify(other.pin_ef, pin(profile, other)).ok, f"VERIFY of the {other.name} PIN failed"
-        refused(f"after VERIFY of the {other.name} PIN only")
+        if other is not None:
+            assert jpki.verify(other.pin_ef, pin(profile, other)).ok, f"VERIFY of the {other.name} PIN failed"
+            refused(f"after VERIFY of the {other.name} PIN only")
         assert jpki.verify(pair.pin_ef, right).ok, f"{pair.name} PIN: VERIFY failed"
         r = jpki.change(pair.pin_ef, new)
         assert r.sw == SW.OK, f"{pair.name} PIN: CHANGE REFERENCE DATA after VERIFY answered {said(r)}"
@@ -315,7 +312,7 @@ def test_change_reference_data_only_after_verify(jpki: JpkiClient, profile, pair
 
 @pytest.mark.requirement("JPKI-PIN-07")
 @pytest.mark.effects("pin-change")
-@pytest.mark.parametrize("pair", PAIRS, ids=PAIR_IDS)
+@pytest.mark.parametrize("pair", PAIR_PARAMS)
 def test_change_refuses_values_outside_the_rules(jpki: JpkiClient, profile, pair: KeyPair) -> None:
     right, pin_rules = pin(profile, pair), rules(profile, pair)
     breakers = rule_breakers(right, pin_rules)
@@ -340,7 +337,7 @@ def test_change_refuses_values_outside_the_rules(jpki: JpkiClient, profile, pair
 
 @pytest.mark.requirement("JPKI-PIN-08")
 @pytest.mark.effects("pin-tries")
-@pytest.mark.parametrize("pair", PAIRS, ids=PAIR_IDS)
+@pytest.mark.parametrize("pair", PAIR_PARAMS)
 def test_verify_longer_than_16_bytes_answers_6700(jpki: JpkiClient, profile, pair: KeyPair) -> None:
     maximum = _full(jpki, profile, pair)
     right, pin_rules = pin(profile, pair), rules(profile, pair)
@@ -367,7 +364,7 @@ def _other_application(profile) -> bytes:
 
 
 @pytest.mark.requirement("JPKI-PIN-10")
-@pytest.mark.parametrize("pair", PAIRS, ids=PAIR_IDS)
+@pytest.mark.parametrize("pair", PAIR_PARAMS)
 def test_selecting_another_application_clears_the_verified_state(
     jpki: JpkiClient, card, profile, pair: KeyPair
 ) -> None:

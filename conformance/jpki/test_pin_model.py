@@ -23,11 +23,12 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_state_machine_as_test
 
+from jpkikit.harness.preflight import claimed_pairs
 from jpkikit.harness.profile import Profile
 from jpkikit.host.jpki_client import JpkiClient
 from jpkikit.secrets import Secret
 from jpkikit.vocab.iso7816.sw import SW
-from jpkikit.vocab.jpki.card import CHARSETS, PAIRS, SIGN, KeyPair
+from jpkikit.vocab.jpki.card import CHARSETS, SIGN, KeyPair
 from jpkikit.vocab.jpki.pkcs1 import digest_info_of
 
 from .support import pin, public_key, read_certificate, restore, rules, said
@@ -52,8 +53,9 @@ def _values(pin_rules: Any) -> st.SearchStrategy[str]:
 
 def make_machine(profile: Profile, open_session: Any, destructive: bool, keys: dict[str, Any]) -> type:
     aid = profile.ixit.aids.jpki
-    limits = {p.name: rules(profile, p) for p in PAIRS}
-    pairs = st.sampled_from(PAIRS)
+    held = claimed_pairs(profile)  # both, or user authentication alone
+    limits = {p.name: rules(profile, p) for p in held}
+    pairs = st.sampled_from(held)
 
     class PinMachine(RuleBasedStateMachine):
         @initialize()
@@ -64,7 +66,7 @@ def make_machine(profile: Profile, open_session: Any, destructive: bool, keys: d
                 restore(self.jpki, profile)  # counters at their maximum on the shared card
             self.session.reset()
             assert self.jpki.select_ap().ok, "SELECT of the JPKI application failed"
-            self.model = {p.name: PinState(pin(profile, p), limits[p.name].tries) for p in PAIRS}
+            self.model = {p.name: PinState(pin(profile, p), limits[p.name].tries) for p in held}
 
         # -- helpers ----------------------------------------------------------------------------------
 
@@ -197,8 +199,8 @@ def make_machine(profile: Profile, open_session: Any, destructive: bool, keys: d
 
         @rule()
         def read_sign_certificate(self) -> None:
-            m = self.model[SIGN.name]
-            if m.verified is None:
+            m = self.model.get(SIGN.name)
+            if m is None or m.verified is None:
                 return
             assert self.jpki.select_ef(SIGN.cert_ef).ok
             r = self.jpki.read(0, 4)
@@ -226,7 +228,7 @@ def make_machine(profile: Profile, open_session: Any, destructive: bool, keys: d
 @pytest.mark.requirement("JPKI-PIN-09")
 @pytest.mark.effects("pin-tries")
 def test_pin_state_machine(jpki: JpkiClient, card, profile, fresh_card) -> None:
-    keys = {p.name: public_key(read_certificate(jpki, profile, p.cert_ef)) for p in PAIRS}
+    keys = {p.name: public_key(read_certificate(jpki, profile, p.cert_ef)) for p in claimed_pairs(profile)}
     fresh = fresh_card
     destructive = fresh is not None
     machine = make_machine(profile, fresh if destructive else (lambda: card), destructive, keys)

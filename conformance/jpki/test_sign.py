@@ -9,19 +9,27 @@ import pytest
 
 from jpkikit.host.jpki_client import JpkiClient
 from jpkikit.vocab.iso7816.sw import SW
-from jpkikit.vocab.jpki.card import AUTH, PAIRS, SIGN, KeyPair
+from jpkikit.vocab.jpki.card import KeyPair
 from jpkikit.vocab.jpki.pkcs1 import digest_info_of, max_data_length
 
-from .support import filler, pin, public_key, read_certificate, said, signature_problem
+from .support import (
+    PAIR_PARAMS,
+    filler,
+    other_pair,
+    pin,
+    public_key,
+    read_certificate,
+    said,
+    signature_problem,
+)
 
-PAIR_IDS = [p.name for p in PAIRS]
 HASHES = ("sha1", "sha256", "sha384", "sha512")
 LENGTH_ERRORS = (SW.WRONG_LENGTH, SW.CONDITIONS_NOT_SATISFIED)  # jpki-applet.md, "Signing": 6700 or 6985
 
 
 @pytest.mark.requirement("JPKI-SIG-01")
 @pytest.mark.parametrize("hash_name", HASHES)
-@pytest.mark.parametrize("pair", PAIRS, ids=PAIR_IDS)
+@pytest.mark.parametrize("pair", PAIR_PARAMS)
 def test_signature_verifies_with_the_certificate(
     jpki: JpkiClient, profile, pair: KeyPair, hash_name: str
 ) -> None:
@@ -37,7 +45,7 @@ def test_signature_verifies_with_the_certificate(
 
 
 @pytest.mark.requirement("JPKI-SIG-02")
-@pytest.mark.parametrize("pair", PAIRS, ids=PAIR_IDS)
+@pytest.mark.parametrize("pair", PAIR_PARAMS)
 def test_no_signature_without_verify(jpki: JpkiClient, profile, pair: KeyPair) -> None:
     data = digest_info_of("sha256", b"unauthorised")
     r = jpki.sign(pair.key_ef, data)
@@ -52,7 +60,8 @@ def test_no_signature_without_verify(jpki: JpkiClient, profile, pair: KeyPair) -
         f"{pair.name} key named in P2 ({p2:02X}) without any VERIFY answered {said(r)}, "
         "expected 6982 (or 6A86) and no signature"
     )
-    other = SIGN if pair is AUTH else AUTH
+    if (other := other_pair(profile, pair)) is None:
+        return
     assert jpki.verify(other.pin_ef, pin(profile, other)).ok, f"VERIFY of the {other.name} PIN failed"
     r = jpki.sign(pair.key_ef, data)
     assert r.sw == SW.SECURITY_STATUS_NOT_SATISFIED and not r.data, (
@@ -61,7 +70,7 @@ def test_no_signature_without_verify(jpki: JpkiClient, profile, pair: KeyPair) -
 
 
 @pytest.mark.requirement("JPKI-SIG-03")
-@pytest.mark.parametrize("pair", PAIRS, ids=PAIR_IDS)
+@pytest.mark.parametrize("pair", PAIR_PARAMS)
 def test_data_that_cannot_be_padded_is_refused(jpki: JpkiClient, profile, pair: KeyPair) -> None:
     key = public_key(read_certificate(jpki, profile, pair.cert_ef))
     longest = max_data_length(key.key_size // 8)

@@ -12,7 +12,7 @@ import pytest
 from jpkikit.host.jpki_client import JpkiClient
 from jpkikit.vocab.iso7816.apdu import ResponseApdu
 from jpkikit.vocab.iso7816.sw import SW
-from jpkikit.vocab.jpki.card import PAIRS, KeyPair
+from jpkikit.vocab.jpki.card import KeyPair
 from jpkikit.vocab.jpki.pkcs1 import digest_info_of
 from jpkikit.vocab.jpki.signature_schemes import (
     OPTIONAL_SCHEMES,
@@ -22,9 +22,8 @@ from jpkikit.vocab.jpki.signature_schemes import (
     verify_scheme,
 )
 
-from .support import filler, pin, public_key, read_certificate, said, signature_problem
+from .support import PAIR_PARAMS, filler, pin, public_key, read_certificate, said, signature_problem
 
-PAIR_IDS = [p.name for p in PAIRS]
 #: Wrong lengths for the schemes that take one SHA-256 hash: the source names 6985 or 6700 for them (as for
 #: P1 00's length errors, jpki-applet.md "Signing").
 LENGTH_ERRORS = (SW.WRONG_LENGTH, SW.CONDITIONS_NOT_SATISFIED)
@@ -46,7 +45,7 @@ def _data(scheme: SignatureScheme, pair: KeyPair) -> bytes:
 
 @pytest.mark.requirement("JPKI-SIG-04")
 @pytest.mark.parametrize("scheme", OPTIONAL_SCHEMES, ids=[f"p1-{s:02x}" for s in OPTIONAL_SCHEMES])
-@pytest.mark.parametrize("pair", PAIRS, ids=PAIR_IDS)
+@pytest.mark.parametrize("pair", PAIR_PARAMS)
 def test_claimed_signature_scheme(jpki: JpkiClient, profile, pair: KeyPair, scheme: SignatureScheme) -> None:
     if scheme not in profile.ics.jpki.signature_schemes:
         pytest.skip(f"not applicable: ics.jpki.signature_schemes does not claim P1 {scheme:02X}")
@@ -84,7 +83,7 @@ def test_claimed_signature_scheme(jpki: JpkiClient, profile, pair: KeyPair, sche
 
 
 @pytest.mark.requirement("JPKI-SIG-05")
-@pytest.mark.parametrize("pair", PAIRS, ids=PAIR_IDS)
+@pytest.mark.parametrize("pair", PAIR_PARAMS)
 def test_undefined_p1_answers_6a86(jpki: JpkiClient, profile, pair: KeyPair) -> None:
     key = public_key(read_certificate(jpki, profile, pair.cert_ef))
     assert jpki.select_ap().ok

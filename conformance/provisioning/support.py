@@ -23,6 +23,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from jpkikit.errors import ProfileError
+from jpkikit.harness.preflight import claimed_pairs
 from jpkikit.harness.profile import Profile
 from jpkikit.harness.seam import fresh_link, provisioning_adapter
 from jpkikit.host.card_session import CardSession
@@ -30,10 +31,16 @@ from jpkikit.host.jpki_client import JpkiClient
 from jpkikit.host.provisioning_adapter import ProvisioningAdapter, Refused
 from jpkikit.host.test_pki import TestCa
 from jpkikit.secrets import Secret
-from jpkikit.vocab.jpki.card import PAIRS
+from jpkikit.vocab.jpki.card import PAIRS, KeyPair
 from jpkikit.vocab.scp03 import StaticKeys
 
 PAIR = {p.name: p for p in PAIRS}  # auth / sign: PIN EF, key EF, certificate EF, CA EF (jpki-applet.md)
+
+
+def held(profile: Profile) -> dict[str, KeyPair]:
+    """The applet's key pairs by slot name: both, or "auth" alone where the applet has the
+    user-authentication function only (ics.jpki.sign_function false; the SIM design)."""
+    return {p.name: p for p in claimed_pairs(profile)}
 
 
 def claimed(profile: Profile) -> None:
@@ -85,7 +92,7 @@ def kit_ca() -> TestCa:
 
 
 def profile_pins(profile: Profile) -> dict[str, Secret]:
-    return {k: profile.secret(f"{k}_pin") for k in PAIR}
+    return {k: profile.secret(f"{k}_pin") for k in held(profile)}
 
 
 def other_pin(pin: Secret) -> Secret:

@@ -28,6 +28,7 @@ from .support import (
     certify,
     client,
     generate,
+    held,
     isd_keys,
     kit_ca,
     level,
@@ -154,7 +155,7 @@ def test_certificate_written_is_stored_and_must_match_the_key(card: CardSession,
         a.open()
         a.delete_keys()  # from an SE without certificates, so that EF 0008 must change (seed 004 p.25 ⑥)
         written = {}
-        for kind in PAIR:
+        for kind in held(profile):
             _, key = generate(a, kind)
             cert = kit_ca().issue(key.public_key)
             stored = refused(a.store_certificate, kind, kit_ca().der, True)  # steps ㉑㉒
@@ -165,7 +166,7 @@ def test_certificate_written_is_stored_and_must_match_the_key(card: CardSession,
         pins = profile_pins(profile)
         set_pins(a, pins)
         c = client(se, profile)
-        for kind, pair in PAIR.items():
+        for kind, pair in held(profile).items():
             assert c.verify(pair.pin_ef, pins[kind]).sw == 0x9000
             stored, _ = c.read_der(pair.cert_ef)
             assert stored == written[kind].public_bytes(_der()), (
@@ -174,12 +175,23 @@ def test_certificate_written_is_stored_and_must_match_the_key(card: CardSession,
             ca, _ = c.read_der(pair.ca_ef)
             assert ca == kit_ca().der, f"EF {pair.ca_ef:04X} does not hold the {kind} CA certificate written"
         status, _ = c.read_ef(EF_CERT_STATUS)
-        assert status[:2] == b"\x8f\x8f", f"EF 0008 says {status[:2].hex()}, both certificates are present"
-        other = written["sign"].public_bytes(_der())  # a certificate of another key
+        shown = bytes(0x8F if kind in written else 0x00 for kind in ("sign", "auth"))  # byte 0 sign, 1 auth
+        assert status[:2] == shown, (
+            f"EF 0008 says {status[:2].hex()}, the certificates written say {shown.hex()}"
+        )
+        # a certificate of another key: the sign slot's, or (auth-only applet) one for a key of the kit's own
+        other_cert = written.get("sign") or kit_ca().issue(_other_key().public_key())
+        other = other_cert.public_bytes(_der())
         a.open()
         assert refused(a.store_certificate, "auth", other), (
             "a certificate for another key was stored in the auth slot"
         )
+
+
+def _other_key():  # type: ignore[no-untyped-def]
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
 def _der():  # type: ignore[no-untyped-def]
@@ -195,14 +207,14 @@ def test_temporary_pin_sequence(card: CardSession, profile: Profile) -> None:
         a = adapter(se, profile)
         old = profile_pins(profile)
         pins = {kind: other_pin(pin) for kind, pin in old.items()}  # the unblock must set a new value
-        temps = {kind: temp_pin(kind) for kind in PAIR}
+        temps = {kind: temp_pin(kind) for kind in held(profile)}
         a.open()
-        for kind in PAIR:  # seed 004 p.17 ㉔-㉗
+        for kind in held(profile):  # seed 004 p.17 ㉔-㉗
             a.set_temp_pin(kind, temps[kind])
             a.block_pin(kind)
         a.close()
         c = client(se, profile)
-        for kind, pair in PAIR.items():
+        for kind, pair in held(profile).items():
             # a blocked PIN answers 6984 (jpki-applet.md#pin-states-and-blocking)
             r = c.verify(pair.pin_ef, old[kind])
             assert r.sw == SW.REFERENCE_DATA_NOT_USABLE, (
@@ -259,19 +271,20 @@ def test_temporary_pin_tries_are_limited_and_kept(card: CardSession, profile: Pr
 def test_block_needs_a_temporary_pin_of_up_to_16_bytes(card: CardSession, profile: Profile) -> None:
     with provisioning_se(card, profile) as se:
         a = adapter(se, profile)
+        kind = list(held(profile))[-1]  # the sign PIN, or the auth PIN of an auth-only applet
         a.open()
-        assert refused(a.block_pin, "sign"), (
+        assert refused(a.block_pin, kind), (
             "BLOCK PIN without a temporary PIN was accepted: the user is locked out"
         )
         c = client(se, profile)
-        pin = profile_pins(profile)["sign"]
-        assert c.verify(PAIR["sign"].pin_ef, pin).sw == 0x9000, "the refused BLOCK PIN still blocked the PIN"
+        pin = profile_pins(profile)[kind]
+        assert c.verify(PAIR[kind].pin_ef, pin).sw == 0x9000, "the refused BLOCK PIN still blocked the PIN"
         long = Secret.of_bytes("temporary PIN of 16 bytes", bytes(range(0x41, 0x51)))
         a.open()
-        a.set_temp_pin("sign", long)  # seed 004 p.17 補足1: up to 16 bytes
-        a.block_pin("sign")
+        a.set_temp_pin(kind, long)  # seed 004 p.17 補足1: up to 16 bytes
+        a.block_pin(kind)
         a.close()
-        a.unblock("sign", long, pin)
+        a.unblock(kind, long, pin)
 
 
 @pytest.mark.requirement("PROV-SEID-01")
@@ -336,7 +349,7 @@ def test_se_identification_id_survives_reinstallation(card: CardSession, profile
 def test_delete_keys_really_deletes(card: CardSession, profile: Profile) -> None:
     with provisioning_se(card, profile) as se:
         a = adapter(se, profile)
-        for kind in PAIR:
+        for kind in held(profile):
             _, key = generate(a, kind)
             certify(a, kind, key.public_key)
         a.open()
@@ -346,7 +359,7 @@ def test_delete_keys_really_deletes(card: CardSession, profile: Profile) -> None
         pins = profile_pins(profile)
         set_pins(a, pins)  # the PINs usable again, so only a missing key can stop a signature
         c = client(se, profile)
-        for kind, pair in PAIR.items():
+        for kind, pair in held(profile).items():
             c.verify(pair.pin_ef, pins[kind])
             sig = c.sign(pair.key_ef, SHA256_DIGEST_INFO + bytes(32))
             assert sig.sw != 0x9000, f"the {kind} key still signs after DELETE KEYS"
@@ -355,6 +368,6 @@ def test_delete_keys_really_deletes(card: CardSession, profile: Profile) -> None
         status, _ = c.read_ef(EF_CERT_STATUS)
         assert status[:2] == b"\x00\x00", f"EF 0008 says {status[:2].hex()} after DELETE KEYS"
         if profile.ixit.transport.kind != "emulator":  # the run goes on with this unit: keys and certificates
-            for kind in PAIR:
+            for kind in held(profile):
                 _, key = generate(a, kind)
                 certify(a, kind, key.public_key)

@@ -310,7 +310,9 @@ class _PushReceiver:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/push"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        # a short poll: stop() waits for serve_forever to see its shutdown flag (socketserver polls every
+        # 0.5 s by default: half a second per test that stops one)
+        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
 
     def stop(self) -> None:
         self.httpd.shutdown()

@@ -22,6 +22,7 @@ from jpkikit.vocab.gp.constants import INS_GET_STATUS, PRIV_SECURITY_DOMAIN, SEL
 from jpkikit.vocab.gp.layouts import StatusEntry
 from jpkikit.vocab.iso7816.apdu import CommandApdu
 from jpkikit.vocab.iso7816.tlv import Tlv, decode_one
+from jpkikit.vocab.scp03.errors import AuthenticationError
 
 from ..provisioning.support import apsd_keys, isd_keys, level
 from .support import Phone, TsmHarness, harness
@@ -81,7 +82,10 @@ def test_the_sei_tsm_creates_the_apsd_with_the_sps_keys(profile: Profile, tmp_pa
         )
         se: CardSession = phone.session
         assert se.select(gp.apsd).sw == 0x9000, "SELECT of the APSD failed"
-        Scp03Layer(se.tracer, apsd_keys(profile), sd_aid=gp.apsd).open(level(profile))  # the SP's key set
+        try:  # seed 004 p.13 ②: the APSD is given the SP's key set, which the SP-TSM then uses
+            Scp03Layer(se.tracer, apsd_keys(profile), sd_aid=gp.apsd).open(level(profile))
+        except AuthenticationError as exc:
+            pytest.fail(f"the APSD does not authenticate with the SP's key set: {exc}")
         low = [
             (where, f"{ins:02X}", lv)
             for where, ins, _, lv in phone.obs.management
@@ -99,6 +103,9 @@ def test_the_sei_tsm_installs_the_applet_for_the_sp(profile: Profile, tmp_path: 
         assert entry is not None, "there is no JPKI applet after the installation"
         assert entry.life_cycle & 0x07 == SELECTABLE, (
             f"the JPKI applet's life cycle is {entry.life_cycle:02X}"
+        )
+        assert not entry.life_cycle & 0x80, (  # GPCS §5.3.1: b8 of an application's life cycle is LOCKED
+            f"the JPKI applet is locked (life cycle {entry.life_cycle:02X})"
         )
         assert entry.sd_aid == gp.apsd, "the JPKI applet is not associated with the APSD"
         sp = provisioning_adapter(profile, phone.session.tracer, apsd_keys(profile), gp.apsd, level(profile))

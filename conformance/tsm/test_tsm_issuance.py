@@ -90,7 +90,7 @@ def test_no_key_import_and_certificates_for_the_generated_keys(profile: Profile,
 
 
 @pytest.mark.requirement("TSM-KEY-02")
-@pytest.mark.parametrize("case", ["lying-se", "stale-commitment"])
+@pytest.mark.parametrize("case", ["lying-se", "stale-commitment", "no-commitment"])
 def test_refuses_an_r_that_is_not_the_s_of_the_signed_application(
     profile: Profile, tmp_path: Path, case: str
 ) -> None:
@@ -99,6 +99,11 @@ def test_refuses_an_r_that_is_not_the_s_of_the_signed_application(
         if case == "lying-se":  # the SE answers another R for the sign key (step ⑰)
             phone = h.phone(lie_about_r=("sign",))
             run = h.run(phone, "issue", card)
+        elif case == "no-commitment":  # seed 004 p.15 ①②⑲: the SE committed, but no S was signed
+            phone = h.phone()
+            for kind in KINDS:
+                phone.commit(kind)
+            run = h.run(phone, "issue", signed=sign(card.der, card.key, application("issue", None)))
         else:  # the app's S is of an earlier commitment: the R the SE holds now is not the signed one
             phone = h.phone()
             first = {kind: phone.commit(kind) for kind in KINDS}
@@ -108,8 +113,10 @@ def test_refuses_an_r_that_is_not_the_s_of_the_signed_application(
         assert not phone.obs.secure_commits, (
             "the TSM sent COMMIT itself: S must come from the signed application"
         )
-        assert not phone.obs.ins_seen(INS_PUT_CERTIFICATE), "the TSM wrote a certificate although H[R] != S"
-        assert not run.done, "the TSM completed issuance although H[R] != S"
+        assert not phone.obs.ins_seen(INS_PUT_CERTIFICATE), (
+            f"the TSM wrote a certificate although H[R] != S ({case})"
+        )
+        assert not run.done, f"the TSM completed issuance although H[R] != S ({case})"
 
 
 def _bad_application(h: TsmHarness, case: str, operation: str, phone: Phone, card: TestCard | None) -> tuple:

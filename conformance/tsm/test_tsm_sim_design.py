@@ -4,6 +4,7 @@ authorised by an access code and password checked at the SP-TSM (ics.tsm.access_
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -95,6 +96,14 @@ def test_no_plaintext_key_anywhere_the_kit_can_see(profile: Profile, tmp_path: P
                 for text in texts:
                     assert secret not in text and hexed not in text.lower(), (
                         "the private key shows in clear in what the TSM sent "
+                        "(order result, records or scripts)"
+                    )
+            # the DER encodings in base64 (PEM, RFC 7468 §2): lines joined, JSON's escaped newlines too
+            for der in _key_material(d.key)[3:]:
+                for text in texts:
+                    flat = text.replace(b"\\n", b"").replace(b"\n", b"").replace(b"\r", b"")
+                    assert base64.b64encode(der) not in flat, (
+                        "the private key shows in clear (base64, PEM) in what the TSM sent "
                         "(order result, records or scripts)"
                     )
 

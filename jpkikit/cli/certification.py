@@ -19,13 +19,24 @@ def register(sub: Any) -> None:
     p.add_argument("--catalogue", action="append", help="requirement file or directory (repeatable)")
     p.set_defaults(run=cmd_coverage)
 
-    p = sub.add_parser("report", help="certification report (Markdown, HTML, JSON) from a results directory")
+    lang_help = "language of the report: ja or en (default: the locale, LANG/LC_ALL ja_* -> ja, else en)"
+    p = sub.add_parser(
+        "report", help="certification report (Markdown, HTML, JSON, PDF) from a results directory"
+    )
     p.add_argument("results", help="results directory written by jpkikit certify")
     p.add_argument("--profile", help="profile of the run (default: the one the run recorded)")
     p.add_argument(
         "--format", choices=("md", "html", "json"), default="md", help="what to print (default md)"
     )
-    p.add_argument("-o", "--out", help="also write certification.{md,html,json} into this directory")
+    p.add_argument("--lang", choices=("ja", "en"), help=lang_help)
+    p.add_argument(
+        "-o", "--out", help="also write certification.{md,html,json,pdf} and charts/ into this directory"
+    )
+    p.add_argument(
+        "--bundle",
+        help="an evidence bundle of these results (jpkikit bundle): its ID and signer go on the first page",
+    )
+    p.add_argument("--pubkey", help="the lab's public key the bundle must verify with (with --bundle)")
     p.set_defaults(run=cmd_report)
 
     p = sub.add_parser(
@@ -35,7 +46,10 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--format", choices=("md", "html", "json"), default="md", help="what to print (default md)"
     )
-    p.add_argument("-o", "--out", help="also write campaign.{md,html,json} into this directory")
+    p.add_argument("--lang", choices=("ja", "en"), help=lang_help)
+    p.add_argument(
+        "-o", "--out", help="also write campaign.{md,html,json,pdf} and charts/ into this directory"
+    )
     p.set_defaults(run=cmd_campaign)
 
     p = sub.add_parser("probe", help="compare what the implementation reports with what its profile declares")
@@ -50,11 +64,15 @@ def register(sub: Any) -> None:
     p.set_defaults(run=cmd_keygen)
 
     p = sub.add_parser("bundle", help="signed, content-addressed evidence bundle of a campaign")
-    p.add_argument("results", help="results directory written by jpkikit certify")
+    p.add_argument("results", help="results directory written by jpkikit certify, or by jpkikit merge")
     p.add_argument("--key", required=True, help="the lab's Ed25519 private key (PEM, from jpkikit keygen)")
     p.add_argument("-o", "--out", required=True, help="bundle file to write, e.g. campaign.tar")
     p.add_argument("--profile", help="profile of the run (default: the one the run recorded)")
     p.set_defaults(run=cmd_bundle)
+
+    from jpkikit.cli.merge import register as register_merge  # merge (campaigns across hosts)
+
+    register_merge(sub)
 
     p = sub.add_parser("verify", help="verify an evidence bundle offline")
     p.add_argument("bundle")
@@ -73,9 +91,16 @@ def cmd_coverage(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from jpkikit.errors import KitError
     from jpkikit.report.certreport import build_report, render, write_reports
 
-    report = build_report(args.results, args.profile)
+    if bool(args.bundle) != bool(args.pubkey):
+        raise KitError("--bundle and --pubkey go together: the bundle is verified with the lab's public key")
+    report = build_report(args.results, args.profile, lang=args.lang)
+    if args.bundle:
+        from jpkikit.report.pdf import bundle_facts
+
+        report["bundle"] = bundle_facts(args.bundle, args.pubkey, args.results)
     sys.stdout.write(render(report, args.format))
     if args.out:
         for path in write_reports(report, Path(args.out)):
@@ -87,7 +112,7 @@ def cmd_campaign(args: argparse.Namespace) -> int:
     from jpkikit.report.campaign import build_campaign
     from jpkikit.report.certreport import render, write_reports
 
-    report = build_campaign(args.results)
+    report = build_campaign(args.results, lang=args.lang)
     sys.stdout.write(render(report, args.format))
     if args.out:
         for path in write_reports(report, Path(args.out), stem="campaign"):
@@ -126,8 +151,13 @@ def cmd_bundle(args: argparse.Namespace) -> int:
     from jpkikit.harness.bundled import vectors_dir
     from jpkikit.report.bundle import collect_members, load_private_key, write_bundle
     from jpkikit.report.certreport import build_report, render, resolve_profile
+    from jpkikit.report.merge import is_merged
     from jpkikit.report.results import read_results
 
+    if is_merged(args.results):  # the output of jpkikit merge: the whole campaign
+        from jpkikit.cli.merge import cmd_bundle_campaign
+
+        return cmd_bundle_campaign(args)
     key = load_private_key(args.key)
     results = read_results(args.results)  # refuses another kit version's results
     profile = resolve_profile(results, args.profile)

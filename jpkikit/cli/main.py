@@ -39,9 +39,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("certify", help="run the conformance suite against one implementation")
-    p.add_argument("--profile", help="profile file (default: profiles/emulator-gpse.yaml, the emulator)")
-    p.add_argument("--results", help="results directory (default: results/<profile name>)")
+    p = sub.add_parser("certify", help="run the conformance suite against one implementation (or several)")
+    p.add_argument(
+        "--profile",
+        action="append",
+        help="profile file (default: profiles/emulator-gpse.yaml, the emulator); repeat it to certify "
+        "several units at once, one worker process each",
+    )
+    p.add_argument(
+        "--results",
+        help="results directory (default: results/<profile name>); with several profiles, the directory "
+        "that gets one <profile name>/ per unit (default: results)",
+    )
+    p.add_argument(
+        "--jobs",
+        type=int,
+        metavar="N",
+        help="with several profiles: at most N units at once (default: every unit at once)",
+    )
     p.add_argument("-k", dest="keyword", help="only tests matching this pytest -k expression")
     p.add_argument(
         "--plan",
@@ -52,6 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--accept-spent-tries",
         action="store_true",
         help="start although a PIN counter is below its maximum (the pre-flight refuses otherwise)",
+    )
+    p.add_argument(
+        "--lang",
+        choices=("ja", "en"),
+        help="language of the requirement texts in the Allure results (default: the locale; ja_* -> ja)",
     )
     p.add_argument("pytest_args", nargs="*", help="extra pytest arguments, after --")
     p.set_defaults(run=cmd_certify)
@@ -104,7 +124,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def cache_bytecode_outside_tree() -> None:
+    """With PYTHONDONTWRITEBYTECODE set, every run recompiles and re-rewrites (pytest's assertions) every
+    module of the suite: 3.1 s of start-up instead of 1.4 s (issue 16). The source tree stays free of
+    bytecode, as the variable asks, but the bytecode is cached under the user's cache directory
+    (``sys.pycache_prefix``, which pytest's assertion rewriter honours too). An unwritable cache directory
+    is skipped silently, as Python does."""
+    if not sys.dont_write_bytecode or sys.pycache_prefix:
+        return
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    sys.pycache_prefix = os.path.join(base, "jpkikit", "pycache")
+    sys.dont_write_bytecode = False
+
+
 def cmd_certify(args: argparse.Namespace) -> int:
+    from jpkikit.cli.parallel import refuse_xdist, run_parallel
+
+    if args.profile and len(args.profile) > 1:
+        return run_parallel(args, main)  # one worker process per unit (jpkikit/cli/parallel.py)
+    refuse_xdist(args.pytest_args)
+    cache_bytecode_outside_tree()
     import pytest
 
     from jpkikit.harness.bundled import suite_dir
@@ -112,7 +151,7 @@ def cmd_certify(args: argparse.Namespace) -> int:
     from jpkikit.harness.seam import check_factories
     from jpkikit.harness.unit_state import UNIT_STATE_FILE
 
-    path = profile_path(args.profile)
+    path = profile_path(args.profile[0] if args.profile else None)
     profile = load_profile(path)  # fail early and clearly on a bad profile
     check_factories(profile)  # one clear error now, not a kit error per test
     suite = suite_dir()
@@ -142,6 +181,9 @@ def cmd_certify(args: argparse.Namespace) -> int:
         pytest_args.append("--plan")
     if args.accept_spent_tries:
         pytest_args.append("--accept-spent-tries")
+    from jpkikit.harness.language import resolve_lang
+
+    pytest_args.append(f"--report-lang={resolve_lang(args.lang, profile=profile)}")
     pytest_args += args.pytest_args
     print(f"jpkikit {__version__}: certifying {profile.identity()['name']} with {path}")
     code = pytest.main(pytest_args)

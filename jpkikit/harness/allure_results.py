@@ -1,6 +1,7 @@
 """What the pytest plugin writes into Allure results: the kit's verdicts as Allure statuses and
 categories, and links from a test to its requirement's text (the report layer renders that page,
-jpkikit.report.allure).
+jpkikit.report.allure). Each test's story and description carry its requirements' titles and statements
+in the run's language (``jpkikit certify --lang ja|en``, the plugin's ``--report-lang``).
 
 allure-pytest decides a result's status from the exception alone (an assertion fails, anything else is
 broken), which is not the kit's verdict (jpkikit.harness.verdict: a bad R-MAC fails, a timeout is
@@ -100,6 +101,16 @@ def write_categories(alluredir: Path) -> Path:
     path = alluredir / CATEGORIES_FILE
     path.write_text(json.dumps(categories(), indent=1), encoding="utf-8")
     return path
+
+
+def requirement_story(requirement: Any, lang: str) -> str:
+    """The Allure story of a requirement: its ID and its title in the run's language (``ja`` or ``en``)."""
+    return f"{requirement.id} {requirement.title_in(lang)}"
+
+
+def requirement_description(requirements: list[Any], lang: str) -> str:
+    """The Allure description of a test: the statement of each of its requirements in the run's language."""
+    return "\n\n".join(f"**{r.id}**: {r.statement_in(lang)}" for r in requirements)
 
 
 def requirement_link(requirement_id: str) -> dict[str, str]:

@@ -113,6 +113,16 @@ class Requirement:
     applies_if: Condition | None
     waiver: str | None
     file: Path
+    title_ja: str = ""
+    statement_ja: str = ""
+
+    def title_in(self, lang: str) -> str:
+        """The title in ``lang`` ("ja" or "en"); English where no Japanese is given."""
+        return self.title_ja if lang == "ja" and self.title_ja else self.title
+
+    def statement_in(self, lang: str) -> str:
+        """The statement in ``lang`` ("ja" or "en"); English where no Japanese is given."""
+        return self.statement_ja if lang == "ja" and self.statement_ja else self.statement
 
 
 @dataclass(frozen=True)
@@ -318,6 +328,8 @@ def _requirement(
         applies_if=condition,
         waiver=entry["waiver"].strip() if "waiver" in entry else None,
         file=file,
+        title_ja=entry.get("title_ja", "").strip(),
+        statement_ja=entry.get("statement_ja", "").strip(),
     )
 
 

@@ -46,7 +46,7 @@ from jpkikit.errors import CatalogueError
 
 SCHEMA_PATH = Path(__file__).with_name("catalogue.schema.json")
 
-FieldType = Literal["bool", "int", "str"]
+FieldType = Literal["bool", "int", "str", "bytes", "list"]
 Lookup = Callable[[str], object]
 
 
@@ -81,7 +81,13 @@ def _value_type(value: object) -> str:
     return type(value).__name__
 
 
-_TYPE_NAMES = {"bool": "a boolean", "int": "an integer", "str": "a string"}
+_TYPE_NAMES = {
+    "bool": "a boolean",
+    "int": "an integer",
+    "str": "a string",
+    "bytes": "bytes",
+    "list": "a list",
+}
 
 
 class ConditionError(CatalogueError):
@@ -128,6 +134,7 @@ class Claim(Condition):
         "less_than": "<",
         "one_of": "in",
     }
+    #: ``present``: the field is given (a list: given and not empty); the one test of bytes and list fields
 
     def __init__(self, data: Mapping[str, Any]) -> None:
         self.data = data
@@ -138,12 +145,18 @@ class Claim(Condition):
         self.fields = frozenset([self.path])
         if self.test == "is":
             self.text = self.path if self.value else f"not {self.path}"
+        elif self.test == "present":
+            self.text = f"{self.path} is given" if self.value else f"{self.path} is not given"
         else:
             self.text = f"{self.path} {self._SYMBOLS[self.test]} {show(self.value)}"
 
     def evaluate(self, lookup: Lookup) -> tuple[bool, str]:
         actual = lookup(self.path)
         fact = f"{self.path} is {show(actual)}"
+        if self.test == "present":
+            given = actual is not None and not (isinstance(actual, (list, tuple, bytes)) and len(actual) == 0)
+            fact = f"{self.path} is {'given' if given else 'not given'}"
+            return given is bool(self.value), fact
         if self.test == "is":
             if actual is None:
                 return False, fact  # an absent field makes the claim false
@@ -270,6 +283,12 @@ def _check_claim(claim: Claim, fields: Mapping[str, FieldSpec], at: list[str | i
         raise fail("claim", f"unknown profile field {path!r}{hint}")
     spec = fields[path]
     kind = _TYPE_NAMES[spec.type]
+    if claim.test == "present":
+        return
+    if spec.type in ("bytes", "list"):
+        raise fail(
+            claim.test if claim.test in claim.data else "claim", f"{path} is {kind}; test it with present"
+        )
     if claim.test == "is":
         if spec.type != "bool":
             tests = "greater_than, less_than or equals" if spec.type == "int" else "equals or one_of"

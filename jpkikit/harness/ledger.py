@@ -7,6 +7,7 @@ profile declares of it), under ``ixit.unit.ledger`` or ``~/.local/state/jpkikit/
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import hashlib
 import json
 import os
@@ -46,14 +47,22 @@ def last_run(path: Path) -> dict[str, Any] | None:
 
 
 def record(path: Path, identity: dict[str, str], entry: dict[str, Any]) -> None:
-    """Append one run's observations (written atomically: a crash never leaves half a ledger)."""
-    doc = read(path)
-    doc["identity"] = identity
-    doc["runs"].append(
-        {"at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "kit_version": __version__, **entry}
-    )
-    doc["runs"] = doc["runs"][-KEEP:]
+    """Append one run's observations (written atomically: a crash never leaves half a ledger; and under a
+    lock with a temporary file of its own, so the workers of a parallel certification that share a ledger
+    never lose each other's entries)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(doc, indent=1), encoding="utf-8")
-    os.replace(tmp, path)
+    with open(path.with_suffix(".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        doc = read(path)
+        doc["identity"] = identity
+        doc["runs"].append(
+            {
+                "at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "kit_version": __version__,
+                **entry,
+            }
+        )
+        doc["runs"] = doc["runs"][-KEEP:]
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(doc, indent=1), encoding="utf-8")
+        os.replace(tmp, path)

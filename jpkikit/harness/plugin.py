@@ -3,8 +3,12 @@
 - ``--profile PATH`` picks the implementation under test (default: the bundled GP-SE emulator).
 - ``@pytest.mark.requirement("ID", ...)`` names what a test verifies; an unknown ID is a usage error.
 - A test whose requirements all do not apply to the profile is skipped as "not applicable: <reason>".
+- ``@pytest.mark.applies_if({claim: ...})`` (on a test or on one ``pytest.param``) narrows a test further
+  with a catalogue condition: where it does not hold, that test or parameter is not applicable (an
+  auth-only applet: the ``sign`` parameters).
 - The ``card`` fixture gives a traced :class:`CardSession` on a freshly reset card; its redacted APDU
-  trace is attached to the Allure result and written to ``--trace-dir``.
+  trace is attached to the Allure result and written to ``--trace-dir``. A unit that stops answering gets
+  bounded reconnects, then the remaining tests are inconclusive at once (jpkikit.harness.reachability).
 - At the end: verdict counts, and the requirements that apply to this profile but have no test.
 """
 
@@ -22,7 +26,14 @@ import pytest
 
 from jpkikit import __version__
 from jpkikit.errors import CardAbsent, DeviceUnreachable, KitError, ReaderNotFound, TransportError
-from jpkikit.harness.allure_results import TEST_LABEL, apply_verdicts, requirement_link, write_categories
+from jpkikit.harness.allure_results import (
+    TEST_LABEL,
+    apply_verdicts,
+    requirement_description,
+    requirement_link,
+    requirement_story,
+    write_categories,
+)
 from jpkikit.harness.bundled import profile_path
 from jpkikit.harness.redaction import scrub_report, scrub_tree
 from jpkikit.harness.safety import PIN_EFFECTS, Cost, Policy, cost_of, policy
@@ -41,6 +52,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--profile", metavar="PATH", help="profile of the implementation under test")
     group.addoption("--trace-dir", metavar="DIR", help="write each test's redacted APDU trace here")
     group.addoption(
+        "--report-lang",
+        choices=("ja", "en"),
+        help="language of the requirement titles and descriptions in the Allure results (default: locale)",
+    )
+    group.addoption(
         "--plan", action="store_true", help="list every test, its cost and whether it runs; touch nothing"
     )
     group.addoption(
@@ -58,6 +74,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "effects(*effects, renewable=False): what the test does to the unit (jpkikit.harness.safety)",
+    )
+    config.addinivalue_line(
+        "markers", "applies_if(condition): a catalogue condition this test or parameter needs (conditions.py)"
     )
     config.pluginmanager.register(KitSession(config), "jpkikit-session")
 
@@ -79,6 +98,8 @@ class KitSession:
         self.state_before: dict[str, str] | None = None
         self.state_differences: list[Any] = []
         self.stopped: str | None = None  # why the run ended before the tests (unreachable, pre-flight)
+        self._unit: Any = None
+        self.read_back_failed: str | None = None  # the unit could not be read back at the end: why
 
     # -- lazily loaded, so the kit's own unit tests run without any profile -------------------------------
 
@@ -93,6 +114,27 @@ class KitSession:
             except KitError as exc:
                 raise pytest.UsageError(f"profile: {exc}") from None
         return self._profile
+
+    @property
+    def unit(self) -> Any:
+        """Whether the unit answers: bounded reconnects and probes (jpkikit.harness.reachability)."""
+        if self._unit is None:
+            from jpkikit.harness import seam
+            from jpkikit.harness.reachability import Reachability
+            from jpkikit.host.card_session import CardSession
+
+            profile = self.profile
+            self._unit = Reachability.for_profile(
+                profile, lambda timeout: CardSession(seam.open_link(profile, timeout=timeout))
+            )
+        return self._unit
+
+    @property
+    def lang(self) -> str:
+        """The language of the Allure results' requirement texts (jpkikit.harness.language)."""
+        from jpkikit.harness.language import resolve_lang
+
+        return resolve_lang(self.config.getoption("report_lang"), profile=self.profile)
 
     @property
     def catalogue(self) -> Any:
@@ -129,6 +171,8 @@ class KitSession:
                 applicable |= verdict.applicable
                 if not verdict.applicable:
                     reasons.append(f"{rid}: {verdict.reason}")
+            if applicable and (narrowed := self._narrowed(item)) is not None:
+                applicable, reasons = False, [narrowed]
             item.user_properties.append(("requirements", " ".join(ids)))
             item.add_marker(pytest.mark.allure_label(item.nodeid, label_type=TEST_LABEL))
             cost = self._cost(item)
@@ -148,6 +192,21 @@ class KitSession:
         items.sort(key=lambda i: i.stash[cost_key].rank() if cost_key in i.stash else -1)
         if self.config.getoption("plan"):
             self.config.option.collectonly = True  # list, never run
+
+    def _narrowed(self, item: pytest.Item) -> str | None:
+        """Why an ``applies_if`` marker of the test or its parameter does not hold, or None."""
+        from jpkikit.harness.conditions import ConditionError, parse_condition
+        from jpkikit.harness.profile import ics_fields
+
+        for marker in item.iter_markers("applies_if"):
+            try:
+                condition = parse_condition(marker.args[0], ics_fields())
+            except (ConditionError, IndexError) as exc:
+                raise pytest.UsageError(f"{item.nodeid}: applies_if: {exc}") from None
+            holds, why = condition.evaluate(self.profile.get)
+            if not holds:
+                return f"this test or parameter needs {condition.text}: {why}"
+        return None
 
     def _cost(self, item: pytest.Item) -> Cost:
         marker = item.get_closest_marker("effects")
@@ -178,10 +237,10 @@ class KitSession:
                 allure.dynamic.label("requirement", rid)
                 allure.dynamic.epic("JPKI smartphone profile")
                 allure.dynamic.feature(req.area)
-                allure.dynamic.story(f"{rid} {req.title}")
+                allure.dynamic.story(requirement_story(req, self.lang))
                 allure.dynamic.link(**requirement_link(rid))
             allure.dynamic.description(
-                "\n\n".join(f"**{rid}**: {self.catalogue.get(rid).statement}" for rid in ids)
+                requirement_description([self.catalogue.get(r) for r in ids], self.lang)
             )
         yield
         session = item.stash.get(session_key, None)
@@ -202,12 +261,19 @@ class KitSession:
         outcome = yield
         report: pytest.TestReport = outcome.get_result()
         scrub_report(report)
+        exc = call.excinfo.value if call.excinfo else None
+        if isinstance(exc, TransportError):
+            from jpkikit.harness.reachability import UnitUnreachable
+
+            if isinstance(exc, UnitUnreachable):
+                report.longrepr = f"{type(exc).__name__}: {exc}"  # one line: nothing ran, no traceback
+            elif "card" in getattr(item, "fixturenames", ()):  # the unit's link, not a handset's or TSM's
+                self.unit.lost(item.nodeid, exc)
         if requirements_key not in item.stash:
             return
         reason = ""
         if report.skipped and isinstance(report.longrepr, tuple):
             reason = str(report.longrepr[2]).removeprefix("Skipped: ")
-        exc = call.excinfo.value if call.excinfo else None
         verdict = verdict_of(report.outcome, report.when, exc, reason)
         prior = item.stash.get(verdict_key, Verdict.PASS)
         if verdict is not Verdict.PASS:  # a phase that passed never changes what another phase found
@@ -263,21 +329,28 @@ class KitSession:
         if self.state_before is None:
             return
         from jpkikit.harness import ledger, unit_state
-        from jpkikit.harness.seam import open_link
-        from jpkikit.host.card_session import CardSession
+        from jpkikit.harness.reachability import UnitUnreachable
 
         try:
-            session = self.link if self.link is not None else CardSession(open_link(self.profile))
-            self.link = session
+            session = self.link = self.unit.read_back(self.link)
             after = unit_state.take(session, self.profile)
+        except UnitUnreachable as exc:  # one bounded probe, then said plainly: nothing was read
+            self.link = None
+            self.read_back_failed = str(exc)
+            after = {item: f"not read back: {exc}" for item in self.state_before}
         except KitError as exc:
             after = {"(read back)": f"the unit could not be read at the end: {exc}"}
         self.state_differences = unit_state.compare(self.state_before, after)
         path = self.config.getoption("unit_state")
         if path:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-            Path(path).write_text(json.dumps(unit_state.as_json(self.state_before, after), indent=1))
+            doc = unit_state.as_json(self.state_before, after)
+            if self.read_back_failed:
+                doc["read_back"] = f"inconclusive: {self.read_back_failed}"
+            Path(path).write_text(json.dumps(doc, indent=1))
         counters = {k.split()[1]: v for k, v in after.items() if k.endswith("PIN tries left")}
+        if self.read_back_failed:
+            counters = {}  # not read: the ledger records no counters rather than the reason
         ledger.record(self.ledger_path, self.preflight.identity, {"counters_at_end": counters, "ended": True})
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
@@ -303,12 +376,33 @@ class KitSession:
         if self.stopped:
             tr.write_line(f"no verdicts: the run stopped before the tests ({self.stopped})")
             return
-        if self.state_differences:
+        unit = self._unit
+        for back_at, since in unit.returns if unit else ():
+            tr.write_line(f"the unit was unreachable from {since} on and answered again at {back_at}")
+        if unit is not None and unit.refused:
+            untouched = f" ({unit.unprobed} without touching it: a probe had hung shortly before)"
+            tr.write_line(
+                f"{unit.refused} tests inconclusive because the unit was unreachable"
+                + (untouched if unit.unprobed else "")
+            )
+        if unit is not None and unit.lost_since:
+            tr.write_line(f"{unit.reason}; it did not answer again")
+        if self.read_back_failed:
+            tr.write_line(
+                "whether the unit was left as found is INCONCLUSIVE: it could not be read back at the end "
+                f"({self.read_back_failed})"
+            )
+        elif self.state_differences:
             tr.write_line(f"the unit was NOT left as found ({len(self.state_differences)} differences):")
             for d in self.state_differences:
                 tr.write_line(f"  {d.item}: {d.before} -> {d.after}")
         elif self.state_before is not None:
             tr.write_line("the unit was left as found (every item read back at the start reads the same)")
+        elif self.opened_once:
+            tr.write_line(
+                "the unit stopped answering before its state was read: whether it was left as found is "
+                "not known"
+            )
         missing = [
             req
             for req in self.catalogue
@@ -389,15 +483,15 @@ def card(request: pytest.FixtureRequest) -> Iterator[Any]:
     from jpkikit.host.card_session import CardSession
 
     kit = _kit(request)
-    if kit.link is None:
+    if not kit.opened_once and kit.link is None and kit.unit.lost_since is None:
         try:
             kit.link = CardSession(_open_when_present(kit.profile))
-        except (ReaderNotFound, DeviceUnreachable) as exc:
-            if not kit.opened_once:  # a set-up problem, not the device's behaviour: stop the run
-                kit.stopped = f"cannot reach the implementation: {exc}"
-                pytest.exit(f"jpkikit: cannot reach the implementation: {exc}", returncode=2)
-            raise
-        if not kit.opened_once:
+        except (ReaderNotFound, DeviceUnreachable) as exc:  # a set-up problem, not the device: stop the run
+            kit.stopped = f"cannot reach the implementation: {exc}"
+            pytest.exit(f"jpkikit: cannot reach the implementation: {exc}", returncode=2)
+        except TransportError as exc:  # the unit itself does not answer: the bounded reconnects decide
+            kit.unit.lost(request.node.nodeid, exc)
+        else:
             kit.opened_once = True
             kit.start_unit(kit.link)
     cost = request.node.stash.get(cost_key, None)
@@ -406,18 +500,18 @@ def card(request: pytest.FixtureRequest) -> Iterator[Any]:
             f"the pre-flight could not check the profile's PINs, so no PIN try is spent: "
             f"{kit.preflight.incomplete}"
         )
-    session = kit.link
-    session.tracer.restart()
-    try:
-        session.reset()
-    except TransportError:
-        # The link broke in an earlier test (device gone, timeout): reopen once, then give up clearly.
-        try:
-            session.close()
-        except KitError:
-            pass
-        kit.link = session = CardSession(_open_when_present(kit.profile))
-        session.reset()
+    from jpkikit.harness.reachability import UnitUnreachable
+
+    try:  # the link broke in an earlier test (timeout, card gone, garbage): bounded reconnects, then give up
+        kit.link = session = kit.unit.session(request.node.nodeid, kit.link)
+    except UnitUnreachable:
+        kit.link = None
+        if kit.unit.trace is not None:
+            _save_trace(request, kit.unit.trace)
+        raise
+    if not kit.opened_once:  # the unit was unreachable from the first test and answered now
+        kit.opened_once = True
+        kit.start_unit(session)
     request.node.stash[session_key] = session
     try:
         yield session

@@ -43,6 +43,7 @@ from jpkikit.harness.profile_sections import (
     KeySet,
     ProvisioningClaims,
     ProvisioningIxit,
+    ReportIxit,
     RwClaims,
     RwIxit,
     SimClaims,
@@ -331,6 +332,7 @@ class Ixit:
     unit: UnitIxit | None = None
     rw: RwIxit | None = None
     provisioning: ProvisioningIxit | None = None
+    report: ReportIxit | None = None
 
     @property
     def runs_kit_emulator(self) -> bool:
@@ -486,7 +488,9 @@ def _ics_fields() -> Mapping[str, FieldSpec]:
             for name, sub in node.get("properties", {}).items():
                 walk(sub, f"{path}.{name}")
         elif node.get("x-bytes"):
-            return  # hex values are bytes in the profile; conditions do not read them
+            found[path] = FieldSpec("bytes")  # hex values are bytes in the profile: a condition asks present
+        elif node.get("type") == "array":
+            found[path] = FieldSpec("list")
         elif "enum" in node:  # an enumerated field: its type from the schema, else from the values
             values = tuple(node["enum"])
             integers = all(isinstance(v, int) and not isinstance(v, bool) for v in values)
@@ -697,6 +701,7 @@ def _build(doc: dict[str, Any], path: Path, sha256: str, fail: Callable[[str, st
         structure(ixit_doc.get("unit"), UnitIxit),
         rw=structure(ixit_doc.get("rw"), RwIxit),
         provisioning=structure(ixit_doc.get("provisioning"), ProvisioningIxit),
+        report=structure(ixit_doc.get("report"), ReportIxit),
     )
     return Profile(path, sha256, doc["schema"], implementation, ics, ixit)
 

@@ -268,6 +268,13 @@ class UnitIdentity:
 
 
 @dataclass(frozen=True)
+class ReportIxit:
+    """How the kit reports on the unit: the reports' language (jpkikit.harness.language)."""
+
+    lang: str | None = None
+
+
+@dataclass(frozen=True)
 class UnitIxit:
     """The unit under test and what it may suffer (jpkikit.harness.safety)."""
 

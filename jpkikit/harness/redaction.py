@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from jpkikit.secrets import known, scrub
+from jpkikit.secrets import known, mentions, scrub, scrubber
 
 #: Files of a results directory that may hold text (everything the kit and Allure write there is text).
 TEXT_SUFFIXES = {".json", ".txt", ".xml", ".html", ".md", ".properties", ".log"}
@@ -61,13 +61,35 @@ def _scrub_json(text: str) -> str:
     except ValueError:
         return scrub(text)
 
+    strings: list[str] = []
+
+    def collect(node: Any) -> None:
+        if isinstance(node, str):
+            strings.append(node)
+        elif isinstance(node, list):
+            for item in node:
+                collect(item)
+        elif isinstance(node, dict):
+            strings.extend(node)
+            for item in node.values():
+                collect(item)
+
+    collect(document)
+    # One search over all the strings, joined by a character that is no part of a token: a form found in
+    # one string is found there too, so when the joined text mentions no secret, no string needs scrubbing
+    # (~1400 JSON files a run, nearly all clean; scrubbing them string by string took seconds).
+    joined = "\x00".join(strings)
+    if not mentions(joined):
+        return text
+    scrub_part = scrubber(joined)  # looks in each string only for the forms the document holds
+
     def walk(node: Any) -> Any:
         if isinstance(node, str):
-            return scrub(node)
+            return scrub_part(node)
         if isinstance(node, list):
             return [walk(item) for item in node]
         if isinstance(node, dict):
-            return {scrub(key): walk(value) for key, value in node.items()}
+            return {scrub_part(key): walk(value) for key, value in node.items()}
         return node
 
     cleaned = walk(document)

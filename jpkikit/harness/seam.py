@@ -114,8 +114,9 @@ def check_factories(profile: Any) -> None:
             resolve(ref)
 
 
-def open_link(profile: Any) -> Link:
-    """Open the transport described by ``profile.ixit.transport``."""
+def open_link(profile: Any, timeout: float | None = None) -> Link:
+    """Open the transport described by ``profile.ixit.transport``; ``timeout`` bounds each call of a PC/SC
+    link instead of ``ixit.transport.timeout`` (a probe of a unit that stopped answering)."""
     t = profile.ixit.transport
     if t.kind == "emulator":
         card = emulator_card(t.personality, _path(profile, t.state), t.factory)
@@ -127,7 +128,8 @@ def open_link(profile: Any) -> Link:
     ensure_daemon(start=t.pcscd == "start-if-absent")
     served = ServedEmulator(t.serve, t.timeout) if t.serve else None
     try:
-        return Link(PcscTransport(t.reader, timeout=t.timeout, protocol=t.protocol), served)
+        bound = timeout or t.timeout
+        return Link(PcscTransport(t.reader, timeout=bound, protocol=t.protocol), served)
     except BaseException:
         if served:
             served.stop()

@@ -16,7 +16,10 @@ How one test phase's outcome becomes a verdict (docs/certification.md has exampl
     **fail**: the implementation contradicts the requirement, whatever the mechanism;
   - a :class:`~jpkikit.errors.TransportError` (no answer in time, the card or reader gone) or an
     :class:`~jpkikit.errors.Inconclusive` (a precondition outside the requirement, such as a profile that
-    lacks what the test needs) -> **inconclusive**, with the exception's message as the reason;
+    lacks what the test needs) -> **inconclusive**, with the exception's message as the reason; so is a
+    test the ``card`` fixture could not give the unit to because the unit stopped answering earlier and
+    did not answer the bounded reconnects (``UnitUnreachable``, a TransportError: "unit unreachable since
+    <node id>: ...", jpkikit.harness.reachability);
   - anything else -> **kit error**: a defect of the kit, never blamed on the implementation.
 """
 

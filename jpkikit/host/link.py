@@ -40,6 +40,12 @@ class Transport(ABC):
     def close(self) -> None:
         """Release the link. Safe to call twice."""
 
+    def set_timeout(self, seconds: float) -> None:
+        """Bound every later call to ``seconds`` where the link bounds its calls (a PC/SC reader does); a
+        link without a bound of its own (the in-process emulator) ignores it. The harness shortens the
+        bound while it probes a unit that stopped answering (jpkikit.harness.reachability)."""
+        del seconds
+
     def __enter__(self) -> Self:
         return self
 
@@ -66,6 +72,9 @@ class Layer(Transport):
 
     def close(self) -> None:
         self.inner.close()
+
+    def set_timeout(self, seconds: float) -> None:
+        self.inner.set_timeout(seconds)
 
 
 class Borrowed(Layer):

@@ -364,6 +364,12 @@ class PcscTransport(Transport):
         finally:
             self._lock.release()
 
+    def set_timeout(self, seconds: float) -> None:
+        """Bound every later pyscard call to ``seconds`` (a call already running keeps its bound)."""
+        if seconds <= 0:
+            raise ValueError("a PC/SC timeout must be positive")
+        self.timeout = seconds
+
     @property
     def broken(self) -> bool:
         """True after a call timed out: the link can no longer be trusted."""

@@ -131,15 +131,13 @@ class ProvisioningAdapter(ABC):
         """Seed 004 p.25 ⑥: keys and certificates of ``slot`` (None: every slot)."""
 
 
-class KitCommandSet(ProvisioningAdapter):
-    """The kit's provisioning command set (docs/provisioning-commands.md, jpkikit.vocab.jpki.provisioning)."""
-
-    name = "kit command set"
+class ApduAdapter(ProvisioningAdapter):
+    """An adapter that speaks APDUs: the app's commands in plain after SELECT of the JPKI applet, the TSM's
+    under the target's SCP03 session (``layer``), every answer kept."""
 
     def __init__(self, link: Transport, target: ProvisioningTarget, options: Mapping[str, Any] | None = None):
         super().__init__(link, target, options)
         self.layer = Scp03Layer(link, target.keys, sd_aid=target.sd_aid)
-        self._generated: dict[str, PublicKeyAndR] = {}
 
     def _plain(self, command: CommandApdu) -> ResponseApdu:
         return ResponseApdu.parse(exchange(self.link.transmit, command.to_bytes()))
@@ -155,6 +153,16 @@ class KitCommandSet(ProvisioningAdapter):
         if r.sw != 0x9000:
             raise Refused(what, r.sw)
         return r
+
+
+class KitCommandSet(ApduAdapter):
+    """The kit's provisioning command set (docs/provisioning-commands.md, jpkikit.vocab.jpki.provisioning)."""
+
+    name = "kit command set"
+
+    def __init__(self, link: Transport, target: ProvisioningTarget, options: Mapping[str, Any] | None = None):
+        super().__init__(link, target, options)
+        self._generated: dict[str, PublicKeyAndR] = {}
 
     def commit(self, slot: str) -> bytes:
         self._select()

@@ -178,9 +178,9 @@ class Scp03Layer(Layer):
             if response.sw == 0x9000 or response.sw1 in (0x61, 0x62, 0x63):
                 self.end()  # Amd D §5.6: selecting an application terminates the session on this channel
             return response.to_bytes()
-        wrapped = self.session.wrap_command(apdu)
-        response = self._exchange(wrapped)
-        return self.session.unwrap_response(response).to_bytes()
+        # bytes in, bytes out: the wire form straight from the session, no APDU objects in between
+        wrapped = self.session.wrap_command_bytes(apdu)
+        return self.session.unwrap_response_bytes(exchange(self.inner.transmit, wrapped, fix_le=False))
 
     def reset(self, cold: bool = False) -> bytes:
         self.end()

@@ -12,8 +12,20 @@ on the kit's CI image:
 * Every message, both ways, is a 2-byte big-endian length followed by that many bytes.
 * A 1-byte message from the driver is a control code: 00 power off, 01 power on, 02 warm reset (no
   answer) and 04 get ATR (answered with the framed ATR). pcscd polls with 04 every ~0.4 s to detect the
-  card; a closed connection or an empty answer means "card removed".
-* A longer message is a command APDU, answered with the framed response APDU.
+  card; a closed connection or an empty answer means "card removed". After 01 and 02 the driver always
+  asks for the ATR (04) at once.
+* Any other message is a command APDU, answered with the framed response APDU. The driver passes an
+  application's command through unchanged, whatever its length, so a command of 1, 2 or 3 bytes arrives
+  too: it goes to the card like any other (the kit's emulator answers 6700, wrong length, ISO/IEC 7816-4
+  §5.6: a command needs at least CLA INS P1 P2). A 1-byte message that is not one of the four control
+  codes is such a command.
+* The one ambiguity of the framing: a 1-byte command equal to a control code (00, 01, 02, 04) cannot be
+  told from that control code, so it is taken as one. 04 is answered with the ATR, which the application
+  gets as its response. 00, 01 and 02 are done (power off, power on, reset) and get no answer at first;
+  if the driver then sends nothing for :data:`LATE_ANSWER` seconds (the ATR request that follows a real
+  01 or 02 comes at once, pcscd's 04 polls follow a real 00 within ~0.4 s, and none comes while the
+  driver waits for an answer) the message was a command after all, and it is answered 6700 then. The
+  card has been powered off, powered on or reset by it.
 * The driver accepts one card per slot (a second one waits in the listen backlog, silently) and has no
   receive timeout: a card that never answers blocks that reader in pcscd until the connection closes.
 * The driver writes the length and the payload with two send() calls (Nagle on), so the card side must
@@ -40,6 +52,9 @@ VPCD_PORT = 0x8C7B  # 35963, from DEVICENAME /dev/null:0x8C7B
 VPCD_READER = "Virtual PCD 00 00"
 VPCD_CONFIG = Path("/etc/reader.conf.d/vpcd")
 SW_NO_PRECISE_DIAGNOSIS = bytes.fromhex("6F00")  # ISO 7816-4 §5.6: what a card says when it fails inside
+SW_WRONG_LENGTH = bytes.fromhex("6700")  # ISO 7816-4 §5.6: the late answer to a 1-byte 00, 01 or 02 command
+#: Seconds of silence after an unanswered 1-byte 00, 01 or 02 after which it is answered as a command.
+LATE_ANSWER = 2.0
 
 _LOG = logging.getLogger(__name__)
 _TCP_QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)
@@ -52,6 +67,11 @@ class Control(IntEnum):
     POWER_ON = 0x01
     RESET = 0x02
     GET_ATR = 0x04
+
+
+CONTROL_CODES = frozenset(int(code) for code in Control)
+#: Control codes the driver sends without waiting for an answer.
+_UNANSWERED = frozenset((Control.POWER_OFF, Control.POWER_ON, Control.RESET))
 
 
 def reader_name(port: int = VPCD_PORT) -> str:
@@ -123,6 +143,7 @@ class VpcdServer:
         *,
         poll_interval: float = 0.2,
         frame_timeout: float = 5.0,
+        late_answer: float = LATE_ANSWER,
         connect_timeout: float = 2.0,
         silence_warning: float = 5.0,
         reminder_interval: float = 60.0,
@@ -133,6 +154,7 @@ class VpcdServer:
         self.log = logger or _LOG
         self.poll_interval = poll_interval
         self.frame_timeout = frame_timeout
+        self.late_answer = late_answer
         self.connect_timeout = connect_timeout
         self.silence_warning = silence_warning
         self.reminder_interval = reminder_interval
@@ -171,9 +193,9 @@ class VpcdServer:
         """
         if not message:
             raise _Dropped("the driver sent an empty message, which the vpcd protocol never uses")
-        if len(message) == 1:
+        if len(message) == 1 and message[0] in CONTROL_CODES:
             return self._control(message[0])
-        try:
+        try:  # a command APDU, of whatever length (the card answers a short one 6700)
             response = bytes(self.card.process(message))
         except TransportError as exc:
             raise _Dropped(f"the card lost its own link: {exc}") from exc
@@ -208,8 +230,6 @@ class VpcdServer:
                 self.log.debug("warm reset")
                 self.card.reset()
                 self._powered = True
-            else:
-                self.log.warning("ignoring unknown vpcd control code %02X", code)
         except _Dropped:
             raise
         except Exception as exc:
@@ -218,8 +238,10 @@ class VpcdServer:
 
     # -- one connection --
 
-    def _recv_exact(self, sock: socket.socket, n: int, *, idle_ok: bool) -> bytes:
-        """``n`` bytes from ``sock``. ``idle_ok``: waiting for a new message, so no deadline applies."""
+    def _recv_exact(self, sock: socket.socket, n: int, *, idle_ok: bool, late: bytes | None = None) -> bytes:
+        """``n`` bytes from ``sock``. ``idle_ok``: waiting for a new message, so no deadline applies.
+        ``late``: an unanswered 1-byte control code, answered 6700 once the driver is silent for
+        ``late_answer`` seconds (see the module docstring)."""
         data = bytearray()
         started = time.monotonic()
         warned = False
@@ -230,6 +252,19 @@ class VpcdServer:
                 chunk = sock.recv(n - len(data))
             except TimeoutError:
                 waited = time.monotonic() - started
+                if late is not None and not data and waited >= self.late_answer:
+                    self.log.warning(
+                        "the driver is silent %.1f s after control code %s: it was a 1-byte command; "
+                        "answering 6700",
+                        waited,
+                        late.hex().upper(),
+                    )
+                    late = None
+                    try:
+                        sock.sendall(frame(SW_WRONG_LENGTH))
+                    except OSError as exc:
+                        raise _Dropped(f"socket error while answering: {exc}") from exc
+                    continue
                 if data or not idle_ok:
                     if waited > self.frame_timeout:
                         raise _Dropped(
@@ -256,11 +291,13 @@ class VpcdServer:
     def _serve_connection(self, sock: socket.socket) -> NoReturn:
         """Answer driver messages until the connection drops (raises _Dropped with the reason)."""
         self._messages = 0
+        late: bytes | None = None
         while True:
-            (length,) = struct.unpack(">H", self._recv_exact(sock, 2, idle_ok=True))
+            (length,) = struct.unpack(">H", self._recv_exact(sock, 2, idle_ok=True, late=late))
             message = self._recv_exact(sock, length, idle_ok=False) if length else b""
             self._messages += 1
             answer = self.handle(message)
+            late = message if len(message) == 1 and message[0] in _UNANSWERED else None
             if answer is not None:
                 try:
                     sock.sendall(frame(answer))

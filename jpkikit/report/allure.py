@@ -30,10 +30,16 @@ from jpkikit.harness.allure_results import (
 )
 
 
-def requirements_page(catalogue: Any) -> str:
-    """A standalone HTML page with every requirement, one anchor per ID."""
+def requirements_page(catalogue: Any, lang: str = "en") -> str:
+    """A standalone HTML page with every requirement, one anchor per ID, in ``lang`` (``ja``: the Japanese
+    title and statement, the English ones under them)."""
     rows = []
     for req in catalogue:
+        other = ""
+        if lang == "ja" and req.title_ja:
+            other = (
+                f"<p lang='en' class='en'><b>{html.escape(req.title)}</b><br>{html.escape(req.statement)}</p>"
+            )
         sources = "".join(f"<li>{html.escape(s.citation)}</li>" for s in req.source)
         cond = (
             f"<p><b>Applies if</b> <code>{html.escape(req.applies_if.text)}</code></p>"
@@ -42,13 +48,17 @@ def requirements_page(catalogue: Any) -> str:
         )
         waiver = f"<p><b>Waiver</b>: {html.escape(req.waiver)}</p>" if req.waiver else ""
         rows.append(
-            f'<section id="{html.escape(req.id)}"><h2>{html.escape(req.id)} {html.escape(req.title)}</h2>'
-            f"<p>{html.escape(req.statement)}</p><p><b>Classes</b>: {html.escape(', '.join(req.classes))}</p>"
+            f'<section id="{html.escape(req.id)}">'
+            f"<h2>{html.escape(req.id)} {html.escape(req.title_in(lang))}</h2>"
+            f"<p>{html.escape(req.statement_in(lang))}</p>{other}"
+            f"<p><b>Classes</b>: {html.escape(', '.join(req.classes))}</p>"
             f"{cond}<ul>{sources}</ul>{waiver}</section>"
         )
     return (
-        '<!doctype html><html><head><meta charset="utf-8"><title>jpkikit requirement catalogue</title>'
+        f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
+        "<title>jpkikit requirement catalogue</title>"
         "<style>body{font-family:sans-serif;max-width:60em;margin:auto}section{border-bottom:1px solid #ccc}"
+        ".en{color:#555;font-size:.9em}"
         ":target{background:#ffd}</style></head><body><h1>jpkikit requirement catalogue</h1>"
         + "".join(rows)
         + "</body></html>\n"
@@ -77,7 +87,7 @@ def allure_config(results: Path, out: Path, history: Path) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     """Helpers of tools/allure-report.sh::
 
-    python -m jpkikit.report.allure requirements OUT.html
+    python -m jpkikit.report.allure requirements OUT.html [ja|en]   (default: the locale's language)
     python -m jpkikit.report.allure config RESULTS_DIR OUT_DIR HISTORY_FILE   (JSON on stdout)
     """
     import sys
@@ -85,8 +95,11 @@ def main(argv: list[str] | None = None) -> int:
     from jpkikit.harness.catalogue import load_catalogue
 
     args = sys.argv[1:] if argv is None else argv
-    if len(args) == 2 and args[0] == "requirements":
-        Path(args[1]).write_text(requirements_page(load_catalogue()), encoding="utf-8")
+    if len(args) in (2, 3) and args[0] == "requirements":
+        from jpkikit.harness.language import resolve_lang
+
+        lang = resolve_lang(args[2] if len(args) == 3 else None)
+        Path(args[1]).write_text(requirements_page(load_catalogue(), lang), encoding="utf-8")
         return 0
     if len(args) == 4 and args[0] == "config":
         print(json.dumps(allure_config(Path(args[1]), Path(args[2]), Path(args[3])), indent=1))

@@ -5,26 +5,34 @@ and on a sacrificial unit of the same model, which suffers them. The campaign's 
 follows jpkikit.report.verdicts.combine: a test not exercised in one run counts as the run that exercised
 it found, and a failure on any unit fails it. The runs must be of the same implementation (name, vendor,
 version, class), claim the same things (the same ICS) and come from this kit's version.
+
+A campaign of several models (``jpkikit merge``, jpkikit.report.merge) combines the units of each model
+this way and adds a requirement x unit matrix (:func:`matrix`): each unit's own verdict per requirement.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from jpkikit.harness.catalogue import load_catalogue
-from jpkikit.report.certreport import read_unit_state, report_of, resolve_profile
-from jpkikit.report.results import ResultsError, read_results
-from jpkikit.report.verdicts import combine
+from jpkikit.harness.catalogue import Catalogue, load_catalogue
+from jpkikit.harness.profile import Profile
+from jpkikit.report.certreport import finish_campaign, read_unit_state, report_of, resolve_profile
+from jpkikit.report.results import ResultsError, RunResults, read_results
+from jpkikit.report.verdicts import aggregate, combine
 
 SAME = ("name", "vendor", "version", "class")
 
 
-def build_campaign(directories: list[str | Path]) -> dict[str, Any]:
-    if len(directories) < 2:
-        raise ResultsError("a campaign combines at least two results directories")
-    runs = [read_results(d) for d in directories]
-    profiles = [resolve_profile(run, None) for run in runs]
+def model_key(profile: Profile) -> tuple[str, ...]:
+    """What makes two units units of one model: the implementation's name, vendor, version and class."""
+    identity = profile.identity()
+    return tuple(identity[key] for key in SAME)
+
+
+def check_one_model(runs: Sequence[RunResults], profiles: Sequence[Profile]) -> None:
+    """Refuse runs that are not of one model or that claim other things (ICS) than the first."""
     first = profiles[0]
     for run, profile in zip(runs[1:], profiles[1:], strict=True):
         for key in SAME:
@@ -37,8 +45,16 @@ def build_campaign(directories: list[str | Path]) -> dict[str, Any]:
             raise ResultsError(
                 f"{run.directory}: its profile claims other things (ICS) than {runs[0].directory}"
             )
+
+
+def combine_model(
+    runs: Sequence[RunResults], profiles: Sequence[Profile], catalogue: Catalogue | None = None
+) -> dict[str, Any]:
+    """The certification report of the runs of one model (one run or several), with the runs listed."""
+    check_one_model(runs, profiles)
     outcomes = combine(run.outcomes for run in runs)
-    report = report_of(first, outcomes, load_catalogue(), " + ".join(str(r.directory) for r in runs))
+    where = " + ".join(str(r.directory) for r in runs)
+    report = report_of(profiles[0], outcomes, catalogue or load_catalogue(), where)
     report["campaign"] = [
         {
             "results": str(run.directory),
@@ -50,3 +66,44 @@ def build_campaign(directories: list[str | Path]) -> dict[str, Any]:
         for run, profile in zip(runs, profiles, strict=True)
     ]
     return report
+
+
+def build_campaign(directories: list[str | Path], lang: str | None = None) -> dict[str, Any]:
+    if len(directories) < 2:
+        raise ResultsError("a campaign combines at least two results directories")
+    runs = [read_results(d) for d in directories]
+    profiles = [resolve_profile(run, None) for run in runs]
+    catalogue = load_catalogue()
+    # in the report's language, each unit's verdicts (the matrix), decisive exchanges, no machine paths
+    return finish_campaign(combine_model(runs, profiles, catalogue), runs, profiles, catalogue, lang)
+
+
+def unit_verdicts(profile: Profile, run: RunResults, catalogue: Catalogue) -> dict[str, str]:
+    """Requirement ID -> the verdict of that requirement on this unit alone (catalogue order)."""
+    rows = []
+    for req in catalogue:
+        applies = catalogue.applicability(req, profile)
+        rows.append((req.id, req.title, applies.applicable, applies.reason, req.waiver))
+    return {rv.id: rv.verdict for rv in aggregate(rows, run.outcomes)}
+
+
+def matrix(
+    units: Sequence[tuple[str, Profile, RunResults]],
+    catalogue: Catalogue,
+    combined: dict[str, dict[str, str]] | None = None,
+) -> dict[str, Any]:
+    """The requirement x unit table: ``{units: [name...], rows: [{requirement, title, outcomes: {unit:
+    verdict}, combined: {model: verdict}}]}``, every requirement of the catalogue in its order.
+    ``combined`` (model -> requirement -> verdict) adds each model's combined verdict to the rows."""
+    per_unit = {name: unit_verdicts(profile, run, catalogue) for name, profile, run in units}
+    rows = []
+    for req in catalogue:
+        row: dict[str, Any] = {
+            "requirement": req.id,
+            "title": req.title,
+            "outcomes": {name: per_unit[name][req.id] for name, _, _ in units},
+        }
+        if combined is not None:
+            row["combined"] = {model: verdicts[req.id] for model, verdicts in combined.items()}
+        rows.append(row)
+    return {"units": [name for name, _, _ in units], "rows": rows}

@@ -1,21 +1,29 @@
 """The certification report: a conformance test report (after ISO/IEC 9646-5 / ETSI test report proformas)
 built from a results directory and the profile — implementation identity, the claims (ICS), the verdict of
-every requirement, deviations and observations — as Markdown, HTML or JSON (the same content)."""
+every requirement (with a chart per area), deviations with their decisive APDU exchanges and observations —
+as Markdown, HTML, JSON or PDF (the same content), in Japanese or English (jpkikit.report.i18n). No absolute
+path of the machine that made it appears in any of them (:func:`relative_paths`)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import html
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 from jpkikit import __version__
 from jpkikit.errors import KitError
 from jpkikit.harness.catalogue import Catalogue, load_catalogue
+from jpkikit.harness.language import resolve_lang
 from jpkikit.harness.profile import Profile, load_profile
 from jpkikit.harness.unit_state import UNIT_STATE_FILE
 from jpkikit.harness.verdict import Verdict
+from jpkikit.report.charts import area_chart, chart_file
+from jpkikit.report.claims import claim_sections
+from jpkikit.report.exchanges import decisive
+from jpkikit.report.i18n import certification_name, t, verdict_name
 from jpkikit.report.results import ResultsError, RunResults, read_results
 from jpkikit.report.verdicts import UNTESTED, WAIVED, TestOutcome, aggregate, certification
 
@@ -48,24 +56,87 @@ def resolve_profile(results: RunResults, profile_path: str | Path | None) -> Pro
 
 
 def build_report(
-    results_dir: str | Path, profile_path: str | Path | None = None, catalogue: Catalogue | None = None
+    results_dir: str | Path,
+    profile_path: str | Path | None = None,
+    catalogue: Catalogue | None = None,
+    lang: str | None = None,
 ) -> dict[str, Any]:
+    """The certification report of one results directory, in ``lang`` (default: the locale's,
+    jpkikit.harness.language)."""
     results = read_results(results_dir)
     profile = resolve_profile(results, profile_path)
-    report = report_of(profile, results.outcomes, catalogue or load_catalogue(), str(results.directory))
+    where = results.directory.resolve().name
+    lang = resolve_lang(lang, profile=profile)
+    report = report_of(profile, results.outcomes, catalogue or load_catalogue(), where, lang)
     report["declared_vs_observed"] = _probe_findings(results.directory, profile)
     report["unit_state"] = read_unit_state(results.directory)
+    attach_exchanges(report, [results])
+    return relative_paths(report, [results.directory], profile)
+
+
+def requirement_verdicts(
+    profile: Profile, outcomes: list[TestOutcome], catalogue: Catalogue
+) -> dict[str, str]:
+    """Requirement ID -> verdict of ``outcomes`` for ``profile`` (one unit's column of a campaign)."""
+    reqs = []
+    for req in catalogue:
+        applies = catalogue.applicability(req, profile)
+        reqs.append((req.id, req.title, applies.applicable, applies.reason, req.waiver))
+    return {rv.id: rv.verdict for rv in aggregate(reqs, outcomes)}
+
+
+def _localised_rule(requirements: list[dict[str, Any]], overall: str, rule: str, lang: str) -> str:
+    """The rule of :func:`jpkikit.report.verdicts.certification` in ``lang``."""
+    if lang == "en":
+        return rule
+    ids: dict[str, list[str]] = {}
+    for r in requirements:
+        if r["applicable"]:
+            ids.setdefault(r["verdict"], []).append(r["id"])
+    keyed = {
+        "KIT ERROR": str(Verdict.KIT_ERROR),
+        "FAIL": str(Verdict.FAIL),
+        "INCONCLUSIVE": str(Verdict.INCONCLUSIVE),
+        "INCOMPLETE": UNTESTED,
+    }
+    if overall in keyed:
+        return t(f"rule_{overall}", lang, ids=", ".join(ids.get(keyed[overall], [])))
+    text = t("rule_PASS", lang, passed=len(ids.get(str(Verdict.PASS), [])), waived=len(ids.get(WAIVED, [])))
+    left = ids.get(str(Verdict.NOT_EXERCISED), [])
+    if left:
+        text += t("rule_left", lang, n=len(left), ids=", ".join(left))
+    return text
+
+
+def localise(report: dict[str, Any], catalogue: Catalogue, lang: str) -> dict[str, Any]:
+    """Set the report's language and every localised field (``*_local``) from the catalogue's texts
+    (``Requirement.title_in`` / ``statement_in``) and jpkikit.report.i18n; the English fields stay."""
+    report["lang"] = lang
+    cert = report["certification"]
+    cert["verdict_local"] = certification_name(cert["verdict"], lang)
+    cert["rule_local"] = _localised_rule(report["requirements"], cert["verdict"], cert["rule"], lang)
+    for entry in report["requirements"]:
+        req = catalogue.get(entry["id"])
+        entry["title_local"], entry["statement_local"] = req.title_in(lang), req.statement_in(lang)
+    for entry in report["deviations"]:
+        req = catalogue.get(entry["requirement"])
+        entry["title_local"], entry["statement_local"] = req.title_in(lang), req.statement_in(lang)
+    for o in report["observations"]:
+        waiver = catalogue.get(o["requirement"]).waiver
+        o["text_local"] = t("no_test_waiver", lang, waiver=waiver) if o["kind"] == WAIVED else o["text"]
     return report
 
 
 def report_of(
-    profile: Profile, outcomes: list[TestOutcome], catalogue: Catalogue, where: str
+    profile: Profile, outcomes: list[TestOutcome], catalogue: Catalogue, where: str, lang: str = "en"
 ) -> dict[str, Any]:
     """The certification report of ``outcomes`` (one run's, or a campaign's combined) for ``profile``."""
     requirements = []
+    by_id = {}
     for req in catalogue:
         applies = catalogue.applicability(req, profile)
         requirements.append((req.id, req.title, applies.applicable, applies.reason, req.waiver))
+        by_id[req.id] = req
     known = set(catalogue.ids())
     unknown = sorted({r for o in outcomes for r in o.requirements} - known)
     if unknown:
@@ -73,8 +144,11 @@ def report_of(
     verdicts = aggregate(requirements, outcomes)
     overall, rule = certification(verdicts)
     counts: dict[str, int] = {}
+    areas: dict[str, dict[str, int]] = {}
     for rv in verdicts:
         counts[rv.verdict] = counts.get(rv.verdict, 0) + 1
+        area = areas.setdefault(by_id[rv.id].area, {})
+        area[rv.verdict] = area.get(rv.verdict, 0) + 1
     deviations = [
         {
             "requirement": rv.id,
@@ -91,21 +165,22 @@ def report_of(
         if rv.applicable and rv.verdict in _DEVIATIONS
     ]
     observations = [
-        {"kind": "waived", "requirement": rv.id, "text": f"no test ran; waiver: {rv.waiver}"}
+        {
+            "kind": "waived",
+            "requirement": rv.id,
+            "text": f"no test ran; waiver: {rv.waiver}",
+        }
         for rv in verdicts
         if rv.verdict == WAIVED
     ]
-    observations += [
-        {
-            "kind": "not exercised",
-            "requirement": rv.id,
-            "text": "; ".join(sorted({t.message for t in rv.tests if t.verdict is Verdict.NOT_EXERCISED})),
-        }
-        for rv in verdicts
-        if rv.verdict == str(Verdict.NOT_EXERCISED)
-    ]
-    return {
+    for rv in verdicts:
+        if rv.verdict == str(Verdict.NOT_EXERCISED):
+            text = "; ".join(sorted({t.message for t in rv.tests if t.verdict is Verdict.NOT_EXERCISED}))
+            observations.append({"kind": "not exercised", "requirement": rv.id, "text": text})
+    report = {
         "format": FORMAT,
+        "kind": "certification",
+        "lang": lang,
         "generated": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "kit_version": __version__,
         "results": where,
@@ -113,10 +188,13 @@ def report_of(
         "claims": profile.redacted()["ics"],
         "certification": {"verdict": str(overall), "rule": rule},
         "counts": counts,
+        "areas": [{"area": area, "counts": c} for area, c in areas.items()],
         "requirements": [
             {
                 "id": rv.id,
+                "area": by_id[rv.id].area,
                 "title": rv.title,
+                "statement": by_id[rv.id].statement,
                 "applicable": rv.applicable,
                 "applicability": rv.applicability,
                 "verdict": rv.verdict,
@@ -129,7 +207,108 @@ def report_of(
         "declared_vs_observed": [],
         "observations": observations,
         "unit_state": None,
+        "bundle": None,
     }
+    return localise(report, catalogue, lang)
+
+
+def attach_exchanges(report: dict[str, Any], runs: list[RunResults]) -> None:
+    """Give every failed or inconclusive test of the deviations its decisive APDU exchanges (the last of
+    its redacted trace), from the run whose verdict of that test is the report's."""
+    wanted = (str(Verdict.FAIL), str(Verdict.INCONCLUSIVE))
+    for deviation in report["deviations"]:
+        for test in deviation["tests"]:
+            if test["verdict"] not in wanted:
+                continue
+            for run in runs:
+                mine = [
+                    o for o in run.outcomes if o.nodeid == test["test"] and str(o.verdict) == test["verdict"]
+                ]
+                if mine:
+                    found = decisive(run.directory, test["test"])
+                    if found is not None:
+                        if len(runs) > 1:
+                            found["trace"] = f"{run.directory.resolve().name}/{found['trace']}"
+                        test["exchanges"] = found
+                        break
+
+
+def finish_campaign(
+    report: dict[str, Any],
+    runs: list[RunResults],
+    profiles: list[Profile],
+    catalogue: Catalogue,
+    lang: str | None = None,
+) -> dict[str, Any]:
+    """The campaign's additions to a combined report: its language, each unit's verdict per requirement
+    (the requirement x unit matrix), the decisive exchanges, and no path of the machine."""
+    localise(report, catalogue, resolve_lang(lang, profile=profiles[0] if profiles else None))
+    report["kind"] = "campaign"
+    report["results"] = " + ".join(run.directory.resolve().name for run in runs)
+    for entry, run, profile in zip(report.get("campaign", []), runs, profiles, strict=False):
+        entry["results"] = run.directory.resolve().name
+        entry["verdicts"] = requirement_verdicts(profile, run.outcomes, catalogue)
+    attach_exchanges(report, runs)
+    return relative_paths(report, [run.directory for run in runs], *profiles)
+
+
+def _roots(results_dirs: list[Path], profiles: tuple[Profile, ...]) -> list[tuple[str, str]]:
+    """(absolute prefix, what replaces it), longest first: a results directory becomes its name, any other
+    directory of the machine (the profile's, the working directory, the kit's, the home directory) goes."""
+    import jpkikit
+
+    pairs: dict[str, str] = {}
+    others = [Path.cwd(), Path(jpkikit.__file__).resolve().parent.parent, Path.home(), Path(sys.prefix)]
+    others += [Path(p.path).resolve().parent for p in profiles]
+    for directory in others:
+        text = str(directory)
+        if len(Path(text).parts) > 1:
+            pairs[text + "/"] = ""
+    for directory in results_dirs:
+        resolved = directory.resolve()
+        pairs[str(resolved) + "/"] = ""
+        pairs[str(resolved)] = resolved.name
+        if directory.is_absolute() and str(directory) != str(resolved):
+            pairs[str(directory) + "/"] = ""
+            pairs[str(directory)] = directory.name
+    return sorted(pairs.items(), key=lambda kv: -len(kv[0]))
+
+
+def relative_paths(report: dict[str, Any], results_dirs: list[Path], *profiles: Profile) -> dict[str, Any]:
+    """The report with no absolute path of this machine in any text: paths under a results directory
+    become relative to it, the directory itself its name, the profile its path relative to the working
+    directory (or its file name)."""
+    roots = _roots(results_dirs, profiles)
+
+    def strip(value: Any) -> Any:
+        if isinstance(value, str):
+            for prefix, replacement in roots:
+                if prefix in value:
+                    value = value.replace(prefix, replacement)
+            return value
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        return value
+
+    profile = Path(report["implementation"]["profile"])
+    out = strip(report)
+    if profile.is_absolute():
+        out["implementation"]["profile"] = shown_path(profile)
+    return out
+
+
+def shown_path(path: Path) -> str:
+    """A profile's path as the report shows it: relative to the working directory or the kit's checkout
+    when under one of them, else its file name."""
+    import jpkikit
+
+    resolved = path.resolve()
+    for base in (Path.cwd(), Path(jpkikit.__file__).resolve().parent.parent):
+        if resolved.is_relative_to(base.resolve()):
+            return resolved.relative_to(base.resolve()).as_posix()
+    return path.name
 
 
 def _probe_findings(directory: Path, profile: Profile) -> list[dict[str, str]]:
@@ -167,177 +346,354 @@ def read_unit_state(directory: Path) -> dict[str, Any] | None:
     return state
 
 
-def _claims_lines(claims: Any, prefix: str = "ics") -> list[tuple[str, str]]:
-    if isinstance(claims, dict):
-        out: list[tuple[str, str]] = []
-        for key, value in claims.items():
-            out += _claims_lines(value, f"{prefix}.{key}")
-        return out
-    if isinstance(claims, list):
-        return [(prefix, ", ".join(str(v) for v in claims))]
-    return [(prefix, str(claims))]
+# -- rendering ------------------------------------------------------------------------------------------
 
 
 def _cell(text: Any) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    return str(text).replace("|", "\\|").replace("\n", "<br>")
+
+
+def _lang(report: dict[str, Any]) -> str:
+    return report.get("lang") or "en"
+
+
+def _ident_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
+    lang, ident = _lang(report), report["implementation"]
+    rows = [
+        (t("implementation", lang), f"{ident['name']} {ident['version']}"),
+        (t("vendor", lang), ident["vendor"]),
+        (t("class", lang), ident["class"]),
+        (t("profile", lang), f"{ident['profile']} (sha256 {ident['sha256']})"),
+        (t("test_kit", lang), f"jpkikit {report['kit_version']}"),
+        (t("results", lang), report["results"]),
+        (t("generated", lang), report["generated"]),
+        (t("language", lang), t("lang_name", lang)),
+    ]
+    bundle = report.get("bundle")
+    if bundle:
+        note = t("bundle_note", lang)
+        rows += [
+            (t("bundle", lang), f"{bundle['file']}: {bundle['bundle_id']} ({note})"),
+            (t("signer", lang), bundle["key_id"]),
+        ]
+    return rows
+
+
+def _title(report: dict[str, Any]) -> str:
+    key = "campaign_title" if report.get("kind") == "campaign" else "title"
+    return f"{t(key, _lang(report))}: {report['implementation']['name']}"
+
+
+def _counts_line(report: dict[str, Any]) -> str:
+    lang = _lang(report)
+    return ", ".join(f"{verdict_name(v, lang)} {n}" for v, n in sorted(report["counts"].items()))
+
+
+def _tests_cell(tests: list[dict[str, Any]], lang: str) -> list[str]:
+    return [f"{x['test']}: {verdict_name(x['verdict'], lang)}" for x in tests]
+
+
+def _matrix(report: dict[str, Any]) -> tuple[list[str], list[list[str]]] | None:
+    """The campaign's requirement x unit matrix: heads and rows (applicable requirements only)."""
+    units = report.get("campaign") or []
+    if not units or not all("verdicts" in u for u in units):
+        return None
+    lang = _lang(report)
+    heads = [t("requirement", lang)]
+    for u in units:
+        kind = t("sacrificial" if u.get("sacrificial") else "ordinary", lang)
+        heads.append(f"{u['results']} ({kind})")
+    heads.append(t("combined", lang))
+    rows = []
+    for r in report["requirements"]:
+        if not r["applicable"]:
+            continue
+        rows.append(
+            [r["id"]]
+            + [verdict_name(u["verdicts"].get(r["id"], UNTESTED), lang) for u in units]
+            + [verdict_name(r["verdict"], lang)]
+        )
+    return heads, rows
+
+
+def _unit_kind(run: dict[str, Any], lang: str) -> str:
+    return t("sacrificial" if run.get("sacrificial") else "ordinary", lang)
 
 
 def to_markdown(report: dict[str, Any]) -> str:
-    ident = report["implementation"]
+    lang = _lang(report)
     cert = report["certification"]
+    stem = report.get("kind", "certification")
     lines = [
-        f"# Conformance test report: {ident['name']}",
+        f"# {_title(report)}",
         "",
-        f"**Certification verdict: {cert['verdict']}** — {cert['rule']}",
+        f"**{t('certification_verdict', lang)}: {cert['verdict_local']}** — {cert['rule_local']}",
         "",
-        "## 1. Identification",
+        f"## {t('s_identification', lang)}",
         "",
         "| | |",
         "|---|---|",
-        f"| Implementation | {_cell(ident['name'])} {_cell(ident['version'])} |",
-        f"| Vendor | {_cell(ident['vendor'])} |",
-        f"| Class | {_cell(ident['class'])} |",
-        f"| Profile | {_cell(ident['profile'])} (sha256 {ident['sha256']}) |",
-        f"| Test kit | jpkikit {report['kit_version']} |",
-        f"| Results | {_cell(report['results'])} |",
-        f"| Generated | {report['generated']} |",
+        *(f"| {_cell(k)} | {_cell(v)} |" for k, v in _ident_rows(report)),
         "",
-        "## 2. Implementation conformance statement (claims)",
+        f"## {t('s_claims', lang)}",
+    ]
+    for section in claim_sections(report["claims"], lang):
+        lines += ["", f"### `{section.area}`", ""]
+        if section.rows:
+            lines += [f"| {t('claim', lang)} | {t('value', lang)} |", "|---|---|"]
+            lines += [f"| `{section.area}.{k}` | {_cell(v)} |" for k, v in section.rows]
+        for table in section.tables:
+            lines += ["", f"**{_cell(table.caption)}**", ""]
+            lines += ["| " + " | ".join(_cell(c) for c in table.columns) + " |"]
+            lines += ["|" + "---|" * len(table.columns)]
+            lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in table.rows]
+    lines += [
         "",
-        "| Claim | Value |",
-        "|---|---|",
-        *(f"| `{k}` | {_cell(v)} |" for k, v in _claims_lines(report["claims"])),
+        f"## {t('s_verdicts', lang)}",
         "",
-        "## 3. Verdicts per requirement",
+        _counts_line(report),
         "",
-        ", ".join(f"{n} {v}" for v, n in sorted(report["counts"].items())),
+        f"### {t('s_charts', lang)}",
         "",
-        "| Requirement | Title | Verdict | Tests | Applicability |",
+    ]
+    for area in report.get("areas", []):
+        lines.append(f"![{area['area']}]({chart_file(stem, area['area'])})")
+    lines += [
+        "",
+        f"| {t('requirement', lang)} | {t('title_col', lang)} | {t('verdict', lang)} | {t('tests', lang)} "
+        f"| {t('applicability', lang)} |",
         "|---|---|---|---|---|",
     ]
     for r in report["requirements"]:
-        tests = "<br>".join(f"{_cell(t['test'])}: {t['verdict']}" for t in r["tests"]) or "—"
-        cells = (r["id"], _cell(r["title"]), f"**{r['verdict']}**", tests, _cell(r["applicability"]))
+        tests = "<br>".join(_cell(x) for x in _tests_cell(r["tests"], lang)) or "—"
+        cells = (
+            r["id"],
+            _cell(r["title_local"]),
+            f"**{verdict_name(r['verdict'], lang)}**",
+            tests,
+            _cell(r["applicability"]),
+        )
         lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", "## 4. Deviations", ""]
+    matrix = _matrix(report)
+    if matrix:
+        heads, rows = matrix
+        lines += ["", f"### {t('s_matrix', lang)}", "", t("matrix_note", lang), ""]
+        lines += ["| " + " | ".join(_cell(h) for h in heads) + " |", "|" + "---|" * len(heads)]
+        lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    lines += ["", f"## {t('s_deviations', lang)}", ""]
     if not report["deviations"]:
-        lines.append("None.")
+        lines.append(t("none", lang))
     for d in report["deviations"]:
-        lines.append(f"- **{d['requirement']}** {_cell(d['title'])}: {d['verdict']}")
-        for t in d["tests"]:
-            lines.append(f"  - {t['test']}: {t['verdict']} — {_cell(t['message'])[:300]}")
+        lines.append(
+            f"- **{d['requirement']}** {_cell(d['title_local'])}: {verdict_name(d['verdict'], lang)}"
+        )
+        lines.append(f"  - {t('statement', lang)}: {_cell(d['statement_local'])}")
+        for x in d["tests"]:
+            verdict = verdict_name(x["verdict"], lang)
+            lines.append(f"  - {x['test']}: {verdict} — {_cell(x['message'])[:300]}")
+            found = x.get("exchanges")
+            if found:
+                caption = t("decisive", lang, n=found["shown"], file=found["trace"])
+                lines += ["", f"    {caption}:", "", "    ```"]
+                lines += ["    " + part for ln in found["lines"] for part in ln.split("\n")]
+                lines += ["    ```", ""]
         if d["waiver"]:
-            lines.append(f"  - waiver available at acceptance: {_cell(d['waiver'])}")
-    lines += ["", "## 5. Declared versus observed (jpkikit probe)", ""]
+            lines.append(f"  - {t('waiver_available', lang)}: {_cell(d['waiver'])}")
+    lines += ["", f"## {t('s_probe', lang)}", ""]
     if not report["declared_vs_observed"]:
-        lines.append("Not probed (run jpkikit probe --results RESULTS_DIR).")
+        lines.append(t("not_probed", lang))
     else:
-        lines += ["| Item | Status | Declared | Observed | Detail |", "|---|---|---|---|---|"]
+        heads = [t(k, lang) for k in ("item", "status", "declared", "observed", "detail")]
+        lines += ["| " + " | ".join(heads) + " |", "|---|---|---|---|---|"]
         for f in report["declared_vs_observed"]:
             cells = (f["item"], f"**{f['status']}**", f["declared"], f["observed"], f["detail"])
             lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
-    lines += ["", "## 6. Observations", ""]
+    lines += ["", f"## {t('s_observations', lang)}", ""]
     if not report["observations"]:
-        lines.append("None.")
+        lines.append(t("none", lang))
     for o in report["observations"]:
-        rest = {k: v for k, v in o.items() if k != "kind"}
-        lines.append(f"- {o['kind']}: " + "; ".join(f"{k}: {_cell(v)}" for k, v in rest.items()))
-    lines += ["", "## 7. The unit as found and as left", ""]
-    lines += _unit_state_lines(report.get("unit_state"))
+        text = o.get("text_local", o["text"])
+        lines.append(f"- {verdict_name(o['kind'], lang)}: {o['requirement']}: {_cell(text)}")
+    lines += ["", f"## {t('s_unit_state', lang)}", ""]
+    lines += _unit_state_lines(report.get("unit_state"), lang)
     for run in report.get("campaign", []):
-        lines += ["", f"### Unit of {_cell(run['results'])} (sacrificial: {run['sacrificial']})", ""]
-        lines += _unit_state_lines(run.get("unit_state"))
+        heading = t("unit_of", lang, results=run["results"], kind=_unit_kind(run, lang))
+        lines += ["", f"### {_cell(heading)}", ""]
+        lines += _unit_state_lines(run.get("unit_state"), lang)
     return "\n".join(lines) + "\n"
 
 
-def _unit_state_lines(state: dict[str, Any] | None) -> list[str]:
+def _unit_state_lines(state: dict[str, Any] | None, lang: str = "en") -> list[str]:
     if state is None:
-        return ["Not read back (the run did not reach the unit over APDUs)."]
+        return [t("not_read_back", lang)]
     differences = state.get("differences", [])
     if not differences:
-        return [
-            f"Left as found: the {len(state.get('before') or {})} items read back at the start read the same."
-        ]
-    lines = ["**Not left as found:**", "", "| Item | At the start | At the end |", "|---|---|---|"]
+        return [t("left_as_found", lang, n=len(state.get("before") or {}))]
+    lines = [
+        f"**{t('not_left_as_found', lang)}**",
+        "",
+        f"| {t('item', lang)} | {t('at_start', lang)} | {t('at_end', lang)} |",
+        "|---|---|---|",
+    ]
     for d in differences:
         lines.append(f"| {_cell(d['item'])} | {_cell(d['before'])} | {_cell(d['after'])} |")
     return lines
 
 
-def to_html(report: dict[str, Any]) -> str:
-    """The Markdown report's content as a standalone HTML page."""
+def _unit_state_html(state: dict[str, Any] | None, lang: str) -> str:
     e = html.escape
-    ident, cert = report["implementation"], report["certification"]
-    css = (
-        "body{font-family:sans-serif;max-width:70em;margin:auto}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:.2em .5em;vertical-align:top}"
-        ".pass{color:#060}.fail,.kit-error{color:#b00}.inconclusive,.untested{color:#a60}"
+    if state is None:
+        return f"<p>{e(t('not_read_back', lang))}</p>"
+    differences = state.get("differences", [])
+    if not differences:
+        return f"<p>{e(t('left_as_found', lang, n=len(state.get('before') or {})))}</p>"
+    heads = "".join(f"<th>{e(t(k, lang))}</th>" for k in ("item", "at_start", "at_end"))
+    rows = "".join(
+        f"<tr><td>{e(str(d['item']))}</td><td>{e(str(d['before']))}</td><td>{e(str(d['after']))}</td></tr>"
+        for d in differences
+    )
+    return f"<p><b>{e(t('not_left_as_found', lang))}</b></p><table><tr>{heads}</tr>{rows}</table>"
+
+
+CSS = (
+    "body{font-family:'Noto Sans CJK JP','Noto Sans',sans-serif;max-width:72em;margin:auto;line-height:1.4}"
+    "table{border-collapse:collapse;margin:.4em 0}"
+    "td,th{border:1px solid #bbb;padding:.15em .45em;vertical-align:top;text-align:left}"
+    "th{background:#f0f0f0}code,pre{font-family:'Noto Sans Mono CJK JP','DejaVu Sans Mono',monospace}"
+    "pre{background:#f6f6f6;border:1px solid #ddd;padding:.4em;white-space:pre-wrap;overflow-wrap:anywhere}"
+    ".id{white-space:nowrap}.tests{overflow-wrap:anywhere;font-size:.85em}"
+    ".pass{color:#1b5e20}.fail,.kit-error,.untested{color:#b71c1c}.inconclusive{color:#e65100}"
+    ".not-exercised{color:#4527a0}.not-applicable{color:#616161}"
+    ".verdict{font-size:1.15em;border:2px solid #333;padding:.3em .6em;display:inline-block}"
+    ".charts svg{display:inline-block;margin:.3em 1em .6em 0;vertical-align:top}"
+)
+PRINT_CSS = (
+    "@page{size:A4;margin:16mm 13mm 18mm 13mm;"
+    "@bottom-right{content:counter(page) ' / ' counter(pages);font:8pt 'Noto Sans CJK JP',sans-serif;"
+    "color:#555}@bottom-left{content:string(doctitle);font:8pt 'Noto Sans CJK JP',sans-serif;color:#555}}"
+    "body{max-width:none;font-size:8.5pt}h1{string-set:doctitle content();font-size:15pt}"
+    "h2{font-size:12pt;break-after:avoid}h3{font-size:10pt;break-after:avoid}"
+    "tr,pre,svg{break-inside:avoid}thead{display:table-header-group}"
+    "table{table-layout:fixed;width:100%}td,th{overflow-wrap:anywhere}.id{white-space:nowrap;font-size:.78em}"
+    ".charts svg{display:inline-block;width:8.7cm;height:auto;margin:0 .3cm .2cm 0;vertical-align:top}"
+)
+
+
+def _colgroup(widths: list[int] | None) -> str:
+    """Column widths in per cent: the PDF lays tables out fixed (fast, and long hex strings wrap)."""
+    return (
+        "<colgroup>" + "".join(f"<col style='width:{w}%'>" for w in widths) + "</colgroup>" if widths else ""
+    )
+
+
+def _table(
+    heads: list[str],
+    rows: list[list[str]],
+    classes: list[str] | None = None,
+    widths: list[int] | None = None,
+) -> str:
+    e = html.escape
+    cls = classes or [""] * len(heads)
+    head = "".join(f"<th>{e(h)}</th>" for h in heads)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f"<td{f' class={chr(39)}{c}{chr(39)}' if c else ''}>{e(v).replace(chr(10), '<br>')}</td>"
+            for v, c in zip(row, cls, strict=False)
+        )
+        + "</tr>"
+        for row in rows
+    )
+    return f"<table>{_colgroup(widths)}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def to_html(report: dict[str, Any], for_print: bool = False) -> str:
+    """The Markdown report's content as a standalone HTML page (``for_print``: the page CSS of the PDF,
+    jpkikit.report.pdf)."""
+    e = html.escape
+    lang = _lang(report)
+    cert = report["certification"]
+    ident = "".join(f"<tr><th>{e(k)}</th><td>{e(str(v))}</td></tr>" for k, v in _ident_rows(report))
+    claims = []
+    for section in claim_sections(report["claims"], lang):
+        claims.append(f"<h3><code>{e(section.area)}</code></h3>")
+        if section.rows:
+            rows = [[f"{section.area}.{k}", v] for k, v in section.rows]
+            claims.append(_table([t("claim", lang), t("value", lang)], rows, ["claim", ""], [45, 55]))
+        for table in section.tables:
+            widths = [22, 30, 13, 23, 12] if len(table.columns) == 5 and section.area != "ics" else None
+            caption = f"<p><b>{e(table.caption)}</b></p>"
+            claims.append(caption + _table(table.columns, table.rows, widths=widths))
+    charts = "".join(
+        area_chart(a["area"], a["counts"], lang).removesuffix("\n") for a in report.get("areas", [])
     )
     rows = "".join(
-        f"<tr><td id='{e(r['id'])}'>{e(r['id'])}</td><td>{e(r['title'])}</td>"
-        f"<td class='{e(r['verdict'].replace(' ', '-'))}'><b>{e(r['verdict'])}</b></td>"
-        f"<td>{'<br>'.join(e(t['test'] + ': ' + t['verdict']) for t in r['tests']) or '—'}</td>"
-        f"<td>{e(r['applicability'])}</td></tr>"
+        f"<tr><td class='id' id='{e(r['id'])}'>{e(r['id'])}</td><td>{e(r['title_local'])}</td>"
+        f"<td class='{e(r['verdict'].replace(' ', '-'))}'><b>{e(verdict_name(r['verdict'], lang))}</b></td>"
+        f"<td class='tests'>{'<br>'.join(e(x) for x in _tests_cell(r['tests'], lang)) or '—'}</td>"
+        f"<td class='tests'>{e(r['applicability'])}</td></tr>"
         for r in report["requirements"]
     )
-    claims = "".join(
-        f"<tr><td><code>{e(k)}</code></td><td>{e(v)}</td></tr>" for k, v in _claims_lines(report["claims"])
+    heads = "".join(
+        f"<th>{e(t(k, lang))}</th>" for k in ("requirement", "title_col", "verdict", "tests", "applicability")
     )
-    devs = "".join(
-        f"<li><b>{e(d['requirement'])}</b> {e(d['title'])}: {e(d['verdict'])}<ul>"
-        + "".join(f"<li>{e(t['test'])}: {e(t['verdict'])} — {e(t['message'][:300])}</li>" for t in d["tests"])
-        + (f"<li>waiver available at acceptance: {e(d['waiver'])}</li>" if d["waiver"] else "")
-        + "</ul></li>"
-        for d in report["deviations"]
-    )
+    matrix = _matrix(report)
+    matrix_html = ""
+    if matrix:
+        mheads, mrows = matrix
+        matrix_html = f"<h3>{e(t('s_matrix', lang))}</h3><p>{e(t('matrix_note', lang))}</p>" + _table(
+            mheads, mrows, ["id"] + [""] * (len(mheads) - 1)
+        )
+    devs = []
+    for d in report["deviations"]:
+        items = [f"<li>{e(t('statement', lang))}: {e(d['statement_local'])}</li>"]
+        for x in d["tests"]:
+            item = f"<li>{e(x['test'])}: {e(verdict_name(x['verdict'], lang))} — {e(x['message'][:300])}"
+            found = x.get("exchanges")
+            if found:
+                caption = t("decisive", lang, n=found["shown"], file=found["trace"])
+                item += f"<br>{e(caption)}:<pre>{e(chr(10).join(found['lines']))}</pre>"
+            items.append(item + "</li>")
+        if d["waiver"]:
+            items.append(f"<li>{e(t('waiver_available', lang))}: {e(d['waiver'])}</li>")
+        devs.append(
+            f"<li><b>{e(d['requirement'])}</b> {e(d['title_local'])}: "
+            f"<span class='{e(d['verdict'].replace(' ', '-'))}'>{e(verdict_name(d['verdict'], lang))}</span>"
+            f"<ul>{''.join(items)}</ul></li>"
+        )
     obs = "".join(
-        "<li>"
-        + e(o["kind"])
-        + ": "
-        + e("; ".join(f"{k}: {v}" for k, v in o.items() if k != "kind"))
-        + "</li>"
+        f"<li>{e(verdict_name(o['kind'], lang))}: {e(o['requirement'])}: "
+        f"{e(o.get('text_local', o['text']))}</li>"
         for o in report["observations"]
     )
+    keys = ("item", "status", "declared", "observed", "detail")
     probe = (
-        "<table><tr><th>Item</th><th>Status</th><th>Declared</th><th>Observed</th><th>Detail</th></tr>"
-        + "".join(
-            "<tr>"
-            + "".join(f"<td>{e(f[k])}</td>" for k in ("item", "status", "declared", "observed", "detail"))
-            + "</tr>"
-            for f in report["declared_vs_observed"]
-        )
-        + "</table>"
+        _table([t(k, lang) for k in keys], [[f[k] for k in keys] for f in report["declared_vs_observed"]])
         if report["declared_vs_observed"]
-        else "<p>Not probed.</p>"
+        else f"<p>{e(t('not_probed', lang))}</p>"
     )
-    unit_lines = _unit_state_lines(report.get("unit_state"))
+    units = _unit_state_html(report.get("unit_state"), lang)
     for run in report.get("campaign", []):
-        unit_lines += ["", f"Unit of {run['results']} (sacrificial: {run['sacrificial']})"]
-        unit_lines += _unit_state_lines(run.get("unit_state"))
-    ident_rows = "".join(
-        f"<tr><th>{e(k)}</th><td>{e(str(v))}</td></tr>"
-        for k, v in (
-            ("Implementation", f"{ident['name']} {ident['version']}"),
-            ("Vendor", ident["vendor"]),
-            ("Class", ident["class"]),
-            ("Profile", f"{ident['profile']} (sha256 {ident['sha256']})"),
-            ("Test kit", f"jpkikit {report['kit_version']}"),
-            ("Results", report["results"]),
-            ("Generated", report["generated"]),
-        )
-    )
+        heading = t("unit_of", lang, results=run["results"], kind=_unit_kind(run, lang))
+        units += f"<h3>{e(heading)}</h3>" + _unit_state_html(run.get("unit_state"), lang)
+    style = CSS + (PRINT_CSS if for_print else "")
+    none = f"<p>{e(t('none', lang))}</p>"
+    verdict_class = cert["verdict"].lower().replace(" ", "-")
     return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>Conformance test report: {e(ident['name'])}"
-        f"</title><style>{css}</style></head><body><h1>Conformance test report: {e(ident['name'])}</h1>"
-        f"<p><b>Certification verdict: {e(cert['verdict'])}</b> — {e(cert['rule'])}</p>"
-        f"<h2>1. Identification</h2><table>{ident_rows}</table>"
-        f"<h2>2. Implementation conformance statement (claims)</h2><table>{claims}</table>"
-        f"<h2>3. Verdicts per requirement</h2><table><tr><th>Requirement</th><th>Title</th><th>Verdict</th>"
-        f"<th>Tests</th><th>Applicability</th></tr>{rows}</table>"
-        f"<h2>4. Deviations</h2>{'<ul>' + devs + '</ul>' if devs else '<p>None.</p>'}"
-        f"<h2>5. Declared versus observed (jpkikit probe)</h2>{probe}"
-        f"<h2>6. Observations</h2>{'<ul>' + obs + '</ul>' if obs else '<p>None.</p>'}"
-        f"<h2>7. The unit as found and as left</h2><pre>{e(chr(10).join(unit_lines))}</pre></body></html>\n"
+        f"<!doctype html><html lang='{lang}'><head><meta charset='utf-8'><title>{e(_title(report))}</title>"
+        f"<style>{style}</style></head><body><h1>{e(_title(report))}</h1>"
+        f"<p class='verdict {verdict_class}'><b>{e(t('certification_verdict', lang))}: "
+        f"{e(cert['verdict_local'])}</b></p><p>{e(cert['rule_local'])}</p>"
+        f"<h2>{e(t('s_identification', lang))}</h2><table>{_colgroup([28, 72])}{ident}</table>"
+        f"<h2>{e(t('s_claims', lang))}</h2>{''.join(claims)}"
+        f"<h2>{e(t('s_verdicts', lang))}</h2><p>{e(_counts_line(report))}</p>"
+        f"<h3>{e(t('s_charts', lang))}</h3><div class='charts'>{charts}</div>"
+        f"<table>{_colgroup([16, 27, 9, 28, 20])}<thead><tr>{heads}</tr></thead><tbody>{rows}</tbody>"
+        f"</table>{matrix_html}"
+        f"<h2>{e(t('s_deviations', lang))}</h2>{'<ul>' + ''.join(devs) + '</ul>' if devs else none}"
+        f"<h2>{e(t('s_probe', lang))}</h2>{probe}"
+        f"<h2>{e(t('s_observations', lang))}</h2>{'<ul>' + obs + '</ul>' if obs else none}"
+        f"<h2>{e(t('s_unit_state', lang))}</h2>{units}</body></html>\n"
     )
 
 
@@ -351,11 +707,28 @@ def render(report: dict[str, Any], fmt: str) -> str:
     raise KitError(f"unknown report format {fmt!r}; expected md, html or json")
 
 
-def write_reports(report: dict[str, Any], out_dir: Path, stem: str = "certification") -> list[Path]:
+FORMATS = ("md", "html", "json", "pdf")
+
+
+def write_reports(
+    report: dict[str, Any], out_dir: Path, stem: str = "certification", formats: tuple[str, ...] = FORMATS
+) -> list[Path]:
+    """``stem``.md/.html/.json/.pdf and the charts (``charts/<stem>-<area>.svg``) into ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    for fmt in ("md", "html", "json"):
+    lang = _lang(report)
+    for area in report.get("areas", []):
+        path = out_dir / chart_file(stem, area["area"])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(area_chart(area["area"], area["counts"], lang), encoding="utf-8")
+        written.append(path)
+    for fmt in formats:
         path = out_dir / f"{stem}.{fmt}"
-        path.write_text(render(report, fmt), encoding="utf-8")
+        if fmt == "pdf":
+            from jpkikit.report.pdf import to_pdf
+
+            path.write_bytes(to_pdf(to_html(report, for_print=True)))
+        else:
+            path.write_text(render(report, fmt), encoding="utf-8")
         written.append(path)
     return written

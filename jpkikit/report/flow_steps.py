@@ -9,6 +9,19 @@ A data file::
     steps:
       - {page: 15, step: ⑰, what: "key pair generation request", requirements: [PROV-KEY-01, TSM-KEY-01]}
       - {page: 21, what: "device change on the new phone alone", requirements: [TSM-DEV-01]}   # the page
+
+A document without consistent page numbers (a study group's report, its minutes) is cited by section: an
+entry gives ``section`` instead of ``page`` (``§4(2)``, ``5. 議事概要 (1)``), and a source cites it when its
+``at`` holds that section (spaces ignored) and, after it, the step or label (``課題③``, ``⑫``) if one is
+given::
+
+    document: seed-000
+    steps:
+      - {section: "§4(2)", step: 課題③, what: "SIM swap", requirements: [SIM-BIND-01]}
+      - {section: "§5", what: "who bears the cost", outside: "an institutional question, not a behaviour"}
+
+``outside`` (instead of ``requirements``) says why an item of the document is no behaviour of any
+implementation the kit can certify (a legal or cost question); it must give a reason.
 """
 
 from __future__ import annotations
@@ -72,6 +85,22 @@ def cites(requirement: Any, document: str, page: int, step: str | None) -> bool:
     return False
 
 
+def _squeezed(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def cites_section(requirement: Any, document: str, section: str, step: str | None) -> bool:
+    wanted = _squeezed(section)
+    for source in requirement.source:
+        if source.doc != document:
+            continue
+        at = _squeezed(source.at)
+        where = at.find(wanted)
+        if where >= 0 and names_step(at[where + len(wanted) :], step and _squeezed(step)):
+            return True
+    return False
+
+
 def step_files(suite: Path) -> list[Path]:
     return sorted(suite.rglob("flow-steps*.yaml"))
 
@@ -84,9 +113,25 @@ def check_file(catalogue: Catalogue, path: Path) -> list[str]:
         return []  # another catalogue (a demo, a vendor's): none of the areas this file maps into
     problems = []
     for entry in steps:
-        page, step = int(entry["page"]), entry.get("step")
-        where = f"{path.name}: {document} p.{page}{' ' + str(step) if step else ''}"
+        step = entry.get("step")
+        if "section" in entry:
+            section = str(entry["section"])
+            where = f"{path.name}: {document} {section}{' ' + str(step) if step else ''}"
+
+            def cited(rid: str, section: str = section, step: str | None = step) -> bool:
+                return cites_section(catalogue.get(rid), document, section, step)
+        else:
+            page = int(entry["page"])
+            where = f"{path.name}: {document} p.{page}{' ' + str(step) if step else ''}"
+
+            def cited(rid: str, page: int = page, step: str | None = step) -> bool:
+                return cites(catalogue.get(rid), document, page, step)
+
         rids = entry.get("requirements") or []
+        if not rids and "outside" in entry:
+            if not str(entry["outside"] or "").strip():
+                problems.append(f"{where}: outside the kit's scope, but no reason given")
+            continue
         if not rids:
             problems.append(f"{where}: maps to no requirement")
             continue
@@ -94,8 +139,9 @@ def check_file(catalogue: Catalogue, path: Path) -> list[str]:
         if missing:
             problems.append(f"{where}: unknown requirement(s) {', '.join(missing)}")
             continue
-        if not any(cites(catalogue.get(rid), document, page, step) for rid in rids):
-            problems.append(f"{where}: none of {', '.join(rids)} cites this page and step in its sources")
+        if not any(cited(rid) for rid in rids):
+            what = "section" if "section" in entry else "page"
+            problems.append(f"{where}: none of {', '.join(rids)} cites this {what} and step in its sources")
     return problems
 
 

@@ -28,11 +28,10 @@ from jpkikit.errors import KitError
 from jpkikit.harness.profile import Profile
 from jpkikit.host.card_session import CardSession
 from jpkikit.vocab.iso7816.tlv import decode
-from jpkikit.vocab.jpki.card import LABEL_LENGTH
+from jpkikit.vocab.jpki.card import LABEL_LENGTH, SELECT_TOKEN_INFO
 from jpkikit.vocab.jpki.layouts import parse_token_label
 
 ARA_M_AID = bytes.fromhex("A00000015141434C00")
-EF_TOKEN_INFO = bytes.fromhex("0006")
 GP_OID = bytes.fromhex("2A864886FC6B")
 LEVELS = (0x01, 0x03, 0x11, 0x13, 0x33)
 PROBE_FORMAT = "jpkikit-probe/1"
@@ -165,7 +164,7 @@ def probe_token_label(card: CardSession, profile: Profile) -> list[Finding]:
     r = card.select(profile.ixit.aids.jpki)
     if r.sw != 0x9000:
         return [Finding(item, "not answered", declared, f"SELECT of the JPKI-AP: SW {r.sw:04X}")]
-    r = card.send(0x00, 0xA4, 0x02, 0x0C, EF_TOKEN_INFO)
+    r = card.send(0x00, 0xA4, 0x02, 0x0C, SELECT_TOKEN_INFO)
     if r.sw != 0x9000:
         return [Finding(item, "not answered", declared, f"SELECT EF 0006: SW {r.sw:04X}")]
     r = card.read_binary(0, LABEL_LENGTH)

@@ -62,6 +62,8 @@ class Ats:
         values: list[int | None] = []
         for bit in (0x10, 0x20, 0x40):
             if t0 & bit:
+                if pos >= len(data):
+                    raise ValueError(f"ATS cut short: T0 {t0:02X} announces more interface bytes than follow")
                 values.append(data[pos])
                 pos += 1
             else:

@@ -118,9 +118,11 @@ class FileSystem:
             return reply(SW.INCORRECT_P1P2)
         node: Ef | Df | None
         if apdu.p1 == uicc.Select.BY_FID:
-            if len(apdu.data) != 2:
+            if len(apdu.data) not in (0, 2):
                 return reply(SW.WRONG_LENGTH)
-            node = self.find(session, int.from_bytes(apdu.data, "big"))
+            # no data: the MF (TS 102 221 §11.1.1.2), as its identifier 3F00 selects it
+            fid = int.from_bytes(apdu.data, "big") if apdu.data else uicc.FID_MF
+            node = self.find(session, fid)
         elif apdu.p1 == uicc.Select.PATH_FROM_MF:
             node = self.walk(self.root, apdu.data)
         elif apdu.p1 == uicc.Select.PATH_FROM_CURRENT:

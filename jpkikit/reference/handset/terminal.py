@@ -130,19 +130,29 @@ class Terminal:
             raise IllegalArgumentError("AID out of range")
         return aid
 
-    def open_basic_channel(
-        self, session: ChannelOwner | None, aid: bytes | None, p2: int, app: AppIdentity | None
-    ) -> Channel | None:
+    def _prepare_open(
+        self, aid: bytes | None, app: AppIdentity | None, basic: bool
+    ) -> tuple[bytes | None, ChannelAccess | None] | None:
+        """What both opens check first: the AID, the connection (an empty AID is refused before it), and
+        the app's access set-up; None where the set-up finds no resource (the open answers null)."""
         given_empty = aid is not None and len(aid) == 0
         aid = self._check_aid(aid)
         if not given_empty and not self.connected:
             raise OmapiIOError("Secure Element is not connected")
-        access: ChannelAccess | None = None
-        if app is not None:
-            try:
-                access = self.set_up_channel_access(aid, app, basic=True)
-            except MissingResource:
-                return None
+        if app is None:
+            return aid, None
+        answered_null = (MissingResource,) if basic else (MissingResource, UnsupportedOperationError)
+        try:
+            return aid, self.set_up_channel_access(aid, app, basic=basic)
+        except answered_null:
+            return None
+
+    def open_basic_channel(
+        self, session: ChannelOwner | None, aid: bytes | None, p2: int, app: AppIdentity | None
+    ) -> Channel | None:
+        if (prepared := self._prepare_open(aid, app, basic=True)) is None:
+            return None
+        aid, access = prepared
         if 0 in self.channels:
             return None  # basic channel in use
         if aid is None and not self.default_selected:
@@ -164,16 +174,9 @@ class Terminal:
     def open_logical_channel(
         self, session: ChannelOwner | None, aid: bytes | None, p2: int, app: AppIdentity | None
     ) -> Channel | None:
-        given_empty = aid is not None and len(aid) == 0
-        aid = self._check_aid(aid)
-        if not given_empty and not self.connected:
-            raise OmapiIOError("Secure Element is not connected")
-        access: ChannelAccess | None = None
-        if app is not None:
-            try:
-                access = self.set_up_channel_access(aid, app, basic=False)
-            except (MissingResource, UnsupportedOperationError):
-                return None
+        if (prepared := self._prepare_open(aid, app, basic=False)) is None:
+            return None
+        aid, access = prepared
         try:
             status, number, response = self.hal.open_logical_channel(aid or b"", p2)
         except HalError as exc:

@@ -63,6 +63,9 @@ T_DF_NAME = 0x84
 T_PROPRIETARY = 0xA5
 T_LIFE_CYCLE = 0x8A
 T_SECURITY_REFERENCED = 0x8B
+T_SECURITY_COMPACT = 0x8C
+T_PS_DO = 0x90  # PIN status data object, inside the PIN status template C6 (§9.5.2)
+T_UICC_CHARACTERISTICS = 0x80  # inside the MF's proprietary information A5 (§11.1.1.4.6.1)
 T_PIN_STATUS = 0xC6
 
 # File descriptor byte (Table 11.5): shareable (b7) working EF transparent / linear fixed, or a DF / ADF.
@@ -98,16 +101,37 @@ class Fcp:
         return self.descriptor & 0x07 == 0x02
 
 
+#: Security attributes in compact format (8C, ISO/IEC 7816-4 access mode byte + one security condition byte
+#: per bit set, from b7 down to b1; 00 always, FF never). A DF: every administrative command (DELETE FILE,
+#: TERMINATE, ACTIVATE, DEACTIVATE, CREATE DF/EF, DELETE child) never. An EF: READ always, every other
+#: command (DELETE FILE, TERMINATE, ACTIVATE, DEACTIVATE, WRITE, UPDATE) never: the files are read-only.
+SECURITY_DF = bytes((0x7F,)) + b"\xff" * 7
+SECURITY_READ_ONLY_EF = bytes((0x7F,)) + b"\xff" * 6 + b"\x00"
+#: The MF's UICC characteristics (§11.1.1.4.6.1): clock stop allowed, no preferred level; supply voltage
+#: classes A, B, C.
+UICC_CHARACTERISTICS = 0x71
+#: The PIN status template of a DF with no PIN of its own enabled: PS_DO 00, no key reference (§9.5.2).
+PIN_STATUS_NONE = Tlv(T_PS_DO, b"\x00").encode()
+
+
 def build_fcp(
     descriptor: bytes, file_id: int | None, *, size: int | None = None, df_name: bytes | None = None
 ) -> bytes:
-    """62 { 82 descriptor, 83 FID, [84 DF name], 8A 05, [80 size] } (Table 11.4; the order of §11.1.1.3)."""
+    """The FCP template in the order of §11.1.1.3 (Tables 11.3, 11.4), with its mandatory objects:
+    a DF or ADF: 62 { 82, [83 FID], [84 DF name], [A5 {80} for the MF], 8A, 8C, C6 };
+    an EF: 62 { 82, 83 FID, 8A, 8C, 80 size }."""
+    is_df = descriptor[:1] == bytes((DESCRIPTOR_DF,))
     parts = [Tlv(T_DESCRIPTOR, descriptor)]
     if file_id is not None:
         parts.append(Tlv(T_FILE_ID, file_id.to_bytes(2, "big")))
     if df_name is not None:
         parts.append(Tlv(T_DF_NAME, df_name))
+    if is_df and file_id == FID_MF:
+        parts.append(Tlv.build(T_PROPRIETARY, [Tlv(T_UICC_CHARACTERISTICS, bytes((UICC_CHARACTERISTICS,)))]))
     parts.append(Tlv(T_LIFE_CYCLE, bytes((LCS_ACTIVATED,))))
+    parts.append(Tlv(T_SECURITY_COMPACT, SECURITY_DF if is_df else SECURITY_READ_ONLY_EF))
+    if is_df:
+        parts.append(Tlv(T_PIN_STATUS, PIN_STATUS_NONE))
     if size is not None:
         parts.append(Tlv(T_FILE_SIZE, size.to_bytes(2, "big")))
     return Tlv.build(T_FCP, parts).encode()

@@ -54,6 +54,13 @@ def type_a_atr(ats_historical: bytes) -> bytes:
 
 
 def type_b_historical(application_data: bytes, protocol_info: bytes, mbli: int) -> bytes:
+    """The historical bytes of a Type B card's pseudo-ATR (PC/SC Part 3 §3.1.3.2.3): the 4 bytes of the
+    ATQB's application data, its 3 bytes of protocol info, and the MBLI of the ATTRIB answer (high nibble)."""
+    if len(application_data) != 4 or len(protocol_info) != 3:
+        raise ValueError(
+            f"a Type B ATR takes 4 bytes of application data and 3 of protocol info, not "
+            f"{len(application_data)} and {len(protocol_info)}"
+        )
     return bytes(application_data) + bytes(protocol_info) + bytes(((mbli & 0x0F) << 4,))
 
 

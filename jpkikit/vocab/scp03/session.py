@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import hmac
 
+from jpkikit.errors import MalformedResponse
 from jpkikit.vocab.gp.constants import INS_EXTERNAL_AUTHENTICATE
 from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu, cla_secure_messaging
-from jpkikit.vocab.scp03.crypto import BLOCK, cbc_decrypt, cbc_encrypt, cmac, ecb_block, pad80, unpad80
+from jpkikit.vocab.scp03.crypto import BLOCK, KeyedAes, pad80, unpad80
 from jpkikit.vocab.scp03.errors import Scp03Error, SecureChannelError
 from jpkikit.vocab.scp03.keys import SessionKeys
 from jpkikit.vocab.scp03.levels import Mode, SecurityLevel, check_level
@@ -56,7 +57,8 @@ def lc_field(length: int, extended: bool) -> bytes:
 class Scp03Session:
     """One secure channel session. ``chain`` is the MAC chaining value, ``counter`` the encryption counter.
 
-    The object holds session keys; its repr shows only mode, level and counter.
+    The object holds session keys; its repr shows only mode, level and counter. Its AES contexts are
+    keyed once per session key (:class:`KeyedAes`), when ``keys`` is set, not once per command.
     """
 
     def __init__(self, keys: SessionKeys, mode: Mode, level: int, chain: bytes = b"\x00" * BLOCK) -> None:
@@ -72,38 +74,77 @@ class Scp03Session:
         return f"Scp03Session({self.mode.name}, level={self.level:02X}, counter={self.counter}, {state})"
 
     @property
+    def keys(self) -> SessionKeys:
+        return self._keys
+
+    @keys.setter
+    def keys(self, keys: SessionKeys) -> None:
+        self._keys = keys
+        self._enc = KeyedAes(keys.s_enc)
+        self._mac = KeyedAes(keys.s_mac)
+        self._rmac = KeyedAes(keys.s_rmac)
+
+    @property
+    def mode(self) -> Mode:
+        return self._mode
+
+    @mode.setter
+    def mode(self, mode: Mode) -> None:
+        self._mode = Mode(mode)
+        self._mac_length = int(self._mode)
+
+    @property
+    def level(self) -> SecurityLevel:
+        return self._level
+
+    @level.setter
+    def level(self, level: int) -> None:
+        # the level's bits as plain booleans: IntFlag arithmetic costs more than the AES work per command
+        self._level = SecurityLevel(level)
+        self._c_mac = bool(level & SecurityLevel.C_MAC)
+        self._c_dec = bool(level & SecurityLevel.C_DECRYPTION)
+        self._r_mac = bool(level & SecurityLevel.R_MAC)
+        self._r_enc = bool(level & SecurityLevel.R_ENCRYPTION)
+
+    @property
     def mac_length(self) -> int:
-        return int(self.mode)
+        return self._mac_length
 
     # -- shared primitives ------------------------------------------------------------------------------
 
     def command_mac(self, cla: int, ins: int, p1: int, p2: int, lc: bytes, data: bytes) -> bytes:
         """Full 16-byte C-MAC over chaining value || header || Lc || data (§6.2.4); Le is never included."""
-        return cmac(self.keys.s_mac, self.chain + bytes((mac_cla(cla), ins, p1, p2)) + lc + data)
+        return self._mac.cmac(self.chain + bytes((mac_cla(cla), ins, p1, p2)) + lc + data)
 
     def response_mac(self, data: bytes, sw: int) -> bytes:
         """R-MAC over the chaining value (the last C-MAC) || response data || SW (§6.2.5)."""
-        return cmac(self.keys.s_rmac, self.chain + data + sw.to_bytes(2, "big"))[: self.mac_length]
+        return self._rmac.cmac(self.chain + data + sw.to_bytes(2, "big"))[: self.mac_length]
 
     def command_icv(self) -> bytes:
         """§6.2.6: ICV = AES(S-ENC, counter as a 16-byte block)."""
-        return ecb_block(self.keys.s_enc, self.counter.to_bytes(BLOCK, "big"))
+        return self._enc.ecb_block(self.counter.to_bytes(BLOCK, "big"))
 
     def response_icv(self) -> bytes:
         """§6.2.7: ICV = AES(S-ENC, 80 || counter in 15 bytes), same counter as the command."""
-        return ecb_block(self.keys.s_enc, b"\x80" + self.counter.to_bytes(BLOCK - 1, "big"))
+        return self._enc.ecb_block(b"\x80" + self.counter.to_bytes(BLOCK - 1, "big"))
 
-    def _mac_and_build(self, plain: CommandApdu, data: bytes) -> CommandApdu:
-        n = len(data) + self.mac_length
+    def _mac_field(self, plain: CommandApdu, data: bytes) -> tuple[bytes, bool]:
+        """C-MAC ``data`` (the field as sent, maybe encrypted) under ``plain``'s header: the data field with
+        the MAC appended, and whether the command goes in extended length. Advances the chain."""
+        n = len(data) + self._mac_length
         extended = plain.extended is True or n > 255 or (plain.ne or 0) > 256
         full = self.command_mac(plain.cla, plain.ins, plain.p1, plain.p2, lc_field(n, extended), data)
         self.chain = full
+        return data + full[: self._mac_length], extended
+
+    def _mac_and_build(self, plain: CommandApdu, data: bytes) -> CommandApdu:
+        field, extended = self._mac_field(plain, data)
         return CommandApdu(
             wire_cla(plain.cla),
             plain.ins,
             plain.p1,
             plain.p2,
-            data + full[: self.mac_length],
+            field,
             plain.ne,
             extended=True if extended else None,
         )
@@ -138,43 +179,83 @@ class Scp03Session:
 
     # -- host side ---------------------------------------------------------------------------------------
 
-    def wrap_command(self, plain: CommandApdu) -> CommandApdu:
+    def _encrypt_command(self, plain: CommandApdu) -> bytes:
+        """Count the command and encrypt its data field if the level says so (§6.2.6)."""
         self._check_open()
         if plain.ins == 0xC0 and not plain.cla & 0x80:
             raise Scp03Error("GET RESPONSE is not wrapped (GPCS §11.1.5.2)")
         self.counter += 1  # §6.2.6: every command counts, with or without data
         data = plain.data
-        if self.level & SecurityLevel.C_DECRYPTION and data:
-            data = cbc_encrypt(self.keys.s_enc, self.command_icv(), pad80(data))
-        if not self.level & SecurityLevel.C_MAC:
+        if self._c_dec and data:
+            data = self._enc.cbc_encrypt_icv(self.counter.to_bytes(BLOCK, "big"), pad80(data))  # §6.2.6
+        return data
+
+    def wrap_command(self, plain: CommandApdu) -> CommandApdu:
+        data = self._encrypt_command(plain)
+        if not self._c_mac:
             return plain
         return self._mac_and_build(plain, data)
+
+    def wrap_command_bytes(self, plain: CommandApdu) -> bytes:
+        """:meth:`wrap_command` straight to the wire bytes (the host layer's path: no second APDU object)."""
+        data = self._encrypt_command(plain)
+        if not self._c_mac:
+            return plain.to_bytes()
+        n = len(data) + self._mac_length
+        if plain.extended is True or n > 255 or (plain.ne or 0) > 256:
+            field, _ = self._mac_field(plain, data)
+            return self._mac_and_build_encoded(plain, field)
+        # short case 3 or 4 (ISO/IEC 7816-4 §5.1; the field is never empty, it holds the MAC): the C-MAC of
+        # _mac_field with its one-byte Lc, inlined on the host's hot path
+        cla, ins, p1, p2 = plain.cla, plain.ins, plain.p1, plain.p2
+        full = self._mac.cmac(self.chain + bytes((mac_cla(cla), ins, p1, p2, n)) + data)
+        self.chain = full
+        le = b"" if plain.ne is None else bytes((plain.ne & 0xFF,))
+        return bytes((wire_cla(cla), ins, p1, p2, n)) + data + full[: self._mac_length] + le
+
+    @staticmethod
+    def _mac_and_build_encoded(plain: CommandApdu, field: bytes) -> bytes:
+        cla = wire_cla(plain.cla)
+        return CommandApdu(cla, plain.ins, plain.p1, plain.p2, field, plain.ne, extended=True).to_bytes()
+
+    def _unwrap(self, data: bytes, sw: int) -> bytes:
+        """Check the R-MAC and decrypt (§6.2.5, §6.2.7); the caller has let error SWs through."""
+        try:
+            if self._r_mac:
+                n = self._mac_length
+                if len(data) < n:
+                    raise SecureChannelError(
+                        f"response data is {len(data)} bytes; the session requires a {n}-byte R-MAC"
+                    )
+                data, mac = data[:-n], data[-n:]
+                if not hmac.compare_digest(self.response_mac(data, sw), mac):
+                    raise SecureChannelError("R-MAC verification failed")
+            if self._r_enc and data:
+                if len(data) % BLOCK:
+                    raise SecureChannelError(
+                        f"encrypted response data is {len(data)} bytes, not a multiple of 16"
+                    )
+                data = unpad80(self._enc.cbc_decrypt(self.response_icv(), data))
+        except Scp03Error as exc:
+            self.closed = True
+            raise SecureChannelError(f"{exc}; secure channel session closed") from None
+        return data
 
     def unwrap_response(self, response: ResponseApdu) -> ResponseApdu:
         self._check_open()
         if is_error_sw(response.sw):
             return response
-        data = response.data
-        try:
-            if self.level & SecurityLevel.R_MAC:
-                if len(data) < self.mac_length:
-                    raise SecureChannelError(
-                        f"response data is {len(data)} bytes; the session requires "
-                        f"a {self.mac_length}-byte R-MAC"
-                    )
-                data, mac = data[: -self.mac_length], data[-self.mac_length :]
-                if not hmac.compare_digest(self.response_mac(data, response.sw), mac):
-                    raise SecureChannelError("R-MAC verification failed")
-            if self.level & SecurityLevel.R_ENCRYPTION and data:
-                if len(data) % BLOCK:
-                    raise SecureChannelError(
-                        f"encrypted response data is {len(data)} bytes, not a multiple of 16"
-                    )
-                data = unpad80(cbc_decrypt(self.keys.s_enc, self.response_icv(), data))
-        except Scp03Error as exc:
-            self.closed = True
-            raise SecureChannelError(f"{exc}; secure channel session closed") from None
-        return ResponseApdu(data, response.sw)
+        return ResponseApdu(self._unwrap(response.data, response.sw), response.sw)
+
+    def unwrap_response_bytes(self, raw: bytes) -> bytes:
+        """:meth:`unwrap_response` on the response bytes (data || SW1 SW2), giving the plain bytes."""
+        self._check_open()
+        if len(raw) < 2:
+            raise MalformedResponse(f"response APDU is {len(raw)} bytes; it needs at least SW1 SW2")
+        sw = int.from_bytes(raw[-2:], "big")
+        if not (sw == 0x9000 or raw[-2] in (0x62, 0x63)):  # is_error_sw, inlined on the hot path
+            return bytes(raw)
+        return self._unwrap(raw[:-2], sw) + raw[-2:]
 
     # -- card side ---------------------------------------------------------------------------------------
 
@@ -183,19 +264,19 @@ class Scp03Session:
         session (the caller answers 6982 and treats the session as aborted, §5.6)."""
         self._check_open()
         try:
-            if not self.level & SecurityLevel.C_MAC:
+            if not self._c_mac:
                 if cla_secure_messaging(apdu.cla):
                     raise SecureChannelError("secure messaging CLA in a session without C-MAC")
                 self.counter += 1
                 return apdu
             body = self._verify_mac(apdu)
             self.counter += 1
-            if self.level & SecurityLevel.C_DECRYPTION and body:
+            if self._c_dec and body:
                 if len(body) % BLOCK:
                     raise SecureChannelError(
                         f"encrypted command data is {len(body)} bytes, not a multiple of 16"
                     )
-                body = unpad80(cbc_decrypt(self.keys.s_enc, self.command_icv(), body))
+                body = unpad80(self._enc.cbc_decrypt(self.command_icv(), body))
         except Scp03Error as exc:
             self.closed = True
             raise SecureChannelError(str(exc)) from None
@@ -206,9 +287,9 @@ class Scp03Session:
         if is_error_sw(response.sw):
             return ResponseApdu(b"", response.sw)
         data = response.data
-        if self.level & SecurityLevel.R_ENCRYPTION and data:
-            data = cbc_encrypt(self.keys.s_enc, self.response_icv(), pad80(data))
-        if self.level & SecurityLevel.R_MAC:
+        if self._r_enc and data:
+            data = self._enc.cbc_encrypt_icv(b"\x80" + self.counter.to_bytes(BLOCK - 1, "big"), pad80(data))
+        if self._r_mac:
             data += self.response_mac(data, response.sw)
         return ResponseApdu(data, response.sw)
 
