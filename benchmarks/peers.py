@@ -304,6 +304,19 @@ def certify_rows(rounds: int, workdir: Path, with_pcsc: bool) -> list[Row]:
                 spread(samples["pcsc"], samples["in-process"]),
             )
         )
+        # the wording, "in-process at most 4 s and through pcscd at most twice that", read as
+        # twice the in-process target; the row above holds it to twice the in-process time measured
+        rows.append(
+            Row(
+                f"GP-SE certify through pcscd / {2 * IN_PROCESS_SECONDS:.0f} s",
+                f"{pcsc:.2f} s",
+                f"target {2 * IN_PROCESS_SECONDS:.0f} s",
+                pcsc / (2 * IN_PROCESS_SECONDS),
+                "≤ 1",
+                pcsc <= 2 * IN_PROCESS_SECONDS,
+                spread(samples["pcsc"]),
+            )
+        )
     seq, par = statistics.median(samples["sequential"]), statistics.median(samples["parallel"])
     ratio = statistics.median(a / b for a, b in zip(samples["sequential"], samples["parallel"], strict=True))
     how = "certify --profile A --profile B" if use_command else "two processes"

@@ -37,14 +37,20 @@ class Exchange:
     event: str | None = None
     error: str | None = None
 
+    def shown_command(self, shorten: Callable[[str], str] = str) -> str:
+        """The command in hex with the redacted part shown as what was cut out; ``shorten`` is applied to
+        the hex on either side of it (a report shortens long data)."""
+        cmd = self.command.upper()
+        if not self.redacted:
+            return shorten(cmd)
+        r = self.redacted
+        cut = r.offset * 2
+        return f"{shorten(cmd[:cut])}<{r.what} redacted, {r.length} bytes>{shorten(cmd[cut:])}"
+
     def line(self) -> str:
         if self.event:
             return f"{self.t:+9.3f}s {self.ms:8.1f}ms  -- {self.event}: {self.meaning}"
-        cmd = self.command.upper()
-        if self.redacted:
-            r = self.redacted
-            cut = r.offset * 2
-            cmd = f"{cmd[:cut]}<{r.what} redacted, {r.length} bytes>{cmd[cut:]}"
+        cmd = self.shown_command()
         head = f"{self.t:+9.3f}s {self.ms:8.1f}ms  {self.name:<28} > {cmd}"
         if self.error:
             return f"{head}\n{'':>31}< !! {self.error}"

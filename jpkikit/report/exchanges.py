@@ -64,13 +64,7 @@ def exchange_line(exchange: Exchange) -> str:
     """One exchange in two lines: ``> command`` (secret data shown as what was cut out) and ``< answer``."""
     if exchange.event:
         return f"-- {exchange.event}: {exchange.meaning}"
-    command = exchange.command.upper()
-    if exchange.redacted:
-        r = exchange.redacted
-        cut = r.offset * 2
-        command = f"{_short(command[:cut])}<{r.what} redacted, {r.length} bytes>{_short(command[cut:])}"
-    else:
-        command = _short(command)
+    command = exchange.shown_command(_short)
     head = f"> {command}  {exchange.name}".rstrip()
     if exchange.error:
         return f"{head}\n< !! {exchange.error}"
