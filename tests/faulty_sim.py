@@ -57,6 +57,11 @@ def _applet(card: UiccCard, type_name: str) -> Any:
     return next(e.applet for e in card.registry.values() if e.applet.type_name == type_name)
 
 
+def _over_the_field(ctx: Context) -> bool:
+    """The command came over the contactless interface (the UICC's test-bed state)."""
+    return getattr(ctx.card, "interface", "") == CONTACTLESS
+
+
 def _with_applet(cls: type[Applet], type_name: str = "jpki-uicc") -> Factory:
     def factory(personality: str | None, state: str | Path | None = None) -> UiccCard:
         return _swap(_card(personality, state), type_name, cls)
@@ -584,7 +589,7 @@ key_delivery_parsed_outside_session = _with_applet(KeyDeliveryParsedOutsideSessi
 
 class NoSecureChannelOverTheField(JpkiUiccApplet):
     def process(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
-        if getattr(ctx.card, "interface", "") == CONTACTLESS and apdu.cla & 0x80 and apdu.ins == 0x50:
+        if _over_the_field(ctx) and apdu.cla & 0x80 and apdu.ins == 0x50:
             return reply(
                 SW.CONDITIONS_NOT_SATISFIED
             )  # INITIALIZE UPDATE refused on the contactless interface
@@ -593,21 +598,21 @@ class NoSecureChannelOverTheField(JpkiUiccApplet):
 
 class NoPinResetOverTheField(JpkiUiccApplet):
     def _reset_retry_counter(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
-        if getattr(ctx.card, "interface", "") == CONTACTLESS:
+        if _over_the_field(ctx):
             return reply(SW.SECURITY_STATUS_NOT_SATISFIED)
         return super()._reset_retry_counter(ctx, apdu)
 
 
 class BindNoopOverTheField(JpkiUiccApplet):
     def _bind_handset(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
-        if getattr(ctx.card, "interface", "") == CONTACTLESS:
+        if _over_the_field(ctx):
             return reply()  # answered, nothing bound
         return super()._bind_handset(ctx, apdu)
 
 
 class NoTempPinOverTheField(JpkiUiccApplet):
     def _set_temp_pin(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
-        if getattr(ctx.card, "interface", "") == CONTACTLESS:
+        if _over_the_field(ctx):
             return reply(SW.CONDITIONS_NOT_SATISFIED)
         return super()._set_temp_pin(ctx, apdu)
 
@@ -736,12 +741,12 @@ def _binding_not_persistent(personality: str | None, state: str | Path | None = 
 
 class ContactlessSkipsBinding(JpkiUiccApplet):
     def usable_here(self, ctx: Context) -> bool:
-        return getattr(ctx.card, "interface", "") == CONTACTLESS or super().usable_here(ctx)
+        return _over_the_field(ctx) or super().usable_here(ctx)
 
 
 class ContactlessAlwaysRefused(JpkiUiccApplet):
     def usable_here(self, ctx: Context) -> bool:
-        if getattr(ctx.card, "interface", "") == CONTACTLESS and self.data.get("binding"):
+        if _over_the_field(ctx) and self.data.get("binding"):
             return False  # the reader path never works once bound
         return super().usable_here(ctx)
 
@@ -749,16 +754,14 @@ class ContactlessAlwaysRefused(JpkiUiccApplet):
 class ContactlessRefusesWith6A82(JpkiUiccApplet):
     def select(self, ctx: Context, apdu: CommandApdu) -> ResponseApdu:
         r = super().select(ctx, apdu)
-        if getattr(ctx.card, "interface", "") == CONTACTLESS and r.sw == SW.CONDITIONS_NOT_SATISFIED:
+        if _over_the_field(ctx) and r.sw == SW.CONDITIONS_NOT_SATISFIED:
             return reply(SW.FILE_NOT_FOUND)
         return r
 
 
 class PoweredOffAllowed(JpkiUiccApplet):
     def usable_here(self, ctx: Context) -> bool:
-        if getattr(ctx.card, "interface", "") == CONTACTLESS and not getattr(
-            ctx.card, "contact_powered", True
-        ):
+        if _over_the_field(ctx) and not getattr(ctx.card, "contact_powered", True):
             return True
         return super().usable_here(ctx)
 
@@ -777,11 +780,9 @@ class PhoneOffUnnoticed(UiccCard):
 
 class StuckAfterPowerOff(JpkiUiccApplet):
     def usable_here(self, ctx: Context) -> bool:
-        if getattr(ctx.card, "interface", "") == CONTACTLESS and not getattr(
-            ctx.card, "contact_powered", True
-        ):
+        if _over_the_field(ctx) and not getattr(ctx.card, "contact_powered", True):
             self.data["seen_off"] = True
-        if self.data.get("seen_off") and getattr(ctx.card, "interface", "") == CONTACTLESS:
+        if self.data.get("seen_off") and _over_the_field(ctx):
             return False
         return super().usable_here(ctx)
 

@@ -1042,15 +1042,8 @@ class _RelaxedCardCheck(JlisBackend):
         return _AcceptsForeignBackend.check_card(self, card_cert_der)  # type: ignore[arg-type]
 
 
-class _ExpiredForPinInit(JlisBackend):
-    def check_application(
-        self, card_cert_der: bytes, application: bytes, signature: bytes, operation: str | None = None
-    ) -> CardApplicant:
-        self.__dict__["relaxing"] = True
-        try:
-            return JlisBackend.check_application(self, card_cert_der, application, signature, operation)
-        finally:
-            self.__dict__["relaxing"] = False
+class _ExpiredForPinInit(_RelaxedCardCheck):
+    """check_card relaxed (expired accepted) while an application is being checked."""
 
     def check_card(self, card_cert_der: bytes) -> x509.Certificate:
         return _AcceptsExpiredBackend.check_card(self, card_cert_der)  # type: ignore[arg-type]

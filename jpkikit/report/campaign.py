@@ -18,9 +18,15 @@ from typing import Any
 
 from jpkikit.harness.catalogue import Catalogue, load_catalogue
 from jpkikit.harness.profile import Profile
-from jpkikit.report.certreport import finish_campaign, read_unit_state, report_of, resolve_profile
+from jpkikit.report.certreport import (
+    finish_campaign,
+    read_unit_state,
+    report_of,
+    requirement_verdicts,
+    resolve_profile,
+)
 from jpkikit.report.results import ResultsError, RunResults, read_results
-from jpkikit.report.verdicts import aggregate, combine
+from jpkikit.report.verdicts import combine
 
 SAME = ("name", "vendor", "version", "class")
 
@@ -78,15 +84,6 @@ def build_campaign(directories: list[str | Path], lang: str | None = None) -> di
     return finish_campaign(combine_model(runs, profiles, catalogue), runs, profiles, catalogue, lang)
 
 
-def unit_verdicts(profile: Profile, run: RunResults, catalogue: Catalogue) -> dict[str, str]:
-    """Requirement ID -> the verdict of that requirement on this unit alone (catalogue order)."""
-    rows = []
-    for req in catalogue:
-        applies = catalogue.applicability(req, profile)
-        rows.append((req.id, req.title, applies.applicable, applies.reason, req.waiver))
-    return {rv.id: rv.verdict for rv in aggregate(rows, run.outcomes)}
-
-
 def matrix(
     units: Sequence[tuple[str, Profile, RunResults]],
     catalogue: Catalogue,
@@ -95,7 +92,7 @@ def matrix(
     """The requirement x unit table: ``{units: [name...], rows: [{requirement, title, outcomes: {unit:
     verdict}, combined: {model: verdict}}]}``, every requirement of the catalogue in its order.
     ``combined`` (model -> requirement -> verdict) adds each model's combined verdict to the rows."""
-    per_unit = {name: unit_verdicts(profile, run, catalogue) for name, profile, run in units}
+    per_unit = {name: requirement_verdicts(profile, run.outcomes, catalogue) for name, profile, run in units}
     rows = []
     for req in catalogue:
         row: dict[str, Any] = {

@@ -78,11 +78,19 @@ def requirement_verdicts(
     profile: Profile, outcomes: list[TestOutcome], catalogue: Catalogue
 ) -> dict[str, str]:
     """Requirement ID -> verdict of ``outcomes`` for ``profile`` (one unit's column of a campaign)."""
-    reqs = []
+    return {rv.id: rv.verdict for rv in aggregate(applicability_rows(profile, catalogue), outcomes)}
+
+
+def applicability_rows(
+    profile: Profile, catalogue: Catalogue
+) -> list[tuple[str, str, bool, str, str | None]]:
+    """Per requirement, in catalogue order: (id, title, applicable, reason, waiver), as aggregate takes
+    them."""
+    rows = []
     for req in catalogue:
         applies = catalogue.applicability(req, profile)
-        reqs.append((req.id, req.title, applies.applicable, applies.reason, req.waiver))
-    return {rv.id: rv.verdict for rv in aggregate(reqs, outcomes)}
+        rows.append((req.id, req.title, applies.applicable, applies.reason, req.waiver))
+    return rows
 
 
 def _localised_rule(requirements: list[dict[str, Any]], overall: str, rule: str, lang: str) -> str:
@@ -131,12 +139,8 @@ def report_of(
     profile: Profile, outcomes: list[TestOutcome], catalogue: Catalogue, where: str, lang: str = "en"
 ) -> dict[str, Any]:
     """The certification report of ``outcomes`` (one run's, or a campaign's combined) for ``profile``."""
-    requirements = []
-    by_id = {}
-    for req in catalogue:
-        applies = catalogue.applicability(req, profile)
-        requirements.append((req.id, req.title, applies.applicable, applies.reason, req.waiver))
-        by_id[req.id] = req
+    requirements = applicability_rows(profile, catalogue)
+    by_id = {req.id: req for req in catalogue}
     known = set(catalogue.ids())
     unknown = sorted({r for o in outcomes for r in o.requirements} - known)
     if unknown:

@@ -34,13 +34,12 @@ from typing import Any, ClassVar
 from jpkikit.reference.emulator.applet import Context, reply
 from jpkikit.reference.emulator.gp.security_domain import associated_security_domain
 from jpkikit.reference.emulator.jpki_phone import SLOTS, JpkiPhoneApplet, Slot
+from jpkikit.reference.emulator.uicc import CONTACTLESS
 from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu
 from jpkikit.vocab.iso7816.sw import SW
 from jpkikit.vocab.jpki.card import EF_CERT_STATUS, EF_SIGN_CA, EF_SIGN_CERT, EF_SIGN_KEY, EF_SIGN_PIN
 from jpkikit.vocab.jpki.provisioning import ALL_SLOTS
 from jpkikit.vocab.jpki.sim import INS_BIND_HANDSET, REFUSED_SW, SIM_INS
-
-CONTACTLESS = "contactless"
 
 
 def _hex(fid: int) -> str:
