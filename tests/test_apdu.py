@@ -46,6 +46,20 @@ def test_parse_never_raises_anything_but_apdu_error(raw: bytes) -> None:
         assert apdu.to_bytes() == raw
 
 
+@given(st.binary(min_size=4, max_size=600))
+def test_parse_builds_what_the_checked_constructor_builds(raw: bytes) -> None:
+    """parse() skips the constructor's validation (issue 16: speed); what it builds must be the same."""
+    try:
+        apdu = CommandApdu.parse(raw)
+    except ApduError:
+        return
+    checked = CommandApdu(apdu.cla, apdu.ins, apdu.p1, apdu.p2, apdu.data, apdu.ne, apdu.extended)
+    assert vars(apdu) == vars(checked)
+    assert type(apdu.data) is bytes
+    assert hash(apdu) == hash(checked)
+    assert apdu.is_extended == bool(apdu.extended)  # the emulator's runtime reads the field directly
+
+
 @pytest.mark.parametrize(
     ("hex_", "case", "nc", "ne", "extended"),
     [

@@ -137,6 +137,43 @@ def test_state_persists_and_restarts(tmp_path: Path) -> None:
     assert load_state(path)["registry"][0]["data"]["count"] == 3
 
 
+def test_state_is_saved_whenever_applet_code_ran(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The runtime skips the state comparison after a command no applet saw (issue 16: speed). What applet
+    code changes is saved all the same: in a command, and in a deselect at reset saved by the next command,
+    however quiet; a card class that replaces the runtime's command paths is compared after every command."""
+    path = tmp_path / "card.json"
+
+    def count() -> int:
+        return int(load_state(path)["registry"][0]["data"]["count"])
+
+    card = Card(PERSONALITY, path)
+    card.power_on()
+    tx(card, "0001000004")
+    assert count() == 1
+    assert tx(card, "00A4040005A000000000") == "6A82"  # an absent AID: no applet runs
+    assert tx(card, "00C0000000") == "6985"  # GET RESPONSE with nothing pending
+    assert count() == 1
+
+    def deselect(self: object, ctx: object) -> None:
+        self.data["count"] += 10  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(type(next(iter(card.registry.values())).applet), "deselect", deselect)
+    card.reset()
+    assert tx(card, "00A4040005A000000000") == "6A82"
+    assert count() == 11  # the deselect's change, saved by the next command
+
+    class Replaced(Card):
+        def _process(self, raw: bytes):  # type: ignore[no-untyped-def]
+            next(iter(self.registry.values())).applet.data["count"] += 100
+            return super()._process(raw)
+
+    other = Replaced(PERSONALITY, path)
+    other.power_on()
+    for _ in range(2):
+        assert tx(other, "00A4040005A000000000") == "6A82"
+    assert count() == 211
+
+
 def test_corrupt_and_foreign_state_files(tmp_path: Path) -> None:
     path = tmp_path / "card.json"
     path.write_text("{ not json")

@@ -29,7 +29,9 @@ on the kit's CI image:
 * The driver accepts one card per slot (a second one waits in the listen backlog, silently) and has no
   receive timeout: a card that never answers blocks that reader in pcscd until the connection closes.
 * The driver writes the length and the payload with two send() calls (Nagle on), so the card side must
-  ACK at once (TCP_QUICKACK) or every exchange costs a ~40 ms delayed ACK.
+  ACK the length at once (TCP_QUICKACK) or every exchange costs a ~40 ms delayed ACK. The payload needs no
+  ACK of its own when an answer follows (the answer carries it); a message without an answer (power off,
+  power on, reset) is ACKed at once too, or the driver's next message would wait out the delayed ACK.
 """
 
 from __future__ import annotations
@@ -114,6 +116,12 @@ def _quick_ack(sock: socket.socket) -> None:
             sock.setsockopt(socket.IPPROTO_TCP, _TCP_QUICKACK, 1)
         except OSError:
             pass
+
+
+def _timeval(seconds: float) -> bytes:
+    """A ``struct timeval`` for SO_RCVTIMEO / SO_SNDTIMEO (at least 1 µs: 0 would mean no timeout)."""
+    whole = int(seconds)
+    return struct.pack("@ll", whole, max(int((seconds - whole) * 1e6), 0 if whole else 1))
 
 
 class _Dropped(Exception):
@@ -238,19 +246,50 @@ class VpcdServer:
 
     # -- one connection --
 
-    def _recv_exact(self, sock: socket.socket, n: int, *, idle_ok: bool, late: bytes | None = None) -> bytes:
-        """``n`` bytes from ``sock``. ``idle_ok``: waiting for a new message, so no deadline applies.
-        ``late``: an unanswered 1-byte control code, answered 6700 once the driver is silent for
-        ``late_answer`` seconds (see the module docstring)."""
+    def _recv_exact(
+        self, sock: socket.socket, n: int, *, idle_ok: bool, late: bytes | None = None, ack: bool = True
+    ) -> bytes:
+        """``n`` bytes from ``sock``. ``ack``: ACK them at once (a message's length, whose payload the driver
+        holds back until it is ACKed); without it, only data that came in several pieces is ACKed at once
+        (the caller's answer ACKs the rest). ``idle_ok``: waiting for a new message, so no deadline
+        applies. ``late``: an unanswered 1-byte control code, answered 6700 once the driver is silent for
+        ``late_answer`` seconds (see the module docstring).
+
+        The socket blocks, with a kernel receive timeout of ``poll_interval`` (SO_RCVTIMEO): a message that
+        is there is one recv() call, with no poll() before it, and an idle wait still wakes up every
+        ``poll_interval`` to look at stop() and the deadlines (issue 16: the served round trip).
+        """
+        try:
+            chunk = sock.recv(n)
+        except BlockingIOError:  # SO_RCVTIMEO expired: nothing came in poll_interval
+            chunk = None
+        except OSError as exc:
+            raise _Dropped(f"socket error: {exc}") from exc
+        if chunk is not None and len(chunk) == n:
+            if ack:
+                _quick_ack(sock)
+            return chunk
+        return self._recv_rest(sock, n, chunk, idle_ok=idle_ok, late=late)
+
+    def _recv_rest(
+        self, sock: socket.socket, n: int, first: bytes | None, *, idle_ok: bool, late: bytes | None
+    ) -> bytes:
+        """The slow path of :meth:`_recv_exact`: ``first`` is what the first recv() gave (None: it timed
+        out; empty: the driver closed the connection)."""
         data = bytearray()
         started = time.monotonic()
         warned = False
-        while len(data) < n:
-            if self._stop.is_set():
-                raise _Dropped(_STOPPED)
-            try:
-                chunk = sock.recv(n - len(data))
-            except TimeoutError:
+        chunk = first
+        while True:
+            if chunk is not None:
+                if not chunk:
+                    where = "mid-frame" if data or not idle_ok else "between messages"
+                    raise _Dropped(f"the driver closed the connection {where} (pcscd stopped or restarted?)")
+                _quick_ack(sock)
+                data += chunk
+                if len(data) >= n:
+                    return bytes(data)
+            else:
                 waited = time.monotonic() - started
                 if late is not None and not data and waited >= self.late_answer:
                     self.log.warning(
@@ -260,12 +299,8 @@ class VpcdServer:
                         late.hex().upper(),
                     )
                     late = None
-                    try:
-                        sock.sendall(frame(SW_WRONG_LENGTH))
-                    except OSError as exc:
-                        raise _Dropped(f"socket error while answering: {exc}") from exc
-                    continue
-                if data or not idle_ok:
+                    self._send(sock, SW_WRONG_LENGTH)
+                elif data or not idle_ok:
                     if waited > self.frame_timeout:
                         raise _Dropped(
                             f"short read: {len(data)} of {n} bytes, then nothing for {waited:.1f} s"
@@ -278,31 +313,41 @@ class VpcdServer:
                         self.address,
                         waited,
                     )
-                continue
+            if self._stop.is_set():
+                raise _Dropped(_STOPPED)
+            try:
+                chunk = sock.recv(n - len(data))
+            except BlockingIOError:
+                chunk = None
             except OSError as exc:
                 raise _Dropped(f"socket error: {exc}") from exc
-            if not chunk:
-                where = "mid-frame" if data or not idle_ok else "between messages"
-                raise _Dropped(f"the driver closed the connection {where} (pcscd stopped or restarted?)")
-            _quick_ack(sock)
-            data += chunk
-        return bytes(data)
+
+    @staticmethod
+    def _send(sock: socket.socket, answer: bytes) -> None:
+        try:
+            sock.sendall(len(answer).to_bytes(2, "big") + answer)  # frame(), inlined: answers fit 2 bytes
+        except OSError as exc:  # including BlockingIOError: SO_SNDTIMEO expired
+            raise _Dropped(f"socket error while answering: {exc}") from exc
 
     def _serve_connection(self, sock: socket.socket) -> NoReturn:
         """Answer driver messages until the connection drops (raises _Dropped with the reason)."""
         self._messages = 0
         late: bytes | None = None
+        recv_exact, handle, send, stop = self._recv_exact, self.handle, self._send, self._stop
         while True:
-            (length,) = struct.unpack(">H", self._recv_exact(sock, 2, idle_ok=True, late=late))
-            message = self._recv_exact(sock, length, idle_ok=False) if length else b""
+            head = recv_exact(sock, 2, idle_ok=True, late=late)
+            length = (head[0] << 8) | head[1]
+            message = recv_exact(sock, length, idle_ok=False, ack=False) if length else b""
             self._messages += 1
-            answer = self.handle(message)
-            late = message if len(message) == 1 and message[0] in _UNANSWERED else None
+            answer = handle(message)
             if answer is not None:
-                try:
-                    sock.sendall(frame(answer))
-                except OSError as exc:
-                    raise _Dropped(f"socket error while answering: {exc}") from exc
+                send(sock, answer)  # the answer ACKs the message
+                late = None
+            else:  # no answer to ACK it: ACK now, or the driver's next message waits out a delayed ACK
+                _quick_ack(sock)
+                late = message if len(message) == 1 and message[0] in _UNANSWERED else None
+            if stop.is_set():
+                raise _Dropped(_STOPPED)
 
     def _connect(self) -> socket.socket:
         try:
@@ -313,7 +358,9 @@ class VpcdServer:
             ) from exc
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # one small frame per exchange
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)  # notice a vanished remote host
-        sock.settimeout(self.poll_interval)
+        sock.settimeout(None)  # blocking: the kernel's timeouts below bound each call instead of poll()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _timeval(self.poll_interval))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _timeval(self.frame_timeout))
         _quick_ack(sock)
         return sock
 

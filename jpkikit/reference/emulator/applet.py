@@ -12,8 +12,17 @@ if TYPE_CHECKING:
     from jpkikit.reference.emulator.runtime import Card
 
 
+#: Data-less responses by status word, made once: ResponseApdu is immutable, and most commands end in one.
+_BARE: dict[int, ResponseApdu] = {}
+
+
 def reply(sw: int = SW.OK, data: bytes = b"") -> ResponseApdu:
-    return ResponseApdu(bytes(data), int(sw))
+    if data:
+        return ResponseApdu(bytes(data), int(sw))
+    bare = _BARE.get(sw)
+    if bare is None:
+        bare = _BARE[sw] = ResponseApdu(b"", int(sw))
+    return bare
 
 
 @dataclass
