@@ -203,13 +203,19 @@ class VpcdServer:
             raise _Dropped("the driver sent an empty message, which the vpcd protocol never uses")
         if len(message) == 1 and message[0] in CONTROL_CODES:
             return self._control(message[0])
-        try:  # a command APDU, of whatever length (the card answers a short one 6700)
-            response = bytes(self.card.process(message))
+        return self._command(message)
+
+    def _command(self, message: bytes) -> bytes:
+        """The card's answer to a command APDU, of whatever length (the card answers a short one 6700)."""
+        try:
+            response = self.card.process(message)
         except TransportError as exc:
             raise _Dropped(f"the card lost its own link: {exc}") from exc
         except Exception:  # the card must not raise (SimulatedCard contract); keep the link up anyway
             self.log.exception("the card raised on APDU %s; answering 6F00", message.hex().upper())
             return SW_NO_PRECISE_DIAGNOSIS
+        if type(response) is not bytes:
+            response = bytes(response)
         if not 2 <= len(response) <= 0xFFFF:
             self.log.error(
                 "the card answered APDU %s with %d bytes (need SW1 SW2, at most 65535); answering 6F00",
@@ -246,36 +252,14 @@ class VpcdServer:
 
     # -- one connection --
 
-    def _recv_exact(
-        self, sock: socket.socket, n: int, *, idle_ok: bool, late: bytes | None = None, ack: bool = True
-    ) -> bytes:
-        """``n`` bytes from ``sock``. ``ack``: ACK them at once (a message's length, whose payload the driver
-        holds back until it is ACKed); without it, only data that came in several pieces is ACKed at once
-        (the caller's answer ACKs the rest). ``idle_ok``: waiting for a new message, so no deadline
-        applies. ``late``: an unanswered 1-byte control code, answered 6700 once the driver is silent for
-        ``late_answer`` seconds (see the module docstring).
-
-        The socket blocks, with a kernel receive timeout of ``poll_interval`` (SO_RCVTIMEO): a message that
-        is there is one recv() call, with no poll() before it, and an idle wait still wakes up every
-        ``poll_interval`` to look at stop() and the deadlines (issue 16: the served round trip).
-        """
-        try:
-            chunk = sock.recv(n)
-        except BlockingIOError:  # SO_RCVTIMEO expired: nothing came in poll_interval
-            chunk = None
-        except OSError as exc:
-            raise _Dropped(f"socket error: {exc}") from exc
-        if chunk is not None and len(chunk) == n:
-            if ack:
-                _quick_ack(sock)
-            return chunk
-        return self._recv_rest(sock, n, chunk, idle_ok=idle_ok, late=late)
-
     def _recv_rest(
         self, sock: socket.socket, n: int, first: bytes | None, *, idle_ok: bool, late: bytes | None
     ) -> bytes:
-        """The slow path of :meth:`_recv_exact`: ``first`` is what the first recv() gave (None: it timed
-        out; empty: the driver closed the connection)."""
+        """``n`` bytes from ``sock`` when the first recv() (in :meth:`_serve_connection`) gave ``first``,
+        which is not all of them (None: it timed out; empty: the driver closed the connection). Data is
+        ACKed as it comes. ``idle_ok``: waiting for a new message, so no deadline applies. ``late``: an
+        unanswered 1-byte control code, answered 6700 once the driver is silent for ``late_answer`` seconds
+        (see the module docstring)."""
         data = bytearray()
         started = time.monotonic()
         warned = False
@@ -330,16 +314,58 @@ class VpcdServer:
             raise _Dropped(f"socket error while answering: {exc}") from exc
 
     def _serve_connection(self, sock: socket.socket) -> NoReturn:
-        """Answer driver messages until the connection drops (raises _Dropped with the reason)."""
+        """Answer driver messages until the connection drops (raises _Dropped with the reason).
+
+        The socket blocks, with a kernel receive timeout of ``poll_interval`` (SO_RCVTIMEO): a message that
+        is there is one recv() call with no poll() before it, and an idle wait still wakes up every
+        ``poll_interval`` to look at stop() and the deadlines. The steady state, a command APDU whose length
+        and payload are there when asked for, runs inline here: a served card's round trip is a few dozen
+        µs, so every call on this path shows (issue 16). A timeout, a short read or a closed connection
+        takes :meth:`_recv_rest`; control codes, 1-byte commands and an empty message take :meth:`handle`.
+        """
         self._messages = 0
         late: bytes | None = None
-        recv_exact, handle, send, stop = self._recv_exact, self.handle, self._send, self._stop
+        recv, setsockopt = sock.recv, sock.setsockopt
+        rest, handle, command, send, stop = (
+            self._recv_rest,
+            self.handle,
+            self._command,
+            self._send,
+            self._stop,
+        )
+        quickack = _TCP_QUICKACK
+        tcp = socket.IPPROTO_TCP
         while True:
-            head = recv_exact(sock, 2, idle_ok=True, late=late)
+            head: bytes | None
+            try:
+                head = recv(2)
+                if quickack is not None and len(head) == 2:
+                    setsockopt(tcp, quickack, 1)  # the driver holds the payload back until this ACK
+            except BlockingIOError:  # SO_RCVTIMEO expired: nothing came in poll_interval
+                head = None
+            except OSError as exc:
+                raise _Dropped(f"socket error: {exc}") from exc
+            if head is None or len(head) != 2:
+                head = rest(sock, 2, head, idle_ok=True, late=late)
             length = (head[0] << 8) | head[1]
-            message = recv_exact(sock, length, idle_ok=False, ack=False) if length else b""
+            message = b""
+            if length:  # the payload needs no ACK of its own: the answer carries it
+                got: bytes | None
+                try:
+                    got = recv(length)
+                except BlockingIOError:
+                    got = None
+                except OSError as exc:
+                    raise _Dropped(f"socket error: {exc}") from exc
+                message = (
+                    got
+                    if got is not None and len(got) == length
+                    else rest(sock, length, got, idle_ok=False, late=None)
+                )
             self._messages += 1
-            answer = handle(message)
+            # a command APDU (two bytes or more) straight to the card; control codes, 1-byte commands and an
+            # empty message through handle()
+            answer = command(message) if length > 1 else handle(message)
             if answer is not None:
                 send(sock, answer)  # the answer ACKs the message
                 late = None
