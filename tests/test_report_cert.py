@@ -66,6 +66,15 @@ def test_full_catalogue_makes_a_partial_run_incomplete(iso_run: Path) -> None:
     assert "GP-SCP-01" in untested and not any(r.startswith("ISO-") for r in untested)
 
 
+def test_summary_line_and_the_pass_gate(iso_run: Path) -> None:
+    """--format summary gives one line; --require-pass turns a verdict other than PASS into exit status 1."""
+    plain = jpkikit("report", str(iso_run), "--lang", "en", "--format", "summary")
+    assert plain.returncode == 0, plain.stderr
+    assert plain.stdout.count("\n") == 1 and ": INCOMPLETE: applicable but untested" in plain.stdout
+    gated = jpkikit("report", str(iso_run), "--lang", "en", "--format", "summary", "--require-pass")
+    assert gated.returncode == 1 and gated.stdout == plain.stdout
+
+
 def test_report_formats_carry_the_same_content(iso_run: Path, tmp_path: Path) -> None:
     proc = jpkikit("report", str(iso_run), "--lang", "en", "-o", str(tmp_path))
     assert proc.returncode == 0, proc.stderr

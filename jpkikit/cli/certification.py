@@ -26,11 +26,19 @@ def register(sub: Any) -> None:
     p.add_argument("results", help="results directory written by jpkikit certify")
     p.add_argument("--profile", help="profile of the run (default: the one the run recorded)")
     p.add_argument(
-        "--format", choices=("md", "html", "json"), default="md", help="what to print (default md)"
+        "--format",
+        choices=("md", "html", "json", "summary"),
+        default="md",
+        help="what to print (default md; summary: one line with the certification verdict)",
     )
     p.add_argument("--lang", choices=("ja", "en"), help=lang_help)
     p.add_argument(
         "-o", "--out", help="also write certification.{md,html,json,pdf} and charts/ into this directory"
+    )
+    p.add_argument(
+        "--require-pass",
+        action="store_true",
+        help="exit with status 1 unless the certification verdict is PASS (a CI gate)",
     )
     p.add_argument(
         "--bundle",
@@ -105,7 +113,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.out:
         for path in write_reports(report, Path(args.out)):
             print(f"jpkikit: wrote {path}", file=sys.stderr)
-    return 0
+    return 1 if args.require_pass and report["certification"]["verdict"] != "PASS" else 0
 
 
 def cmd_campaign(args: argparse.Namespace) -> int:

@@ -17,7 +17,8 @@ the plugin rewrites each result: status from the verdict, message prefixed with 
 
 Allure 2 and 3 both read ``categories.json`` from the results directory. The regexes are anchored and
 mutually exclusive, because Allure 2 full-matches (Java) and Allure 3 searches (JavaScript) and puts a
-result into the first matching category only.
+result into the first matching category only. The category names are in the run's language
+(:data:`CATEGORY_NAMES_JA` for ``ja``); the statuses and regexes are the same in both.
 """
 
 from __future__ import annotations
@@ -54,20 +55,30 @@ CATEGORY_NAMES = {
     Verdict.NOT_EXERCISED: "Not exercised on this unit (the profile does not allow what the test costs)",
     Verdict.KIT_ERROR: "Kit error: the kit itself broke (re-run; report to the kit maintainers)",
 }
+#: The category names of a Japanese run (the verdict names of jpkikit.report.i18n, docs/certification.md).
+CATEGORY_NAMES_JA = {
+    Verdict.FAIL: "不合格：実装が要件に反している",
+    Verdict.INCONCLUSIVE: "判定不能：試験で判定できなかった（応答なし、前提条件が満たされない）",
+    Verdict.NOT_APPLICABLE: "対象外（ICS）",
+    Verdict.NOT_EXERCISED: "未実施：この試験体では試験による影響がプロファイルで許可されていない",
+    Verdict.KIT_ERROR: "キット不具合：キット自体の不具合（再実行し、キットの保守担当者に報告してください）",
+}
 
 
 def prefix(verdict: Verdict) -> str:
     return f"[{verdict}] "
 
 
-def categories() -> list[dict[str, Any]]:
+def categories(lang: str = "en") -> list[dict[str, Any]]:
+    """Allure's categories of the kit's verdicts, named in ``lang`` (``ja`` or ``en``)."""
+    names = CATEGORY_NAMES_JA if lang == "ja" else CATEGORY_NAMES
     return [
         {
             "name": name,
             "matchedStatuses": [STATUS[verdict]],
             "messageRegex": "^" + re.escape(prefix(verdict)) + r"[\s\S]*$",
         }
-        for verdict, name in CATEGORY_NAMES.items()
+        for verdict, name in names.items()
     ]
 
 
@@ -95,11 +106,12 @@ def apply_verdicts(alluredir: Path, verdicts: Mapping[str, Verdict]) -> int:
     return changed
 
 
-def write_categories(alluredir: Path) -> Path:
-    """Write ``categories.json`` into an Allure results directory. The plugin calls this at session end."""
+def write_categories(alluredir: Path, lang: str = "en") -> Path:
+    """Write ``categories.json`` (names in ``lang``) into an Allure results directory. The plugin calls this
+    at session end, in the run's language."""
     alluredir.mkdir(parents=True, exist_ok=True)
     path = alluredir / CATEGORIES_FILE
-    path.write_text(json.dumps(categories(), indent=1), encoding="utf-8")
+    path.write_text(json.dumps(categories(lang), indent=1, ensure_ascii=False), encoding="utf-8")
     return path
 
 

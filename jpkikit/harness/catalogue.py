@@ -35,7 +35,7 @@ import functools
 import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -44,9 +44,11 @@ from jpkikit.errors import CatalogueError
 from jpkikit.harness.conditions import (
     Condition,
     ConditionError,
+    Fact,
     describe,
     first_error,
     parse_condition,
+    reason_text,
     schema_validator,
 )
 from jpkikit.harness.profile import Profile, ics_fields, join_path, parse_yaml
@@ -127,10 +129,23 @@ class Requirement:
 
 @dataclass(frozen=True)
 class Applicability:
-    """Whether a requirement applies to a profile, and why; truthy when it applies."""
+    """Whether a requirement applies to a profile, and why; truthy when it applies.
+
+    ``reason`` is the English sentence; the other fields hold what it says, so that a report can word it in
+    another language (jpkikit.report.i18n.applicability_text): the implementation's class, the
+    requirement's classes, and the deciding facts of ``applies_if`` (None: the class decided, or the
+    requirement has no ICS condition)."""
 
     applicable: bool
     reason: str
+    implementation_class: str = field(default="", compare=False)
+    classes: tuple[str, ...] = field(default=(), compare=False)
+    facts: tuple[Fact, ...] | None = field(default=None, compare=False)
+
+    @property
+    def member(self) -> bool:
+        """The implementation's class is among the requirement's."""
+        return self.implementation_class in self.classes
 
     def __bool__(self) -> bool:
         return self.applicable
@@ -138,15 +153,16 @@ class Applicability:
 
 def applicability(requirement: Requirement, profile: Profile) -> Applicability:
     """Combine class membership and the ``applies_if`` condition evaluated on the profile's ICS."""
-    cls = profile.implementation.class_
-    classes = ", ".join(requirement.classes)
-    if cls not in requirement.classes:
-        return Applicability(False, f"implementation class {cls!r} is not among {classes}")
+    cls, among = profile.implementation.class_, tuple(requirement.classes)
+    classes = ", ".join(among)
+    if cls not in among:
+        return Applicability(False, f"implementation class {cls!r} is not among {classes}", cls, among)
     membership = f"implementation class {cls!r} is among {classes}"
     if requirement.applies_if is None:
-        return Applicability(True, f"{membership}; no ICS condition")
-    holds, why = requirement.applies_if.evaluate(profile.get)
-    return Applicability(True, f"{membership}; {why}") if holds else Applicability(False, why)
+        return Applicability(True, f"{membership}; no ICS condition", cls, among)
+    holds, facts = requirement.applies_if.explain(profile.get)
+    why = reason_text(facts)
+    return Applicability(holds, f"{membership}; {why}" if holds else why, cls, among, facts)
 
 
 class Catalogue:

@@ -24,6 +24,9 @@ Every problem is a :class:`CatalogueError`.
 
 Evaluation returns ``(holds, reason)``; the reason names the deciding claim and the profile's actual value,
 e.g. ``ics.iso7816.logical_channels > 1 is false: ics.iso7816.logical_channels is 1``.
+:meth:`Condition.explain` gives the same reason as data, the deciding :class:`Fact` of each claim, so that a
+report can word it in another language (jpkikit.report.i18n); ``reason_text`` of the facts is the English
+reason.
 
 This module also holds the few helpers that load ``catalogue.schema.json`` and turn a JSON Schema error into
 a one-line message; :mod:`jpkikit.harness.catalogue` uses them for whole requirement files.
@@ -102,6 +105,40 @@ class ConditionError(CatalogueError):
 # The condition tree
 
 
+@dataclass(frozen=True)
+class Fact:
+    """What decided one claim: the claim, whether it holds, and the profile's value (None: not given)."""
+
+    claim: Claim
+    holds: bool
+    actual: object
+
+    @property
+    def given(self) -> bool:
+        """The field is given (a list or bytes: given and not empty): what ``present`` tests."""
+        return _is_given(self.actual)
+
+    @property
+    def text(self) -> str:
+        """The fact in English, as :meth:`Condition.evaluate` words it."""
+        claim = self.claim
+        if claim.test == "present":
+            return f"{claim.path} is {'given' if self.given else 'not given'}"
+        fact = f"{claim.path} is {show(self.actual)}"
+        if claim.test == "is":
+            return fact
+        return f"{claim.text} is {show(self.holds)}: {fact}"
+
+
+def _is_given(value: object) -> bool:
+    return value is not None and not (isinstance(value, (list, tuple, bytes)) and len(value) == 0)
+
+
+def reason_text(facts: Sequence[Fact]) -> str:
+    """The English reason of an evaluation: its facts, joined by "; "."""
+    return "; ".join(fact.text for fact in facts)
+
+
 class Condition:
     """A parsed, checked condition. Build it with :func:`parse_condition`."""
 
@@ -122,6 +159,11 @@ class Condition:
         value. Raises CatalogueError if a value is not of the type the condition expects (possible only for
         a condition parsed without field types).
         """
+        holds, facts = self.explain(lookup)
+        return holds, reason_text(facts)
+
+    def explain(self, lookup: Lookup) -> tuple[bool, tuple[Fact, ...]]:
+        """As :meth:`evaluate`, with the reason as the deciding facts (one per claim, in order)."""
         raise NotImplementedError
 
 
@@ -150,19 +192,20 @@ class Claim(Condition):
         else:
             self.text = f"{self.path} {self._SYMBOLS[self.test]} {show(self.value)}"
 
-    def evaluate(self, lookup: Lookup) -> tuple[bool, str]:
+    def explain(self, lookup: Lookup) -> tuple[bool, tuple[Fact, ...]]:
         actual = lookup(self.path)
-        fact = f"{self.path} is {show(actual)}"
+        holds = self._holds(actual)
+        return holds, (Fact(self, holds, actual),)
+
+    def _holds(self, actual: object) -> bool:
         if self.test == "present":
-            given = actual is not None and not (isinstance(actual, (list, tuple, bytes)) and len(actual) == 0)
-            fact = f"{self.path} is {'given' if given else 'not given'}"
-            return given is bool(self.value), fact
+            return _is_given(actual) is bool(self.value)
         if self.test == "is":
             if actual is None:
-                return False, fact  # an absent field makes the claim false
+                return False  # an absent field makes the claim false
             if not isinstance(actual, bool):
                 raise self._cannot(actual)
-            return actual is self.value, fact
+            return actual is self.value
         if actual is None:
             holds = False
         elif self.test == "equals":
@@ -176,7 +219,7 @@ class Claim(Condition):
             if _value_type(actual) != "int":
                 raise self._cannot(actual)
             holds = actual > self.value if self.test == "greater_than" else actual < self.value
-        return holds, f"{self.text} is {show(holds)}: {fact}"
+        return holds
 
     def _same_type(self, actual: object, expected: object) -> None:
         if _value_type(actual) != _value_type(expected):
@@ -202,14 +245,14 @@ class _Group(Condition):
         self.fields = frozenset().union(*(o.fields for o in self.operands))
         self.text = self.joiner.join(_nested_text(o) for o in self.operands)
 
-    def evaluate(self, lookup: Lookup) -> tuple[bool, str]:
-        reasons = []
+    def explain(self, lookup: Lookup) -> tuple[bool, tuple[Fact, ...]]:
+        facts: list[Fact] = []
         for operand in self.operands:
-            holds, why = operand.evaluate(lookup)
+            holds, why = operand.explain(lookup)
             if holds is self.decides:
                 return holds, why
-            reasons.append(why)
-        return not self.decides, "; ".join(reasons)
+            facts.extend(why)
+        return not self.decides, tuple(facts)
 
 
 class AllOf(_Group):
@@ -229,8 +272,8 @@ class Not(Condition):
         self.fields = operand.fields
         self.text = f"not {_nested_text(operand)}"
 
-    def evaluate(self, lookup: Lookup) -> tuple[bool, str]:
-        holds, why = self.operand.evaluate(lookup)
+    def explain(self, lookup: Lookup) -> tuple[bool, tuple[Fact, ...]]:
+        holds, why = self.operand.explain(lookup)
         return not holds, why
 
 

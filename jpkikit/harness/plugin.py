@@ -40,6 +40,11 @@ from jpkikit.harness.safety import PIN_EFFECTS, Cost, Policy, cost_of, policy
 from jpkikit.harness.verdict import NOT_APPLICABLE_PREFIX, NOT_EXERCISED_PREFIX, Verdict, verdict_of, worst
 
 TRACE_ATTACHMENT = "APDU trace (redacted)"
+#: How a test that spends PIN tries is skipped (inconclusive) when the pre-flight could not check the PINs.
+PREFLIGHT_PIN_SKIP = "the pre-flight could not check the profile's PINs, so no PIN try is spent: "
+#: What the unit state records for an item the end of the run could not read back, before the error.
+NOT_READ_BACK = "not read back: "
+UNREADABLE_AT_END = "the unit could not be read at the end: "
 
 requirements_key = pytest.StashKey[list[str]]()
 session_key = pytest.StashKey[Any]()
@@ -295,7 +300,7 @@ class KitSession:
         alluredir = getattr(self.config.option, "allure_report_dir", None)
         if self.used and alluredir:
             write_allure_environment(Path(alluredir), self.profile)
-            write_categories(Path(alluredir))
+            write_categories(Path(alluredir), self.lang)
             apply_verdicts(Path(alluredir), self.verdicts)
             scrub_tree(Path(alluredir))
         trace_dir = self.config.getoption("trace_dir")
@@ -337,9 +342,9 @@ class KitSession:
         except UnitUnreachable as exc:  # one bounded probe, then said plainly: nothing was read
             self.link = None
             self.read_back_failed = str(exc)
-            after = {item: f"not read back: {exc}" for item in self.state_before}
+            after = {item: f"{NOT_READ_BACK}{exc}" for item in self.state_before}
         except KitError as exc:
-            after = {"(read back)": f"the unit could not be read at the end: {exc}"}
+            after = {"(read back)": f"{UNREADABLE_AT_END}{exc}"}
         self.state_differences = unit_state.compare(self.state_before, after)
         path = self.config.getoption("unit_state")
         if path:
@@ -496,10 +501,7 @@ def card(request: pytest.FixtureRequest) -> Iterator[Any]:
             kit.start_unit(kit.link)
     cost = request.node.stash.get(cost_key, None)
     if kit.preflight is not None and kit.preflight.incomplete and cost and cost.effects & PIN_EFFECTS:
-        pytest.skip(
-            f"the pre-flight could not check the profile's PINs, so no PIN try is spent: "
-            f"{kit.preflight.incomplete}"
-        )
+        pytest.skip(f"{PREFLIGHT_PIN_SKIP}{kit.preflight.incomplete}")
     from jpkikit.harness.reachability import UnitUnreachable
 
     try:  # the link broke in an earlier test (timeout, card gone, garbage): bounded reconnects, then give up

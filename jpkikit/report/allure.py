@@ -14,7 +14,8 @@ How allure-pytest records each verdict (status, and the message it keeps), and t
 
 Allure 2 and 3 both read ``categories.json`` from the results directory. Regexes are anchored and mutually
 exclusive, because Allure 2 full-matches (Java) and Allure 3 searches (JavaScript) and puts a result into
-the first matching category only.
+the first matching category only. The category names are in the run's language (``jpkikit certify --lang``:
+jpkikit.harness.allure_results.CATEGORY_NAMES_JA for ``ja``); the statuses and regexes do not change.
 """
 
 from __future__ import annotations
@@ -29,10 +30,19 @@ from jpkikit.harness.allure_results import (
     categories,
 )
 
+#: The fixed words of the requirements page, per language.
+PAGE_WORDS = {
+    "en": {"title": "jpkikit requirement catalogue", "applies": "Applies if", "classes": "Classes",
+           "waiver": "Waiver"},
+    "ja": {"title": "jpkikit 要件カタログ", "applies": "適用条件", "classes": "対象クラス",
+           "waiver": "免除事由"},
+}  # fmt: skip
+
 
 def requirements_page(catalogue: Any, lang: str = "en") -> str:
     """A standalone HTML page with every requirement, one anchor per ID, in ``lang`` (``ja``: the Japanese
     title and statement, the English ones under them)."""
+    words = PAGE_WORDS["ja" if lang == "ja" else "en"]
     rows = []
     for req in catalogue:
         other = ""
@@ -42,40 +52,45 @@ def requirements_page(catalogue: Any, lang: str = "en") -> str:
             )
         sources = "".join(f"<li>{html.escape(s.citation)}</li>" for s in req.source)
         cond = (
-            f"<p><b>Applies if</b> <code>{html.escape(req.applies_if.text)}</code></p>"
+            f"<p><b>{words['applies']}</b> <code>{html.escape(req.applies_if.text)}</code></p>"
             if req.applies_if
             else ""
         )
-        waiver = f"<p><b>Waiver</b>: {html.escape(req.waiver)}</p>" if req.waiver else ""
+        waiver = f"<p><b>{words['waiver']}</b>: {html.escape(req.waiver)}</p>" if req.waiver else ""
         rows.append(
             f'<section id="{html.escape(req.id)}">'
             f"<h2>{html.escape(req.id)} {html.escape(req.title_in(lang))}</h2>"
             f"<p>{html.escape(req.statement_in(lang))}</p>{other}"
-            f"<p><b>Classes</b>: {html.escape(', '.join(req.classes))}</p>"
+            f"<p><b>{words['classes']}</b>: {html.escape(', '.join(req.classes))}</p>"
             f"{cond}<ul>{sources}</ul>{waiver}</section>"
         )
     return (
         f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
-        "<title>jpkikit requirement catalogue</title>"
+        f"<title>{words['title']}</title>"
         "<style>body{font-family:sans-serif;max-width:60em;margin:auto}section{border-bottom:1px solid #ccc}"
         ".en{color:#555;font-size:.9em}"
-        ":target{background:#ffd}</style></head><body><h1>jpkikit requirement catalogue</h1>"
+        f":target{{background:#ffd}}</style></head><body><h1>{words['title']}</h1>"
         + "".join(rows)
         + "</body></html>\n"
     )
 
 
-def allure_config(results: Path, out: Path, history: Path) -> dict[str, Any]:
+def allure_config(results: Path, out: Path, history: Path, lang: str | None = None) -> dict[str, Any]:
     """The Allure 3 configuration tools/allure-report.sh generates with: report name from the run's
     implementation, history kept across runs, and the verdict categories (Allure 3 takes them from the
-    configuration; ``categories.json`` in the results is for Allure 2)."""
+    configuration; ``categories.json`` in the results is for Allure 2): those the run wrote, in its
+    language, else the kit's, named in ``lang`` (default: the locale's, jpkikit.harness.language)."""
+    from jpkikit.harness.language import resolve_lang
     from jpkikit.report.results import read_properties
 
     env_file = results / "environment.properties"
     env = read_properties(env_file) if env_file.is_file() else {}
     name = env.get("implementation.name", "unknown implementation")
     cats_file = results / CATEGORIES_FILE
-    cats = json.loads(cats_file.read_text(encoding="utf-8")) if cats_file.is_file() else categories()
+    if cats_file.is_file():
+        cats = json.loads(cats_file.read_text(encoding="utf-8"))
+    else:
+        cats = categories(resolve_lang(lang))
     return {
         "name": f"jpkikit certification: {name}",
         "output": str(out),
@@ -88,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     """Helpers of tools/allure-report.sh::
 
     python -m jpkikit.report.allure requirements OUT.html [ja|en]   (default: the locale's language)
-    python -m jpkikit.report.allure config RESULTS_DIR OUT_DIR HISTORY_FILE   (JSON on stdout)
+    python -m jpkikit.report.allure config RESULTS_DIR OUT_DIR HISTORY_FILE [ja|en]   (JSON on stdout)
     """
     import sys
 
@@ -101,8 +116,9 @@ def main(argv: list[str] | None = None) -> int:
         lang = resolve_lang(args[2] if len(args) == 3 else None)
         Path(args[1]).write_text(requirements_page(load_catalogue(), lang), encoding="utf-8")
         return 0
-    if len(args) == 4 and args[0] == "config":
-        print(json.dumps(allure_config(Path(args[1]), Path(args[2]), Path(args[3])), indent=1))
+    if len(args) in (4, 5) and args[0] == "config":
+        lang = args[4] if len(args) == 5 else None
+        print(json.dumps(allure_config(Path(args[1]), Path(args[2]), Path(args[3]), lang), indent=1))
         return 0
     print(main.__doc__, file=sys.stderr)
     return 2

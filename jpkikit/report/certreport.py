@@ -19,11 +19,18 @@ from jpkikit.harness.catalogue import Catalogue, load_catalogue
 from jpkikit.harness.language import resolve_lang
 from jpkikit.harness.profile import Profile, load_profile
 from jpkikit.harness.unit_state import UNIT_STATE_FILE
-from jpkikit.harness.verdict import Verdict
+from jpkikit.harness.verdict import NOT_EXERCISED_PREFIX, Verdict
 from jpkikit.report.charts import area_chart, chart_file
 from jpkikit.report.claims import claim_sections
 from jpkikit.report.exchanges import decisive
-from jpkikit.report.i18n import certification_name, t, verdict_name
+from jpkikit.report.i18n import (
+    applicability_text,
+    certification_name,
+    message_text,
+    state_value_text,
+    t,
+    verdict_name,
+)
 from jpkikit.report.results import ResultsError, RunResults, read_results
 from jpkikit.report.verdicts import UNTESTED, WAIVED, TestOutcome, aggregate, certification
 
@@ -116,22 +123,47 @@ def _localised_rule(requirements: list[dict[str, Any]], overall: str, rule: str,
     return text
 
 
-def localise(report: dict[str, Any], catalogue: Catalogue, lang: str) -> dict[str, Any]:
+def localise(
+    report: dict[str, Any], catalogue: Catalogue, lang: str, profile: Profile | None = None
+) -> dict[str, Any]:
     """Set the report's language and every localised field (``*_local``) from the catalogue's texts
-    (``Requirement.title_in`` / ``statement_in``) and jpkikit.report.i18n; the English fields stay."""
+    (``Requirement.title_in`` / ``statement_in``) and jpkikit.report.i18n; the English fields stay.
+
+    In a report not in English, also each requirement's applicability reason (``applicability_local``,
+    worded from the structure of the ICS facts of ``profile``) and each deviation's test message
+    (``message_local``: the kit's framing in the language, the message itself quoted as the original); an
+    English report has neither field, so it reads as it always did."""
     report["lang"] = lang
     cert = report["certification"]
     cert["verdict_local"] = certification_name(cert["verdict"], lang)
     cert["rule_local"] = _localised_rule(report["requirements"], cert["verdict"], cert["rule"], lang)
+    english = lang == "en"
     for entry in report["requirements"]:
         req = catalogue.get(entry["id"])
         entry["title_local"], entry["statement_local"] = req.title_in(lang), req.statement_in(lang)
+        entry.pop("applicability_local", None)
+        if not english:
+            applies = catalogue.applicability(req, profile) if profile is not None else None
+            entry["applicability_local"] = (
+                applicability_text(applies, lang) if applies is not None else entry["applicability"]
+            )
     for entry in report["deviations"]:
         req = catalogue.get(entry["requirement"])
         entry["title_local"], entry["statement_local"] = req.title_in(lang), req.statement_in(lang)
+        for test in entry["tests"]:
+            test.pop("message_local", None)
+            if not english:
+                test["message_local"] = message_text(test["message"], lang)
     for o in report["observations"]:
         waiver = catalogue.get(o["requirement"]).waiver
-        o["text_local"] = t("no_test_waiver", lang, waiver=waiver) if o["kind"] == WAIVED else o["text"]
+        if o["kind"] == WAIVED:
+            o["text_local"] = t("no_test_waiver", lang, waiver=waiver)
+        elif english:
+            o["text_local"] = o["text"]
+        else:  # the not-exercised messages of the requirement's tests, joined by report_of
+            messages = o["text"].split("; " + NOT_EXERCISED_PREFIX)
+            messages = [messages[0], *(NOT_EXERCISED_PREFIX + m for m in messages[1:])]
+            o["text_local"] = "".join(message_text(m, lang) for m in messages)
     return report
 
 
@@ -213,7 +245,7 @@ def report_of(
         "unit_state": None,
         "bundle": None,
     }
-    return localise(report, catalogue, lang)
+    return localise(report, catalogue, lang, profile)
 
 
 def attach_exchanges(report: dict[str, Any], runs: list[RunResults]) -> None:
@@ -246,7 +278,8 @@ def finish_campaign(
 ) -> dict[str, Any]:
     """The campaign's additions to a combined report: its language, each unit's verdict per requirement
     (the requirement x unit matrix), the decisive exchanges, and no path of the machine."""
-    localise(report, catalogue, resolve_lang(lang, profile=profiles[0] if profiles else None))
+    first = profiles[0] if profiles else None
+    localise(report, catalogue, resolve_lang(lang, profile=first), first)
     report["kind"] = "campaign"
     report["results"] = " + ".join(run.directory.resolve().name for run in runs)
     for entry, run, profile in zip(report.get("campaign", []), runs, profiles, strict=False):
@@ -397,6 +430,13 @@ def _tests_cell(tests: list[dict[str, Any]], lang: str) -> list[str]:
     return [f"{x['test']}: {verdict_name(x['verdict'], lang)}" for x in tests]
 
 
+def _local_message(test: dict[str, Any], limit: int = 300) -> str:
+    """A deviation's test message in a report not in English (``message_local``), cut as the English one is
+    (its first ``limit`` characters), the Japanese framing not counted."""
+    local: str = test["message_local"]
+    return local[: limit + max(0, len(local) - len(test["message"]))]
+
+
 def _matrix(report: dict[str, Any]) -> tuple[list[str], list[list[str]]] | None:
     """The campaign's requirement x unit matrix: heads and rows (applicable requirements only)."""
     units = report.get("campaign") or []
@@ -475,7 +515,7 @@ def to_markdown(report: dict[str, Any]) -> str:
             _cell(r["title_local"]),
             f"**{verdict_name(r['verdict'], lang)}**",
             tests,
-            _cell(r["applicability"]),
+            _cell(r.get("applicability_local", r["applicability"])),
         )
         lines.append("| " + " | ".join(cells) + " |")
     matrix = _matrix(report)
@@ -494,7 +534,8 @@ def to_markdown(report: dict[str, Any]) -> str:
         lines.append(f"  - {t('statement', lang)}: {_cell(d['statement_local'])}")
         for x in d["tests"]:
             verdict = verdict_name(x["verdict"], lang)
-            lines.append(f"  - {x['test']}: {verdict} — {_cell(x['message'])[:300]}")
+            shown = _cell(x["message"])[:300] if "message_local" not in x else _cell(_local_message(x))
+            lines.append(f"  - {x['test']}: {verdict} — {shown}")
             found = x.get("exchanges")
             if found:
                 caption = t("decisive", lang, n=found["shown"], file=found["trace"])
@@ -540,7 +581,8 @@ def _unit_state_lines(state: dict[str, Any] | None, lang: str = "en") -> list[st
         "|---|---|---|",
     ]
     for d in differences:
-        lines.append(f"| {_cell(d['item'])} | {_cell(d['before'])} | {_cell(d['after'])} |")
+        after = state_value_text(d["after"], lang)
+        lines.append(f"| {_cell(d['item'])} | {_cell(d['before'])} | {_cell(after)} |")
     return lines
 
 
@@ -553,7 +595,8 @@ def _unit_state_html(state: dict[str, Any] | None, lang: str) -> str:
         return f"<p>{e(t('left_as_found', lang, n=len(state.get('before') or {})))}</p>"
     heads = "".join(f"<th>{e(t(k, lang))}</th>" for k in ("item", "at_start", "at_end"))
     rows = "".join(
-        f"<tr><td>{e(str(d['item']))}</td><td>{e(str(d['before']))}</td><td>{e(str(d['after']))}</td></tr>"
+        f"<tr><td>{e(str(d['item']))}</td><td>{e(str(d['before']))}</td>"
+        f"<td>{e(state_value_text(d['after'], lang))}</td></tr>"
         for d in differences
     )
     return f"<p><b>{e(t('not_left_as_found', lang))}</b></p><table><tr>{heads}</tr>{rows}</table>"
@@ -635,7 +678,7 @@ def to_html(report: dict[str, Any], for_print: bool = False) -> str:
         f"<tr><td class='id' id='{e(r['id'])}'>{e(r['id'])}</td><td>{e(r['title_local'])}</td>"
         f"<td class='{e(r['verdict'].replace(' ', '-'))}'><b>{e(verdict_name(r['verdict'], lang))}</b></td>"
         f"<td class='tests'>{'<br>'.join(e(x) for x in _tests_cell(r['tests'], lang)) or '—'}</td>"
-        f"<td class='tests'>{e(r['applicability'])}</td></tr>"
+        f"<td class='tests'>{e(r.get('applicability_local', r['applicability']))}</td></tr>"
         for r in report["requirements"]
     )
     heads = "".join(
@@ -652,7 +695,8 @@ def to_html(report: dict[str, Any], for_print: bool = False) -> str:
     for d in report["deviations"]:
         items = [f"<li>{e(t('statement', lang))}: {e(d['statement_local'])}</li>"]
         for x in d["tests"]:
-            item = f"<li>{e(x['test'])}: {e(verdict_name(x['verdict'], lang))} — {e(x['message'][:300])}"
+            shown = e(x["message"][:300]) if "message_local" not in x else e(_local_message(x))
+            item = f"<li>{e(x['test'])}: {e(verdict_name(x['verdict'], lang))} — {shown}"
             found = x.get("exchanges")
             if found:
                 caption = t("decisive", lang, n=found["shown"], file=found["trace"])
@@ -701,14 +745,23 @@ def to_html(report: dict[str, Any], for_print: bool = False) -> str:
     )
 
 
+def summary_line(report: dict[str, Any]) -> str:
+    """One line: the implementation, its certification verdict and the rule that gave it (a CI log's line)."""
+    cert = report["certification"]
+    verdict = cert.get("verdict_local", cert["verdict"])
+    return f"{report['implementation']['name']}: {verdict}: {cert.get('rule_local', cert['rule'])}\n"
+
+
 def render(report: dict[str, Any], fmt: str) -> str:
     if fmt == "json":
         return json.dumps(report, indent=1, ensure_ascii=False) + "\n"
+    if fmt == "summary":
+        return summary_line(report)
     if fmt == "md":
         return to_markdown(report)
     if fmt == "html":
         return to_html(report)
-    raise KitError(f"unknown report format {fmt!r}; expected md, html or json")
+    raise KitError(f"unknown report format {fmt!r}; expected md, html, json or summary")
 
 
 FORMATS = ("md", "html", "json", "pdf")
