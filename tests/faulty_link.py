@@ -46,8 +46,9 @@ def dies(personality: str | None, state: Path | None) -> Card:
 # JPKIKIT_FAULT          "<kind>:<after>[:<back>]": kind hang, pull or garbage; the fault starts with
 #                        APDU number after+1; with back, the unit answers again (for good) at the
 #                        (back+1)-th link opened after the fault started (reinserted, pcscd restarted).
-# JPKIKIT_FAULT_TIMEOUT  the link's own bound in seconds (the part ixit.transport.timeout plays for a PC/SC
-#                        reader, which an in-process profile cannot give); default 1.
+# JPKIKIT_FAULT_TIMEOUT  the link's own bound in seconds (the part ixit.transport.timeout plays), given to
+#                        the link the seam opens too; default 1. (A simulator that really hangs in-process:
+#                        tests/hanging_card.py.)
 # JPKIKIT_FAULT_LOG      a file that gets one line per fault event: "<time> <event>".
 
 FAULT_ENV, TIMEOUT_ENV, LOG_ENV = "JPKIKIT_FAULT", "JPKIKIT_FAULT_TIMEOUT", "JPKIKIT_FAULT_LOG"

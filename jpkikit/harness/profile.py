@@ -284,6 +284,7 @@ class EmulatorTransport:
     personality: str
     state: Path | None = None
     factory: str | None = None
+    timeout: float | None = None  # bound of each call of the card (main thread only); None: no bound
 
 
 @dataclass(frozen=True)
@@ -651,7 +652,7 @@ def load_profile(path: str | os.PathLike[str]) -> Profile:
 
 
 _EMULATOR_ONLY = ("personality", "state", "factory")
-_PCSC_ONLY = ("reader", "timeout", "protocol", "pcscd", "serve")
+_PCSC_ONLY = ("reader", "protocol", "pcscd", "serve")
 
 
 def _build(doc: dict[str, Any], path: Path, sha256: str, fail: Callable[[str, str], ProfileError]) -> Profile:
@@ -787,7 +788,8 @@ def _build_transport(
             hint = "; to serve the emulator over PC/SC use ixit.transport.serve" if kind == "pcsc" else ""
             raise fail(f"ixit.transport.{name}", f"only allowed when ixit.transport.kind is {other}{hint}")
     if kind == "emulator":
-        return EmulatorTransport(**_emulator_fields(doc, personality, base))
+        bound = float(doc["timeout"]) if "timeout" in doc else None
+        return EmulatorTransport(**_emulator_fields(doc, personality, base), timeout=bound)
     if "reader" not in doc:
         raise fail("ixit.transport.reader", "missing required field (kind pcsc needs a reader name or index)")
     serve = None

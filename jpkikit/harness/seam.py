@@ -115,13 +115,15 @@ def check_factories(profile: Any) -> None:
 
 
 def open_link(profile: Any, timeout: float | None = None) -> Link:
-    """Open the transport described by ``profile.ixit.transport``; ``timeout`` bounds each call of a PC/SC
-    link instead of ``ixit.transport.timeout`` (a probe of a unit that stopped answering)."""
+    """Open the transport described by ``profile.ixit.transport``; ``timeout`` bounds each call of the
+    link instead of ``ixit.transport.timeout`` (a probe of a unit that stopped answering). An in-process
+    link without either has no bound (jpkikit.host.link.InProcessTransport)."""
     t = profile.ixit.transport
     if t.kind == "emulator":
         card = emulator_card(t.personality, _path(profile, t.state), t.factory)
         name = t.factory or t.personality
-        return Link(InProcessTransport(card, f"in-process emulator ({name})"))
+        bound = timeout or getattr(t, "timeout", None)
+        return Link(InProcessTransport(card, f"in-process emulator ({name})", timeout=bound))
     from jpkikit.host.pcsc import PcscTransport
     from jpkikit.host.pcscd import ensure_daemon
 
@@ -164,7 +166,7 @@ def renewal(profile: Any, card: CardSession) -> Iterator[Renew | None]:
 
         def in_process() -> CardSession:
             new = emulator_card(transport.personality, None, transport.factory)  # no state file: initial data
-            session = CardSession(InProcessTransport(new, "fresh in-process card"))
+            session = CardSession(InProcessTransport(new, "fresh in-process card", timeout=transport.timeout))
             session.reset()
             return session
 
@@ -208,7 +210,7 @@ def fresh_link(profile: Any, card: CardSession) -> Iterator[CardSession]:
         return
     original = card.tracer.inner
     card.tracer.inner = InProcessTransport(
-        emulator_card(transport.personality, None, transport.factory), "fresh card"
+        emulator_card(transport.personality, None, transport.factory), "fresh card", timeout=transport.timeout
     )
     try:
         card.reset()
