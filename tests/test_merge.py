@@ -133,6 +133,13 @@ def test_merge_command_prints_units_and_models(units_root: Path, tmp_path: Path,
     assert code == (0 if verdict == "PASS" else 1)
 
 
+def test_a_japanese_merge_names_the_allure_categories_in_japanese(units_root: Path, tmp_path: Path) -> None:
+    merge(EXAMPLE, tmp_path / "ja", units_root, lang="ja")
+    written = tmp_path / "ja" / "allure-results" / "categories.json"
+    names = [c["name"] for c in json.loads(written.read_text(encoding="utf-8"))]
+    assert names and all(not name.isascii() for name in names), names
+
+
 # -- what is refused ---------------------------------------------------------------------------------------
 
 

@@ -362,8 +362,9 @@ def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("\n", "\\n").encode("unicode_escape").decode("ascii")
 
 
-def merge_allure(campaign: Campaign, units: Sequence[UnitRun], out: Path) -> int:
-    """Write one Allure results directory of every unit into ``out``; returns the number of test results."""
+def merge_allure(campaign: Campaign, units: Sequence[UnitRun], out: Path, lang: str = "en") -> int:
+    """Write one Allure results directory of every unit into ``out`` (category names in ``lang``); returns
+    the number of test results."""
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
@@ -398,7 +399,7 @@ def merge_allure(campaign: Campaign, units: Sequence[UnitRun], out: Path) -> int
         env[f"{prefix}.profile.sha256"] = unit_run.profile.sha256
     text = "".join(f"{k}={_escape(v)}\n" for k, v in env.items())
     (out / ENVIRONMENT).write_text(text, encoding="utf-8")
-    write_categories(out)
+    write_categories(out, lang)
     return count
 
 
@@ -441,7 +442,8 @@ def merge(
             shutil.rmtree(out / owned)
     for unit_run in units:
         shutil.copytree(unit_run.run.directory, out / "units" / unit_run.unit.name, ignore=_COPY_IGNORE)
-    count = merge_allure(campaign, units, out / "allure-results")
+    shown_lang = next((m["report"].get("lang") for m in report["models"]), None) or "en"  # as resolved
+    count = merge_allure(campaign, units, out / "allure-results", shown_lang)
     for model in report["models"]:
         write_reports(model["report"], out / "models" / model["model"])
     shutil.copyfile(campaign.path, out / "campaign.yaml")
