@@ -106,7 +106,7 @@ def test_a_normal_unit_a_sacrificial_unit_and_their_campaign(tmp_path: Path) -> 
     )
     assert differences(before, json.loads(state_a.read_text())) == []
     report = jpkikit("report", str(tmp_path / "ra")).stdout
-    assert "Certification verdict: PASS" in report and "left for a sacrificial unit" in report
+    assert "Certification verdict: PASS" in report and "left for another unit" in report
 
     with unit(tmp_path / "unit-b.json"):
         proc = jpkikit(

@@ -94,7 +94,7 @@ def test_not_exercised_is_its_own_verdict_and_the_run_still_passes(tmp_path: Pat
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "0 fail, 0 inconclusive" in proc.stdout and "2 not exercised" in proc.stdout
     report = jpkikit("report", str(results), "--profile", str(_ordinary(tmp_path)))
-    assert "2 left for a sacrificial unit (not exercised here): GP-LC-02, GP-LC-03" in report.stdout
+    assert "2 left for another unit (not exercised here): GP-LC-02, GP-LC-03" in report.stdout
 
 
 def test_preflight_stops_a_wrong_pin_after_one_try(tmp_path: Path) -> None:

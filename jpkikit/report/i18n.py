@@ -148,8 +148,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ja": "適用される要件のうち {passed} 件が合格、{waived} 件が試験なしで免除",
     },
     "rule_left": {
-        "en": "; {n} left for a sacrificial unit (not exercised here): {ids}",
-        "ja": "。{n} 件は消耗用の試験体で実施（この試験体では未実施）：{ids}",
+        "en": "; {n} left for another unit (not exercised here): {ids}",
+        "ja": "。{n} 件は他の試験体で実施（この試験体では未実施）：{ids}",
     },
     "lang_name": {"en": "English", "ja": "日本語"},
     "counts": {"en": "Requirements by verdict", "ja": "判定別の要件数"},

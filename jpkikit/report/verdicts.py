@@ -19,8 +19,9 @@ Certification verdict of a profile, first rule that holds:
 4. ``INCOMPLETE``   — an applicable requirement has no passing test and no waiver (untested);
 5. ``PASS``         — otherwise: every applicable requirement passed, or has no test but a written waiver,
                       or was not exercised on this unit; the verdict then names those requirements ("N
-                      left for a sacrificial unit"), and a campaign that adds a run on a sacrificial unit
-                      of the same model completes them.
+                      left for another unit"), and a campaign that adds a run on a unit that exercises
+                      them (a sacrificial unit of the same model, a reader with the other card type)
+                      completes them.
 """
 
 from __future__ import annotations
@@ -129,7 +130,7 @@ def certification(verdicts: Iterable[RequirementVerdict]) -> tuple[Certification
     reason = f"{passed} applicable requirements passed, {waived} waived without a test"
     left = counts.get(str(Verdict.NOT_EXERCISED), [])
     if left:
-        reason += f"; {len(left)} left for a sacrificial unit (not exercised here): {', '.join(left)}"
+        reason += f"; {len(left)} left for another unit (not exercised here): {', '.join(left)}"
     return Certification.PASS, reason
 
 
