@@ -490,6 +490,14 @@ class RevokeAllKeepsKeys(TsmService):
         return super().at_once(order, doc)
 
 
+class IgnoresCardRevocationNotice(TsmService):
+    """J-LIS's card-revocation notice is acknowledged and dropped: the card stays usable to the TSM and its
+    phone certificates stay live (TSM-IDP-02, TSM-CAS-01)."""
+
+    def card_revoked(self, card_der: bytes) -> dict[str, Any]:
+        return {"card": f"{x509.load_der_x509_certificate(card_der).serial_number:X}", "revoked": []}
+
+
 class CascadeKeepsKeys(TsmService):
     """J-LIS's card revocation revokes the phone certificates but deletes nothing (TSM-CAS-01)."""
 
@@ -1308,6 +1316,7 @@ release_ignored = _with_backend(_ReleaseIgnoredBackend, "A release is answered b
 no_remote_deletion = NoRemoteDeletion
 revoke_all_keeps_keys = RevokeAllKeepsKeys
 cascade_keeps_keys = CascadeKeepsKeys
+ignores_card_revocation_notice = IgnoresCardRevocationNotice
 suspension_unpublished = _with_backend(_HoldsUnpublishedBackend, "Suspended certificates left off the CRL.")
 failures_not_recorded = FailuresNotRecorded
 push_counts_as_deleted = PushCountsAsDeleted

@@ -262,7 +262,11 @@ def _serve(db: Path, port: int, tls: Any = None) -> subprocess.Popen[str]:
 def test_killing_the_tsm_mid_flow_loses_nothing(tmp_path: Path) -> None:
     """The TSM process is killed (SIGKILL) in the middle of an issuance session and started again on the same
     database: the agent resumes, the order completes once, and the push target registered before the kill
-    still wakes the old phone for the remote deletion after it."""
+    still wakes the old phone for the remote deletion after it.
+
+    Decided by events, not by timing: the kill waits until the old phone's push (sent when the step that
+    revoked the old device committed) has arrived, and the phone ignores every push that arrives before the
+    restart (it died with the TSM that sent it), so only a push of the restarted TSM can delete the keys."""
     db, port = tmp_path / "tsm.sqlite", _free_port()
     procs = [_serve(db, port)]
     url = f"http://127.0.0.1:{port}"
@@ -270,11 +274,14 @@ def test_killing_the_tsm_mid_flow_loses_nothing(tmp_path: Path) -> None:
     receiver = _PushReceiver(old)
     try:
         assert _run(api, old, "issue", push_url=receiver.url).done
+        receiver.lose_until_killed = True
 
         def kill_and_restart(n: int) -> None:
             if n == 3:  # the key pairs were generated and the certificates written: kill, then restart
+                assert receiver.arrived.wait(30), "the TSM never pushed the old phone's remote deletion"
                 procs[-1].send_signal(signal.SIGKILL)
                 procs[-1].wait()
+                receiver.killed.set()
                 procs.append(_serve(db, port))
 
         submitted = api.submit("issue", _signed("issue", new), confirm_revoke_old=True)
@@ -283,10 +290,10 @@ def test_killing_the_tsm_mid_flow_loses_nothing(tmp_path: Path) -> None:
         state = api.outcome(submitted.order)
         assert state.done, state
         assert sum(1 for ins, _ in new.obs.provisioning if ins == se.INS_GENERATE_KEY) == 2, "keys made twice"
-        assert deadline(
-            lambda: api.deletions() == [{"se_id": old.se_id(), "outcome": "deleted", "why": None}]
-        )
+        assert deadline(lambda: api.deletions() != []), "the restarted TSM never pushed the deletion again"
+        assert api.deletions() == [{"se_id": old.se_id(), "outcome": "deleted", "why": None}]
         assert old.applet.data["keys"] == {}
+        assert receiver.sessions == 1, f"{receiver.sessions} deletion sessions ran on the old phone"
     finally:
         receiver.stop()
         for proc in procs:
@@ -296,22 +303,43 @@ def test_killing_the_tsm_mid_flow_loses_nothing(tmp_path: Path) -> None:
 
 
 def deadline(condition: Any, timeout: float = 15.0) -> bool:
+    """Poll an observable state (an outcome the TSM records) until it holds, within a bound."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if condition():
             return True
-        time.sleep(0.1)
+        time.sleep(0.02)
     return bool(condition())
 
 
 class _PushReceiver:
+    """The old phone's app: a push wakes its agent, one session at a time (a phone runs one admin session
+    at a time; two would interleave their APDUs on the one SE). With ``lose_until_killed``, a push that
+    arrives before ``killed`` is only noted (``arrived``) and never answered: lost with the TSM that sent
+    it."""
+
     def __init__(self, phone: Phone) -> None:
+        self.arrived, self.killed, self.lose_until_killed, self.sessions = (
+            threading.Event(),
+            threading.Event(),
+            False,
+            0,
+        )
+        lock, outer = threading.Lock(), self
+
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 import json
 
                 doc = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
-                phone.agent.run(doc["admin_uri"])
+                if outer.lose_until_killed and not outer.killed.is_set():
+                    outer.arrived.set()
+                    outer.killed.wait(30)  # the sender is dead by now: no answer reaches it
+                    self.close_connection = True
+                    return
+                with lock:
+                    phone.agent.run(doc["admin_uri"])
+                    outer.sessions += 1
                 self.send_response(200)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -321,7 +349,7 @@ class _PushReceiver:
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/push"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
 
     def stop(self) -> None:
         self.httpd.shutdown()

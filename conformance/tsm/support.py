@@ -13,6 +13,7 @@ receiver (the stand-in for FCM and the app) that starts the addressed phone's ag
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import threading
@@ -101,6 +102,16 @@ class Phone:
         self.jpki_aid = harness.profile.ixit.aids.jpki
         self.online = True
         self.reports: list[AgentReport] = []
+        self._sessions = threading.Lock()
+
+    def run_session(self, admin_uri: str, interrupt: Interrupt | None = None) -> AgentReport:
+        """One Amendment B session of this phone's agent. A phone runs one at a time: a session a push
+        starts (a remote deletion) waits for the one in progress, as two sessions would interleave their
+        commands on the one SE and break each other's secure channel."""
+        with self._sessions:
+            report = self.agent.run(admin_uri, interrupt)
+            self.reports.append(report)
+            return report
 
     @property
     def se_id(self) -> str:
@@ -222,8 +233,7 @@ class TsmHarness:
         if submitted.admin_uri:
             assert phone is not None, f"{operation} opened an Amendment B session but no phone takes part"
             try:
-                report = phone.agent.run(submitted.admin_uri, interrupt)
-                phone.reports.append(report)
+                report = phone.run_session(submitted.admin_uri, interrupt)
             except TsmProtocolError as exc:  # an outcome the test judges (what reached the SE, the order)
                 broken = str(exc)
         return Run(self.tsm.outcome(submitted.order), None, report, broken)
@@ -263,11 +273,21 @@ def _der(raw: bytes) -> bytes:
     return raw
 
 
+#: The profile's RSA keys as loaded, under the SHA-256 of their PEM (never the PEM itself): parsing an RSA
+#: key checks it (about 15 ms), and every test's harness needs the card's key and the card CA's.
+_KEYS: dict[bytes, rsa.RSAPrivateKey] = {}
+_KEYS_LOCK = threading.Lock()
+
+
 def _private_key(pem: str) -> rsa.RSAPrivateKey:
     data = pem.encode()
-    key = serialization.load_pem_private_key(data[data.index(b"-----BEGIN") :], None)
-    assert isinstance(key, rsa.RSAPrivateKey)
-    return key
+    digest = hashlib.sha256(data).digest()
+    with _KEYS_LOCK:
+        if digest not in _KEYS:
+            key = serialization.load_pem_private_key(data[data.index(b"-----BEGIN") :], None)
+            assert isinstance(key, rsa.RSAPrivateKey)
+            _KEYS[digest] = key
+        return _KEYS[digest]
 
 
 def _card_ca(profile: Profile) -> tuple[x509.Certificate, rsa.RSAPrivateKey] | None:
@@ -296,7 +316,7 @@ class _PushReceiver:
                     self.end_headers()
                     return
                 try:  # the app wakes the agent, which runs the TSM's session before the push is answered
-                    phone.reports.append(phone.agent.run(doc["admin_uri"]))
+                    phone.run_session(doc["admin_uri"])
                     code = 200
                 except KitError:
                     code = 502

@@ -129,6 +129,10 @@ def _bad_application(h: TsmHarness, case: str, operation: str, phone: Phone, car
         bad = h.new_card(not_before=old, not_after=now() - dt.timedelta(days=1), **extra)
         return bad, h.application(bad, operation, phone)
     if case == "revoked":
+        if card is not None:
+            # the card's phone: the cascade's remote deletion (seed 004 p.6) must not reach its SE while
+            # the test judges what the TSM does with the application (its writes would be counted here)
+            phone.online = False
         h.tsm.revoke_card(valid.der)
         return valid, h.application(valid, operation, phone)
     if case == "foreign":

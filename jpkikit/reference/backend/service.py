@@ -40,6 +40,7 @@ from jpkikit.reference.backend.certificates import (
 )
 from jpkikit.reference.backend.errors import BackendError
 from jpkikit.reference.backend.store import BackendStore
+from jpkikit.reference.keypool import new_rsa_key
 
 LIVE = ("valid", "suspended")
 #: How old (or how far in the future) a signed application may be.
@@ -229,7 +230,7 @@ class JlisBackend:
     ) -> tuple[PhoneCertificate, rsa.RSAPrivateKey]:
         """The SIM design (seed 000 §4(1) ⑤, seed 001 §5(1)): the key pair generated at J-LIS, its
         certificate issued; the private key goes to the TSM for encrypted delivery and is kept nowhere."""
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        key = new_rsa_key()  # RSA-2048, e 65537; made ahead when the pool is on
         with self.store.transaction() as db:
             return self._issue_in(db, applicant, se_id, kind, key.public_key()), key
 

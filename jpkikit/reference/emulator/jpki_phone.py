@@ -46,6 +46,7 @@ from jpkikit.reference.emulator.applet import Context, reply
 from jpkikit.reference.emulator.gp.content import issuer
 from jpkikit.reference.emulator.gp.security_domain import SecurityDomain, associated_security_domain
 from jpkikit.reference.emulator.jpki import PIN_EFS, JpkiApplet, load_key, pin_acceptable
+from jpkikit.reference.keypool import new_rsa_key
 from jpkikit.vocab.gp.constants import INS_EXTERNAL_AUTHENTICATE, INS_INITIALIZE_UPDATE
 from jpkikit.vocab.iso7816.apdu import CommandApdu, ResponseApdu, cla_secure_messaging
 from jpkikit.vocab.iso7816.sw import SW
@@ -183,7 +184,7 @@ class JpkiPhoneApplet(JpkiApplet):
     # -- hooks that faulty variants (tests/faulty_provisioning.py) override ----------------------------
 
     def new_key(self) -> rsa.RSAPrivateKey:
-        return rsa.generate_private_key(public_exponent=PUBLIC_EXPONENT, key_size=KEY_BITS)
+        return new_rsa_key(KEY_BITS, PUBLIC_EXPONENT)  # made ahead when the pool is on
 
     def new_r(self) -> bytes:
         return os.urandom(R_LENGTH)

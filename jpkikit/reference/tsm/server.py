@@ -363,6 +363,7 @@ class TsmService:
             reached, why = False, f"push failed: {exc}"
         else:
             why = "push not delivered"
+        self.store.mark_push_answered(order_id)
         state = (self.order_state(order_id) or {}).get("state")
         if not reached and state not in ("done", "failed"):
             self._record_deletion(se_id, False, why)
@@ -375,6 +376,14 @@ class TsmService:
 
     def deletions(self) -> list[dict[str, Any]]:
         return self.store.deletions()
+
+    def resume_pushes(self) -> None:
+        """At start: the deletions a stop of the TSM interrupted. One whose push never got an answer and
+        whose session never began is pushed again (a push sent just before the stop may never have reached
+        the device: without this the old device would keep its keys and no outcome would ever be recorded,
+        seed 004 p.24); one whose session began is resumed by the device's agent (Amendment B)."""
+        self.store.unmark_interrupted_pushes()
+        self.kick_pushes()
 
     def wait_idle(self, timeout: float = 30.0) -> None:
         for thread in list(self._threads):
@@ -425,6 +434,9 @@ def _order_from(doc: dict[str, Any]) -> Order:
 class _Handler(BaseHTTPRequestHandler):
     server: TsmHttpServer
     protocol_version = "HTTP/1.1"
+    # each reply is headers then body in two writes: with Nagle's algorithm the second waits for the
+    # client's delayed ACK (about 40 ms per exchange on loopback)
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("tsm http: " + format, *args)
@@ -556,7 +568,7 @@ class TsmHttpServer(ThreadingHTTPServer):
             target=self.serve_forever, kwargs={"poll_interval": 0.02}, name="tsm-http", daemon=True
         )
         self._thread.start()
-        self.tsm.kick_pushes()  # deletions a restart interrupted
+        self.tsm.resume_pushes()  # deletions a restart interrupted
         return self
 
     def stop(self) -> None:

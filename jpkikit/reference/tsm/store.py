@@ -32,7 +32,7 @@ CREATE TABLE IF NOT EXISTS tsm_orders (
     reason TEXT,
     error TEXT,
     result TEXT NOT NULL DEFAULT '{"$d": {}}',
-    pushed INTEGER NOT NULL DEFAULT 0, -- delete orders: the push was attempted
+    pushed INTEGER NOT NULL DEFAULT 0, -- delete orders: 0 not yet, 1 push sent, 2 push answered
     created_at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS tsm_journal (
@@ -122,6 +122,21 @@ class TsmStore:
         with self.transaction() as db:
             done = db.execute("UPDATE tsm_orders SET pushed = 1 WHERE id = ? AND pushed = 0", (order_id,))
             return done.rowcount == 1
+
+    def mark_push_answered(self, order_id: str) -> None:
+        """The push service answered (delivered or not): the outcome is the push thread's to record."""
+        with self.transaction() as db:
+            db.execute("UPDATE tsm_orders SET pushed = 2 WHERE id = ? AND pushed = 1", (order_id,))
+
+    def unmark_interrupted_pushes(self) -> int:
+        """At start: the delete orders whose push was sent but never answered, and whose session never
+        began (the TSM stopped in between, so nobody may ever wake the device), are pushed again."""
+        with self.transaction() as db:
+            done = db.execute(
+                "UPDATE tsm_orders SET pushed = 0"
+                " WHERE operation = 'delete' AND state = 'pending' AND pushed = 1"
+            )
+            return done.rowcount
 
     # -- journal -----------------------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ssl
 from pathlib import Path
 
+from jpkikit.reference import keypool
 from jpkikit.reference.backend import JlisBackend
 from jpkikit.reference.emulator.gp.issuance import APSD_AID, APSD_KEYS, ISD_KEYS
 from jpkikit.reference.tsm.flows import SeiTarget, SeTarget, TsmOptions
@@ -52,6 +53,7 @@ def start_reference_tsm(
 ) -> TsmHttpServer:
     """A running reference TSM on 127.0.0.1 (``port`` 0: an ephemeral one); ``stop()`` it when done. The
     same ``db`` after a restart gives back every order, journal, push target and outcome."""
+    keypool.enable()  # every issuance makes two key pairs (on the kit's SEs, or at J-LIS): made ahead
     backend = JlisBackend(db, card_cas=card_cas)
     tsm = service(backend, target or emulator_target(), sei, options)
     return TsmHttpServer(tsm, port=port, tls=tls).start()
