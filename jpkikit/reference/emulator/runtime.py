@@ -181,7 +181,7 @@ class Card:
         else:
             self._may_change = True
             response = self._dispatch(channel, apdu)
-        return self._shape(channel, apdu, response)
+        return self._shape(channel, apdu, response) if response.data else response
 
     def _dispatch(self, channel: Channel, apdu: CommandApdu) -> ResponseApdu:
         """A command for the channel's current application (a UICC personality also has its file system)."""
