@@ -22,7 +22,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from jpkikit.errors import KitError
@@ -32,7 +31,7 @@ from jpkikit.reference.emulator.build import make_card
 from jpkikit.reference.emulator.gp.content import PERSO_TARGET
 from jpkikit.reference.emulator.gp.secure_channel import CardSecureChannel
 from jpkikit.reference.emulator.gp.security_domain import IssuerSecurityDomain, SecurityDomain
-from jpkikit.reference.emulator.jpki_phone import PROVISIONING_INS, JpkiPhoneApplet
+from jpkikit.reference.emulator.jpki_phone import PROVISIONING_INS, JpkiPhoneApplet, load_delivered_key
 from jpkikit.reference.emulator.runtime import Card
 from jpkikit.vocab.gp.constants import (
     INS_EXTERNAL_AUTHENTICATE,
@@ -159,7 +158,7 @@ class ObservedPhoneApplet(JpkiPhoneApplet):
         key = None
         try:
             der = unwrap_private_key(keys.dek, package.wrapped_key) if keys is not None else b""
-            loaded = serialization.load_der_private_key(der, None)
+            loaded = load_delivered_key(der)
             key = loaded if isinstance(loaded, rsa.RSAPrivateKey) else None
         except (KitError, ValueError, TypeError):
             key = None
