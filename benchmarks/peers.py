@@ -10,6 +10,9 @@ the same run, their samples interleaved so that the load of a shared machine hit
    against a minimal vpcd card that only answers 6A82 (benchmarks/minimal_vpcd_card.py) and against vicc
    (Debian vsmartcard-vpicc, as shipped and with TCP_QUICKACK; benchmarks/vicc.py); benchmarks/
    pcsc_roundtrip.py. Uses both vpcd slots: run it under ``flock /tmp/pcsc.lock`` where others use pcscd.
+   For information, the same race with both cards pinned to one CPU (taskset): the scheduler places two
+   processes of different sizes differently, and that row shows the kit's cost without that effect; the
+   target holds for the unpinned row, as cards are deployed.
 3. GP-SE certification in-process and through pcscd, and two units certified in parallel (``jpkikit
    certify --profile A --profile B``) against the same two one after the other.
 
@@ -25,6 +28,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -156,6 +160,7 @@ def pcsc_rows(rounds: int, workdir: Path) -> list[Row]:
         )
         if state is None:
             served_us, minimal_us = kit, floor
+    rows += pinned_rows(rounds)
     why = vicc.missing()
     if why:
         rows.append(Row("APDU via pcscd, vicc", "—", why, None, "—", None))
@@ -198,6 +203,46 @@ def pcsc_rows(rounds: int, workdir: Path) -> list[Row]:
         ),
     ]
     return rows
+
+
+def pinned_rows(rounds: int) -> list[Row]:
+    """The same race with both cards on one CPU (taskset): the scheduler then places them alike, which it
+    does not do for two processes of different sizes, so this row shows the kit's own cost without that
+    placement effect. For information: the target holds for the unpinned row, as cards are deployed."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2 or shutil.which("taskset") is None:
+        figure = "APDU via pcscd, served / minimal, both cards on one CPU"
+        return [Row(figure, "—", "needs taskset and 2 CPUs", None, "—", None)]
+    slot0, slot1 = sorted(pcsc_roundtrip.SLOTS)
+    pin = ["taskset", "-c", str(cpus[-1])]
+    samples: dict[str, list[float]] = {"served": [], "minimal": []}
+    for kit_slot, floor_slot in ((slot0, slot1), (slot1, slot0)):
+        (kit_cmd, kit_env), (floor_cmd, floor_env) = (
+            pcsc_roundtrip.emulator(kit_slot),
+            pcsc_roundtrip.minimal(floor_slot),
+        )
+        half = pcsc_roundtrip.race(
+            {
+                "served": (kit_slot, (pin + kit_cmd, kit_env)),
+                "minimal": (floor_slot, (pin + floor_cmd, floor_env)),
+            },
+            {"served": 100, "minimal": 100},
+            max(3, rounds // 2),
+        )
+        for name, values in half.items():
+            samples[name] += values
+    ratios = [a / b for a, b in zip(samples["served"], samples["minimal"], strict=True)]
+    return [
+        Row(
+            f"APDU via pcscd, served / minimal, both cards on CPU {cpus[-1]}",
+            us(statistics.median(samples["served"])),
+            f"minimal {us(statistics.median(samples['minimal']))}",
+            statistics.median(ratios),
+            "— (placement alike)",
+            None,
+            spread(samples["served"], samples["minimal"]),
+        )
+    ]
 
 
 # -- 3. whole certification runs -----------------------------------------------------------------------------
