@@ -539,3 +539,18 @@ def test_the_in_process_derived_profile_names_the_factory(tmp_path: Path) -> Non
     assert transport.kind == "emulator" and transport.factory == cli.MUTATED_FACTORY
     assert transport.personality == profile.ixit.transport.personality
     assert derived.ixit.unit.ledger == str(tmp_path / "ledger")
+
+
+def test_the_derived_profile_keeps_a_transport_personality_of_its_own(tmp_path: Path) -> None:
+    """A transport may name another personality than ics.personality: the mutants run on that card."""
+    own = tmp_path / "unit.yaml"
+    own.write_text(
+        f"extends: {REPO / 'profiles' / 'emulator-gpse.yaml'}\n"
+        "ixit: {transport: {kind: emulator, personality: mynumber-card}}\n",
+        encoding="utf-8",
+    )
+    profile = load_profile(own)
+    assert profile.ixit.transport.personality != profile.ics.personality
+    (tmp_path / "derived").mkdir()
+    derived = load_profile(cli.write_derived_profile(profile, tmp_path / "derived", None, 10.0))
+    assert derived.ixit.transport.personality == "mynumber-card"

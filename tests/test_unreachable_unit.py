@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import time
@@ -84,8 +85,19 @@ def certify(tmp_path: Path, fault: str) -> Run:
     return Run(proc, results, events, ended)
 
 
+UNREACHABLE = re.compile(re.escape(reachability.UNREACHABLE_PREFIX) + r"(\S+): ")
+
+
 def assert_ends_with_verdicts(run: Run) -> str:
-    """The common outcome of a unit that never comes back; returns the test it was lost in."""
+    """The common outcome of a unit that never comes back; returns the test it was lost in.
+
+    The unit is lost in the first inconclusive test, in one of two ways: it stopped answering in that
+    test's body (the test ends with the transport error; the tests after it are the unreachable ones), or
+    at the warm reset the ``card`` fixture gives that test before it (the reconnects fail there and then:
+    the test is itself the first "unit unreachable since <itself>"). The count the summary gives is what the
+    run recorded: the tests whose reason is "unit unreachable since <that test>". (The fault layer's runs here
+    start in a test's body as the suite stands; tests/test_inprocess_timeout.py runs a simulator that
+    hangs in each place.)"""
     out = run.proc.stdout
     assert run.proc.returncode == 1, out[-3000:] + run.proc.stderr[-2000:]
     no_traceback(run.proc)
@@ -96,10 +108,15 @@ def assert_ends_with_verdicts(run: Run) -> str:
     since = ran[lost_at][0]
     assert lost_at > 5, "the fault starts in the middle of the run, after passing tests"
     assert set(verdicts[lost_at:]) == {"inconclusive"}
+    named = {match.group(1) for _, _, m in ran if (match := UNREACHABLE.search(m))}
+    assert named == {since}, f"the unreachable tests name {named}, the unit was lost in {since}"
     unreachable = f"unit unreachable since {since}: "
-    assert all(unreachable in m for _, _, m in ran[lost_at + 1 :]), ran[lost_at + 1]
+    at_reset = unreachable in ran[lost_at][2]  # the reconnects before the test it was lost in failed
+    first = lost_at if at_reset else lost_at + 1
+    assert all(unreachable in m for _, _, m in ran[first:]), ran[first]
+    assert not any(unreachable in m for _, _, m in ran[:first]), ran[:first]
     assert f"{unreachable}" in out and "it did not answer again" in out
-    assert f"{len(ran) - lost_at - 1} tests inconclusive because the unit was unreachable" in out
+    assert f"{len(ran) - first} tests inconclusive because the unit was unreachable" in out
     assert "whether the unit was left as found is INCONCLUSIVE" in out
     # results written: JUnit (read above), Allure, the unit's state, a trace per test that needed the unit
     allure = list((run.results / "allure-results").glob("*-result.json"))

@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from jpkikit.errors import KitError, ProfileError
 from jpkikit.harness.profile import Profile
-from jpkikit.harness.seam import kit_se, tsm_under_test
+from jpkikit.harness.seam import in_process_timeout, kit_se, tsm_under_test
 from jpkikit.host.admin_agent import AdminAgent, AgentReport, Interrupt, TsmProtocolError
 from jpkikit.host.card_session import CardSession
 from jpkikit.host.link import InProcessTransport
@@ -96,7 +96,9 @@ class Phone:
     def __init__(self, harness: TsmHarness, se_id: bytes | None = None, **options: Any) -> None:
         self.se_id_bytes = se_id or os.urandom(prov.SE_ID_LENGTH)
         self.card, self.obs = kit_se(harness.profile, se_id=self.se_id_bytes.hex().upper(), **options)
-        self.session = CardSession(InProcessTransport(self.card, "kit SE for the TSM"))
+        # bounded in the main thread only: a session a push starts runs in the push receiver's thread
+        bound = in_process_timeout(harness.profile)
+        self.session = CardSession(InProcessTransport(self.card, "kit SE for the TSM", timeout=bound))
         self.session.reset()
         self.agent = AdminAgent(self.session.tracer, harness.url, tls=harness.tls)
         self.jpki_aid = harness.profile.ixit.aids.jpki

@@ -44,8 +44,8 @@ MIN_DEADLINE = 30.0
 REPORT_STEM = "mutation"
 _LOG = logging.getLogger("jpkikit.mutation")
 #: The environment variable that names the mutant of an in-process certification run (JSON: id, params,
-#: the unit profile's own factory, the file the proxies' counts are appended to); read by
-#: :func:`mutated_emulator`.
+#: the unit profile's own factory, the bound of its link (the unit profile's ``ixit.transport.timeout``, or
+#: null), the file the proxies' counts are appended to); read by :func:`mutated_emulator`.
 MUTANT_ENV = "JPKI_MUTANT"
 #: The factory (``ixit.transport.factory``) of the derived profile of an in-process run.
 MUTATED_FACTORY = "jpkikit.cli.mutation:mutated_emulator"
@@ -196,7 +196,12 @@ def mutated_emulator(personality: str | None, state: Path | None) -> Any:
     factory the unit's own profile names) behind a :class:`~jpkikit.host.mutation.MutationProxy` running
     the mutant :data:`MUTANT_ENV` names. ``mutate run`` sets both for each mutant of an in-process unit;
     every card the run makes (the fresh cards of renewable tests too) is the unit so mutated. The proxies'
-    counts are appended to the named file when the run ends."""
+    counts are appended to the named file when the run ends.
+
+    The link from the proxy to the unit has the bound :data:`MUTANT_ENV` gives (the unit profile's
+    ``ixit.transport.timeout``; none when it has none). The certification's own link to the proxy has the
+    same bound (:func:`write_derived_profile`), and a call the proxy makes while that one runs runs under it
+    (jpkikit.host.link.InProcessTransport): a unit that hangs costs the bound, not the run."""
     import atexit
 
     from jpkikit.harness.seam import emulator_card
@@ -208,7 +213,8 @@ def mutated_emulator(personality: str | None, state: Path | None) -> Any:
     if not raw:
         raise MutantError(f"{MUTATED_FACTORY} is the card of jpkikit mutate run; {MUTANT_ENV} is not set")
     spec = json.loads(raw)
-    unit = InProcessTransport(emulator_card(personality, state, spec.get("factory")), "the unit")
+    card = emulator_card(personality, state, spec.get("factory"))
+    unit = InProcessTransport(card, "the unit", timeout=spec.get("timeout"))
     proxy = MutationProxy(Upstream(lambda: unit, unit.description), make(spec["id"], spec.get("params")))
     if not _PROXIES and spec.get("stats"):
         atexit.register(_append_stats, Path(spec["stats"]))
@@ -452,6 +458,7 @@ class Campaign:
                         "id": spec.id,
                         "params": self.params.get(spec.id, {}),
                         "factory": self.profile.ixit.transport.factory,
+                        "timeout": getattr(self.profile.ixit.transport, "timeout", None),
                         "stats": str(stats),
                     }
                 )
@@ -714,7 +721,9 @@ def write_derived_profile(profile: Any, directory: Path, reader: str | None, tim
     emulator behind the proxy, :data:`MUTATED_FACTORY`): it extends the original and replaces the
     transport; paths the original gives relative to its own folder are made absolute, and a ``test:``
     secret (a public test value) is put in a file, since a profile that reaches a reader may not hold
-    ``test:`` values. The mutated runs keep their own ledger (``ledger/``), apart from the unit's."""
+    ``test:`` values. The mutated runs keep their own ledger (``ledger/``), apart from the unit's. The
+    in-process transport keeps the original's ``timeout`` (the bound of the link to the proxy; none when
+    the original has none), since ``extends`` takes a transport whole."""
     base = Path(profile.path).resolve().parent
     secrets: dict[str, str] = {}
     test_values: dict[str, str] = {}
@@ -728,6 +737,16 @@ def write_derived_profile(profile: Any, directory: Path, reader: str | None, tim
     transport: dict[str, Any] = {"kind": "pcsc", "reader": reader, "timeout": timeout}
     if reader is None:
         transport = {"kind": "emulator", "factory": MUTATED_FACTORY}
+        # the unit's own personality (a transport may name another than ics.personality)
+        original = profile.ixit.transport
+        personality = getattr(original, "personality", None) or getattr(
+            getattr(original, "serve", None), "personality", None
+        )
+        if personality:
+            transport["personality"] = personality
+        bound = getattr(profile.ixit.transport, "timeout", None)
+        if profile.ixit.transport.kind == "emulator" and bound is not None:
+            transport["timeout"] = bound
     ixit: dict[str, Any] = {"transport": transport, "unit": {"ledger": str(directory / "ledger")}}
     if secrets:
         ixit["secrets"] = secrets

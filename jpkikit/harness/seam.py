@@ -209,7 +209,7 @@ def fresh_link(profile: Any, card: CardSession) -> Iterator[CardSession]:
         yield card
         return
     original = card.tracer.inner
-    card.tracer.inner = InProcessTransport(
+    card.tracer.inner = fresh = InProcessTransport(
         emulator_card(transport.personality, None, transport.factory), "fresh card", timeout=transport.timeout
     )
     try:
@@ -217,6 +217,10 @@ def fresh_link(profile: Any, card: CardSession) -> Iterator[CardSession]:
         yield card
     finally:
         card.tracer.inner = original
+        try:  # bounded like its calls; gives back the timer's signal handler
+            fresh.close()
+        except Exception:  # best effort: a vendor's simulator that raises on power off; the card is discarded
+            pass
 
 
 # -- the handset class ----------------------------------------------------------------------------------
@@ -401,6 +405,14 @@ def kit_se(profile: Any, **options: Any) -> tuple[SimulatedCard, Any]:
     return observed(profile.ics.personality, profile.ixit.aids.jpki, KitSeOptions(**options))
 
 
+def in_process_timeout(profile: Any) -> float | None:
+    """The bound of an in-process card link the kit opens for ``profile`` besides the unit's own (the SE it
+    plays for a TSM): ``ixit.transport.timeout`` for ``kind: emulator``, else None (no bound), the rule of
+    :func:`open_link`. It bounds calls made from the main thread only (jpkikit.host.link)."""
+    transport = profile.ixit.transport
+    return transport.timeout if transport.kind == "emulator" else None
+
+
 # -- the SIM design's UICC and the reader/writer class ------------------------------------------------------
 
 
@@ -419,7 +431,8 @@ def testbed(profile: Any, card: CardSession) -> Iterator[Renew | None]:
     def in_process() -> CardSession:
         new = emulator_card(transport.personality, None, transport.factory)
         new.testbed = True  # type: ignore[attr-defined]
-        session = CardSession(InProcessTransport(new, "fresh in-process test bed"))
+        link = InProcessTransport(new, "fresh in-process test bed", timeout=transport.timeout)
+        session = CardSession(link)
         session.reset()
         return session
 
