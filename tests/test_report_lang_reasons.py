@@ -6,7 +6,10 @@ stays as it was, word for word."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -348,9 +351,12 @@ def test_an_item_not_read_back_in_japanese() -> None:
 
 @pytest.mark.slow
 def test_the_allure_report_of_a_japanese_run_names_its_categories_in_japanese(
-    sim_auth_run: Path, tmp_path: Path
+    sim_auth_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import shutil
+
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):  # the run's language, not the locale's
+        monkeypatch.delenv(name, raising=False)
 
     from .test_allure_render import generate
 
@@ -363,3 +369,162 @@ def test_the_allure_report_of_a_japanese_run_names_its_categories_in_japanese(
     names = {n.get("name") for n in widget["nodes"].values()}
     assert CATEGORY_NAMES_JA[Verdict.NOT_APPLICABLE] in names  # 175 tests skipped as not applicable
     assert not names & set(CATEGORY_NAMES.values())
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert re.search(r"<title>\s*jpkikit 適合性試験：jpkikit reference emulator", index)
+    assert '"reportLanguage":"ja"' in index and "jpkikit certification" not in index
+    page = (out / "requirements.html").read_text(encoding="utf-8")
+    assert '<html lang="ja">' in page and "<h1>jpkikit 要件カタログ</h1>" in page
+
+
+# -- the Allure report of a Japanese run: its name, Allure's words, the requirements page, the messages -----
+
+
+def _allure_helper(*args: str, lang_env: str | None = None) -> subprocess.CompletedProcess[str]:
+    """``python -m jpkikit.report.allure ...`` with no locale set (or ``LANG=lang_env``)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("LC_ALL", "LC_MESSAGES", "LANG")}
+    if lang_env:
+        env["LANG"] = lang_env
+    return subprocess.run(
+        [sys.executable, "-m", "jpkikit.report.allure", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        check=False,
+        timeout=120,
+    )
+
+
+def test_the_run_records_its_language_for_the_allure_step(sim_auth_run: Path) -> None:
+    from jpkikit.harness.allure_results import LANG_PROPERTY
+    from jpkikit.report.allure import recorded_lang
+    from jpkikit.report.results import read_properties
+
+    results = sim_auth_run / "allure-results"
+    assert read_properties(results / "environment.properties")[LANG_PROPERTY] == "ja"
+    assert recorded_lang(results) == "ja"
+
+
+def test_the_allure_config_of_a_japanese_run_without_a_locale(sim_auth_run: Path, tmp_path: Path) -> None:
+    results = sim_auth_run / "allure-results"
+    args = ("config", str(results), str(tmp_path / "out"), str(tmp_path / "history.jsonl"))
+    proc = _allure_helper(*args)
+    assert proc.returncode == 0, proc.stderr
+    config = json.loads(proc.stdout)
+    assert config["name"] == "jpkikit 適合性試験：jpkikit reference emulator (SIM, authentication only)"
+    assert config["plugins"] == {"awesome": {"options": {"reportLanguage": "ja"}}}
+    assert [c["name"] for c in config["categories"]] == list(CATEGORY_NAMES_JA.values())
+    english = json.loads(_allure_helper(*args, "en").stdout)  # an explicit language still wins
+    assert english["name"].startswith("jpkikit certification: ")
+    assert english["plugins"]["awesome"]["options"]["reportLanguage"] == "en"
+
+
+def test_the_requirements_page_of_a_japanese_run_without_a_locale(sim_auth_run: Path, tmp_path: Path) -> None:
+    results = sim_auth_run / "allure-results"
+    page = tmp_path / "requirements.html"
+    assert _allure_helper("requirements", str(page), str(results)).returncode == 0
+    assert '<html lang="ja">' in page.read_text(encoding="utf-8")
+    assert "<h1>jpkikit 要件カタログ</h1>" in page.read_text(encoding="utf-8")
+    assert _allure_helper("requirements", str(page), str(results), "en").returncode == 0
+    assert "<h1>jpkikit requirement catalogue</h1>" in page.read_text(encoding="utf-8")
+    assert _allure_helper("requirements", str(page), "ja").returncode == 0  # the older form
+    assert "<h1>jpkikit 要件カタログ</h1>" in page.read_text(encoding="utf-8")
+    assert _allure_helper("requirements", str(page)).returncode == 0  # no run, no locale: English
+    assert "<h1>jpkikit requirement catalogue</h1>" in page.read_text(encoding="utf-8")
+    assert _allure_helper("requirements", str(page), str(tmp_path / "missing")).returncode == 2
+
+
+def test_the_run_language_wins_over_the_locale_and_merged_results_have_theirs(
+    sim_auth_run: Path, tmp_path: Path
+) -> None:
+    from jpkikit.harness.allure_results import LANG_PROPERTY, write_categories
+    from jpkikit.report.allure import allure_config, recorded_lang, run_lang
+
+    english = tmp_path / "en"
+    english.mkdir()
+    (english / "environment.properties").write_text(f"implementation.name=x\n{LANG_PROPERTY}=en\n")
+    proc = _allure_helper("config", str(english), str(tmp_path), str(tmp_path / "h"), lang_env="ja_JP.UTF-8")
+    assert json.loads(proc.stdout)["name"] == "jpkikit certification: x"
+    merged = tmp_path / "merged"  # jpkikit merge: no language line, categories in the campaign's language
+    merged.mkdir()
+    (merged / "environment.properties").write_text("implementation.name=campaign c (2 units)\n")
+    write_categories(merged, "ja")
+    assert recorded_lang(merged) == "ja"
+    assert (
+        allure_config(merged, tmp_path, tmp_path / "h")["name"] == "jpkikit 適合性試験：campaign c (2 units)"
+    )
+    assert recorded_lang(tmp_path / "nothing") is None
+    assert run_lang(None, None) in ("ja", "en") and run_lang("en", merged) == "en"
+    unnamed = allure_config(tmp_path / "nothing", tmp_path, tmp_path / "h", "ja")
+    assert unnamed["name"] == "jpkikit 適合性試験：不明な実装"
+
+
+def test_the_allure_messages_of_a_japanese_run(sim_auth_run: Path) -> None:
+    from jpkikit.harness.allure_results import prefix
+
+    messages = []
+    for path in (sim_auth_run / "allure-results").glob("*-result.json"):
+        result = json.loads(path.read_text(encoding="utf-8"))
+        message = (result.get("statusDetails") or {}).get("message")
+        if message:
+            messages.append(message)
+    assert len(messages) > 100  # the auth-only SIM: many tests not applicable
+    na = prefix(Verdict.NOT_APPLICABLE)
+    for message in messages:
+        verdict, _, text = message.partition("] ")
+        assert verdict.removeprefix("[") in {str(v) for v in Verdict}  # the key the categories match
+        assert JAPANESE.search(text.split(ORIGINAL)[0]) or text.startswith(ORIGINAL), message
+        assert not text.startswith((NOT_APPLICABLE_PREFIX, NOT_EXERCISED_PREFIX)), message
+    worded = [m for m in messages if m.startswith(f"{na}対象外（ICS による）。") and ORIGINAL not in m]
+    assert len(worded) > 100  # why, worded from the structure of the reasons, as in the report
+    assert not any(ENGLISH_REASON.search(m) for m in worded)
+    assert any("実装クラス 'sim' は要件の対象クラス（handset）に含まれません。" in m for m in worded)
+
+
+def test_the_not_applicable_message_in_each_language() -> None:
+    from jpkikit.harness.kit_phrases import not_applicable_text
+
+    profile = load_profile(SIM_AUTH)
+    reasons = [(r.id, CATALOGUE.applicability(r, profile)) for r in CATALOGUE]
+    reasons = [(rid, a) for rid, a in reasons if not a.applicable][:3]
+    english = not_applicable_text(reasons, "en")  # as the plugin's skip (and junit.xml) says it
+    assert english == NOT_APPLICABLE_PREFIX + "; ".join(f"{rid}: {a.reason}" for rid, a in reasons)
+    japanese = not_applicable_text(reasons, "ja")
+    assert japanese == "対象外（ICS による）。" + "".join(
+        f"{rid}：{applicability_text(a, 'ja')}" for rid, a in reasons
+    )
+
+
+def test_apply_verdicts_in_each_language(tmp_path: Path) -> None:
+    from jpkikit.harness.allure_results import TEST_LABEL, apply_verdicts
+
+    def result(nodeid: str, message: str) -> dict[str, Any]:
+        return {"labels": [{"name": TEST_LABEL, "value": nodeid}], "statusDetails": {"message": message}}
+
+    cases = {
+        "a": (Verdict.NOT_APPLICABLE, "Skipped: not applicable: X-01: y"),
+        "b": (Verdict.FAIL, "AssertionError: SELECT answered 9000"),
+        "c": (Verdict.KIT_ERROR, ""),
+    }
+    for lang in ("en", "ja"):
+        where = tmp_path / lang
+        where.mkdir()
+        for name, (_, message) in cases.items():
+            (where / f"{name}-result.json").write_text(json.dumps(result(name, message)))
+        assert apply_verdicts(where, {name: v for name, (v, _) in cases.items()}, lang) == 3
+        got = {
+            p.name[0]: json.loads(p.read_text())["statusDetails"]["message"]
+            for p in where.glob("*-result.json")
+        }
+        if lang == "en":  # as before
+            assert got == {
+                "a": "[not applicable] not applicable: X-01: y",
+                "b": "[fail] AssertionError: SELECT answered 9000",
+                "c": "[kit error] kit error",
+            }
+        else:
+            assert got == {
+                "a": f"[not applicable] 対象外（ICS による）。理由（{ORIGINAL}）：X-01: y",
+                "b": f"[fail] {ORIGINAL}：AssertionError: SELECT answered 9000",
+                "c": f"[kit error] {CATEGORY_NAMES_JA[Verdict.KIT_ERROR]}",
+            }

@@ -409,7 +409,7 @@ class Campaign:
             self.baseline = state
             return True, ""
         differences = unit_state.compare(self.baseline, state)
-        spent = [d for d in differences if d.item.endswith("PIN tries left")]
+        spent = [d for d in differences if unit_state.fields_of(d.item, (unit_state.ITEM_PIN_TRIES,))]
         other = [d for d in differences if d not in spent]
         text = "; ".join(f"{d.item}: {d.before} -> {d.after}" for d in differences)
         if spent and not other:

@@ -6,7 +6,8 @@ in the run's language (``jpkikit certify --lang ja|en``, the plugin's ``--report
 allure-pytest decides a result's status from the exception alone (an assertion fails, anything else is
 broken), which is not the kit's verdict (jpkikit.harness.verdict: a bad R-MAC fails, a timeout is
 inconclusive). So every test carries the label ``jpkikit-test`` (its node ID), and at the end of the run
-the plugin rewrites each result: status from the verdict, message prefixed with ``[<verdict>]``::
+the plugin rewrites each result: status from the verdict, message prefixed with ``[<verdict>]`` (the
+verdict's key in both languages; the message after it in the run's language)::
 
     pass            passed
     fail            failed   "[fail] ..."            -> "Fail: the implementation contradicts the requirement"
@@ -29,9 +30,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from jpkikit.harness.kit_phrases import message_text
 from jpkikit.harness.verdict import Verdict
 
 CATEGORIES_FILE = "categories.json"
+#: The line of ``environment.properties`` that records the run's language (``ja`` or ``en``), for the
+#: report step (jpkikit.report.allure: the report's name and the requirements page).
+LANG_PROPERTY = "report.lang"
 REQUIREMENTS_PAGE = "requirements.html"
 #: Link to the requirement text, relative to the generated report's index.html (tools/allure-report.sh
 #: writes the page next to it).
@@ -82,8 +87,19 @@ def categories(lang: str = "en") -> list[dict[str, Any]]:
     ]
 
 
-def apply_verdicts(alluredir: Path, verdicts: Mapping[str, Verdict]) -> int:
-    """Give every result of the run its kit verdict (status and message prefix); returns how many."""
+def apply_verdicts(
+    alluredir: Path,
+    verdicts: Mapping[str, Verdict],
+    lang: str = "en",
+    worded: Mapping[str, str] | None = None,
+) -> int:
+    """Give every result of the run its kit verdict (status and message prefix); returns how many. The
+    prefix is the verdict's key (the categories match it in both languages); in a Japanese run the message
+    after it is the kit's own framing in Japanese, what the test said quoted as the original
+    (jpkikit.harness.kit_phrases.message_text), or what the kit worded itself in the run's language
+    (``worded``, by node ID: why a test is not applicable)."""
+    names = CATEGORY_NAMES_JA if lang == "ja" else {}
+    worded = worded or {}
     changed = 0
     for path in alluredir.glob("*-result.json"):
         try:
@@ -100,7 +116,11 @@ def apply_verdicts(alluredir: Path, verdicts: Mapping[str, Verdict]) -> int:
         if verdict is not Verdict.PASS:
             details = result.setdefault("statusDetails", {})
             message = str(details.get("message") or "").removeprefix("Skipped: ")
-            details["message"] = prefix(verdict) + (message or str(verdict))
+            if nodeid in worded:
+                text = worded[nodeid]
+            else:
+                text = message_text(message, lang) if message else names.get(verdict, str(verdict))
+            details["message"] = prefix(verdict) + text
         path.write_text(json.dumps(result), encoding="utf-8")
         changed += 1
     return changed

@@ -27,6 +27,7 @@ import pytest
 from jpkikit import __version__
 from jpkikit.errors import CardAbsent, DeviceUnreachable, KitError, ReaderNotFound, TransportError
 from jpkikit.harness.allure_results import (
+    LANG_PROPERTY,
     TEST_LABEL,
     apply_verdicts,
     requirement_description,
@@ -35,16 +36,17 @@ from jpkikit.harness.allure_results import (
     write_categories,
 )
 from jpkikit.harness.bundled import profile_path
+from jpkikit.harness.kit_phrases import (
+    NOT_READ_BACK,
+    PREFLIGHT_PIN_SKIP,
+    UNREADABLE_AT_END,
+    not_applicable_text,
+)
 from jpkikit.harness.redaction import scrub_report, scrub_tree
 from jpkikit.harness.safety import PIN_EFFECTS, Cost, Policy, cost_of, policy
 from jpkikit.harness.verdict import NOT_APPLICABLE_PREFIX, NOT_EXERCISED_PREFIX, Verdict, verdict_of, worst
 
 TRACE_ATTACHMENT = "APDU trace (redacted)"
-#: How a test that spends PIN tries is skipped (inconclusive) when the pre-flight could not check the PINs.
-PREFLIGHT_PIN_SKIP = "the pre-flight could not check the profile's PINs, so no PIN try is spent: "
-#: What the unit state records for an item the end of the run could not read back, before the error.
-NOT_READ_BACK = "not read back: "
-UNREADABLE_AT_END = "the unit could not be read at the end: "
 
 requirements_key = pytest.StashKey[list[str]]()
 session_key = pytest.StashKey[Any]()
@@ -95,6 +97,7 @@ class KitSession:
         self._catalogue: Any = None
         self.link: Any = None
         self.verdicts: dict[str, Verdict] = {}
+        self.worded: dict[str, str] = {}  # node ID -> the kit's own message in the run's language (Allure)
         self.tested: set[str] = set()
         self.used = False
         self.opened_once = False
@@ -163,7 +166,8 @@ class KitSession:
                 continue
             self.used = True
             item.stash[requirements_key] = ids
-            reasons = []
+            not_applying: list[tuple[str, Any]] = []  # (requirement ID, its Applicability)
+            narrowed: str | None = None
             applicable = False
             for rid in ids:
                 try:
@@ -175,16 +179,20 @@ class KitSession:
                 verdict = self.catalogue.applicability(req, self.profile)
                 applicable |= verdict.applicable
                 if not verdict.applicable:
-                    reasons.append(f"{rid}: {verdict.reason}")
+                    not_applying.append((rid, verdict))
             if applicable and (narrowed := self._narrowed(item)) is not None:
-                applicable, reasons = False, [narrowed]
+                applicable = False
             item.user_properties.append(("requirements", " ".join(ids)))
             item.add_marker(pytest.mark.allure_label(item.nodeid, label_type=TEST_LABEL))
             cost = self._cost(item)
             item.stash[cost_key] = cost
-            if not applicable and reasons:
-                why = NOT_APPLICABLE_PREFIX + "; ".join(reasons)
+            if not applicable and (narrowed or not_applying):
+                why = not_applicable_text(not_applying, "en")  # the skip's reason: junit.xml, the console
+                if narrowed:
+                    why = f"{NOT_APPLICABLE_PREFIX}{narrowed}"
                 item.add_marker(pytest.mark.skip(reason=why))
+                if not narrowed and self.lang != "en":  # the Allure result's message, in the run's language
+                    self.worded[item.nodeid] = not_applicable_text(not_applying, self.lang)
             elif (refused := self.policy.decide(cost)) is not None:
                 why = NOT_EXERCISED_PREFIX + refused
                 item.add_marker(pytest.mark.skip(reason=why))
@@ -299,9 +307,9 @@ class KitSession:
                 pass
         alluredir = getattr(self.config.option, "allure_report_dir", None)
         if self.used and alluredir:
-            write_allure_environment(Path(alluredir), self.profile)
+            write_allure_environment(Path(alluredir), self.profile, self.lang)
             write_categories(Path(alluredir), self.lang)
-            apply_verdicts(Path(alluredir), self.verdicts)
+            apply_verdicts(Path(alluredir), self.verdicts, self.lang, self.worded)
             scrub_tree(Path(alluredir))
         trace_dir = self.config.getoption("trace_dir")
         if trace_dir:
@@ -344,7 +352,7 @@ class KitSession:
             self.read_back_failed = str(exc)
             after = {item: f"{NOT_READ_BACK}{exc}" for item in self.state_before}
         except KitError as exc:
-            after = {"(read back)": f"{UNREADABLE_AT_END}{exc}"}
+            after = {unit_state.ITEM_UNIT_UNREADABLE: f"{UNREADABLE_AT_END}{exc}"}
         self.state_differences = unit_state.compare(self.state_before, after)
         path = self.config.getoption("unit_state")
         if path:
@@ -353,7 +361,8 @@ class KitSession:
             if self.read_back_failed:
                 doc["read_back"] = f"inconclusive: {self.read_back_failed}"
             Path(path).write_text(json.dumps(doc, indent=1))
-        counters = {k.split()[1]: v for k, v in after.items() if k.endswith("PIN tries left")}
+        tries = (unit_state.ITEM_PIN_TRIES,)
+        counters = {f[1]["pin"]: v for k, v in after.items() if (f := unit_state.fields_of(k, tries))}
         if self.read_back_failed:
             counters = {}  # not read: the ledger records no counters rather than the reason
         ledger.record(self.ledger_path, self.preflight.identity, {"counters_at_end": counters, "ended": True})
@@ -423,8 +432,9 @@ class KitSession:
             tr.write_line("requirement coverage: every applicable requirement has a test")
 
 
-def write_allure_environment(alluredir: Path, profile: Any) -> None:
-    """Allure's environment widget reads ``environment.properties`` from the results directory."""
+def write_allure_environment(alluredir: Path, profile: Any, lang: str = "en") -> None:
+    """Allure's environment widget reads ``environment.properties`` from the results directory; the run's
+    language is recorded there too (the report step names the Allure report in it, jpkikit.report.allure)."""
     alluredir.mkdir(parents=True, exist_ok=True)
     identity = profile.identity()
     lines = {
@@ -435,6 +445,7 @@ def write_allure_environment(alluredir: Path, profile: Any) -> None:
         "profile": identity["profile"],
         "profile.sha256": identity["sha256"],
         "kit.version": __version__,
+        LANG_PROPERTY: lang,
     }
     text = "".join(f"{k}={_escape(str(v))}\n" for k, v in lines.items())
     (alluredir / "environment.properties").write_text(text, encoding="utf-8")

@@ -18,6 +18,8 @@ UPDATE increments one, Amd D §6.2.2.1) and the card's challenge state.
 from __future__ import annotations
 
 import hashlib
+import re
+import string
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +41,68 @@ JPKI_EFS = (0x0001, 0x0002, 0x0006, 0x0008, 0x000A, 0x000B)
 
 State = dict[str, str]
 
+# -- the names of the items (one home: the report words each pattern in its language, jpkikit.report.i18n;
+# the JSON and the English report keep these names as they are)
+ITEM_ATR = "ATR"
+ITEM_GP_DATA = "GP GET DATA {tag} ({data})"  # tag: hex; data: one of GP_DATA
+ITEM_GP_REGISTRY = "GP registry ({scope})"  # scope: REGISTRY_ISD or REGISTRY_APPLICATIONS
+ITEM_JPKI_APPLICATION = "JPKI application"
+ITEM_PIN_TRIES = "JPKI {pin} PIN tries left"  # pin: the key pair's name (auth, sign)
+ITEM_TOKEN_LABEL = "JPKI token label"
+ITEM_EF = "JPKI EF {fid}"  # fid: 4 hex digits
+ITEM_ARAM_RULES = "ARA-M rules"
+ITEM_PART_UNREADABLE = "{part} (read back)"  # part: a name of PARTS, whose reading broke off
+#: The one item of a unit that could not be read at all at the end (jpkikit.harness.plugin).
+ITEM_UNIT_UNREADABLE = "(read back)"
+#: Every item name pattern, the most specific first.
+ITEM_PATTERNS = (
+    ITEM_ATR,
+    ITEM_GP_DATA,
+    ITEM_GP_REGISTRY,
+    ITEM_JPKI_APPLICATION,
+    ITEM_PIN_TRIES,
+    ITEM_TOKEN_LABEL,
+    ITEM_EF,
+    ITEM_ARAM_RULES,
+    ITEM_UNIT_UNREADABLE,
+    ITEM_PART_UNREADABLE,
+)
+#: The GP data objects read from the ISD (GPCS v2.3.1 §11.3.3.1), by tag.
+GP_DATA = {0x42: "IIN", 0x45: "CIN", 0x66: "card recognition data", 0x9F7F: "CPLC"}
+REGISTRY_ISD = "ISD"
+REGISTRY_APPLICATIONS = "applications and SDs"
+#: The parts of the state, each read on its own (the name an item of a part that broke off carries).
+PART_GP, PART_JPKI, PART_ARAM = "gp", "jpki", "aram"
+
+# -- the kit's words among the values (the report words them in its language; a value the unit gave is shown
+# as it was)
+UNREADABLE = "unreadable"
+UNREADABLE_PREFIX = UNREADABLE + ": "  # then the error
+NOT_SELECTABLE = "not selectable"
+ABSENT = "absent"  # an item read at one end only
+DIGEST = "{length} bytes, sha256 {sha256}"  # the content of an EF or of the ARA-M's rules
+VALUE_PATTERNS = (DIGEST,)
+
+
+def _pattern_regex(pattern: str) -> re.Pattern[str]:
+    regex = ""
+    for literal, field, _, _ in string.Formatter().parse(pattern):
+        regex += re.escape(literal) + (f"(?P<{field}>.+?)" if field else "")
+    return re.compile(regex)
+
+
+_REGEXES = {pattern: _pattern_regex(pattern) for pattern in ITEM_PATTERNS + VALUE_PATTERNS}
+
+
+def fields_of(text: str, patterns: tuple[str, ...] = ITEM_PATTERNS) -> tuple[str, dict[str, str]] | None:
+    """The pattern of ``patterns`` (default: the item names) ``text`` was made from, and its fields; None for
+    a text this module does not make."""
+    for pattern in patterns:
+        match = _REGEXES[pattern].fullmatch(text)
+        if match:
+            return pattern, match.groupdict()
+    return None
+
 
 @dataclass(frozen=True)
 class Difference:
@@ -48,14 +112,14 @@ class Difference:
 
 
 def _digest(data: bytes) -> str:
-    return f"{len(data)} bytes, sha256 {hashlib.sha256(data).hexdigest()[:16]}"
+    return DIGEST.format(length=len(data), sha256=hashlib.sha256(data).hexdigest()[:16])
 
 
 def _read(what: Callable[[], str], state: State, item: str) -> None:
     try:
         state[item] = what()
     except (KitError, AssertionError) as exc:
-        state[item] = f"unreadable: {exc}"
+        state[item] = f"{UNREADABLE_PREFIX}{exc}"
 
 
 def _gp(session: CardSession, profile: Profile, state: State) -> None:
@@ -64,21 +128,22 @@ def _gp(session: CardSession, profile: Profile, state: State) -> None:
         return
     session.reset()
     session.select(gp.isd, p2=0x00)
-    for tag, name in ((0x42, "IIN"), (0x45, "CIN"), (0x66, "card recognition data"), (0x9F7F, "CPLC")):
+    for tag, data in GP_DATA.items():
         r = session.send(0x80, 0xCA, tag >> 8, tag & 0xFF, ne=256)
-        state[f"GP GET DATA {tag:02X} ({name})"] = r.data.hex().upper() if r.ok else f"SW {r.sw:04X}"
+        item = ITEM_GP_DATA.format(tag=f"{tag:02X}", data=data)
+        state[item] = r.data.hex().upper() if r.ok else f"SW {r.sw:04X}"
     keyset = next((k for k in gp.keysets_of("isd") if k.kvn != gp.exhaustion_kvn), None)
     if keyset is None:
         return
     layer = Scp03Layer(session.transport, profile.keys(keyset), sd_aid=gp.isd)
     layer.open(0x01)
-    for p1, scope in ((0x80, "ISD"), (0x40, "applications and SDs")):
+    for p1, scope in ((0x80, REGISTRY_ISD), (0x40, REGISTRY_APPLICATIONS)):
         r = layer.send(CommandApdu(0x80, 0xF2, p1, 0x02, b"\x4f\x00", ne=256))
         if r.sw != 0x9000:
-            state[f"GP registry ({scope})"] = f"SW {r.sw:04X}"
+            state[ITEM_GP_REGISTRY.format(scope=scope)] = f"SW {r.sw:04X}"
             continue
         entries = StatusEntry.parse_all(r.data)
-        state[f"GP registry ({scope})"] = " ".join(
+        state[ITEM_GP_REGISTRY.format(scope=scope)] = " ".join(
             f"{e.aid.hex().upper()}:{e.life_cycle:02X}" for e in sorted(entries, key=lambda e: e.aid)
         )
     layer.end()
@@ -88,20 +153,20 @@ def _jpki(session: CardSession, profile: Profile, state: State) -> None:
     session.reset()
     jpki = JpkiClient(session, profile.ixit.aids.jpki)
     if not jpki.select_ap().ok:
-        state["JPKI application"] = "not selectable"
+        state[ITEM_JPKI_APPLICATION] = NOT_SELECTABLE
         return
     for pair in claimed_pairs(profile):
         r = jpki.retry_query(pair.pin_ef)
         left = retries_left(r.sw)
-        state[f"JPKI {pair.name} PIN tries left"] = str(left) if left is not None else f"SW {r.sw:04X}"
+        state[ITEM_PIN_TRIES.format(pin=pair.name)] = str(left) if left is not None else f"SW {r.sw:04X}"
     label, _ = jpki.token_label()
-    state["JPKI token label"] = label if label is not None else "unreadable"
+    state[ITEM_TOKEN_LABEL] = label if label is not None else UNREADABLE
     # a right VERIFY opens the protected EFs and resets the counter it reads
     for pair in claimed_pairs(profile):
         jpki.verify(pair.pin_ef, profile.secret(f"{pair.name}_pin"))
     for fid in JPKI_EFS:
         content, last = jpki.read_ef(fid)
-        state[f"JPKI EF {fid:04X}"] = _digest(content) if last.ok else f"SW {last.sw:04X}"
+        state[ITEM_EF.format(fid=f"{fid:04X}")] = _digest(content) if last.ok else f"SW {last.sw:04X}"
     jpki.select_ap()  # nothing stays verified
 
 
@@ -111,14 +176,14 @@ def _aram(session: CardSession, profile: Profile, state: State) -> None:
     session.reset()
     r = session.select(profile.ixit.aram.aid, p2=0x00)
     if not r.ok:
-        state["ARA-M rules"] = f"SELECT SW {r.sw:04X}"
+        state[ITEM_ARAM_RULES] = f"SELECT SW {r.sw:04X}"
         return
     r = session.send(0x80, 0xCA, seac.T_ALL >> 8, seac.T_ALL & 0xFF, ne=256)
     data = r.data
     while r.ok and data and len(data) < _announced(data):
         r = session.send(0x80, 0xCA, 0xFF, 0x60, ne=256)
         data += r.data
-    state["ARA-M rules"] = _digest(data) if r.ok or r.sw == 0x6A88 else f"SW {r.sw:04X}"
+    state[ITEM_ARAM_RULES] = _digest(data) if r.ok or r.sw == 0x6A88 else f"SW {r.sw:04X}"
 
 
 def _announced(data: bytes) -> int:
@@ -135,12 +200,12 @@ def _announced(data: bytes) -> int:
 def take(session: CardSession, profile: Profile) -> State:
     """The unit's persistent state as the kit can read it (see the module docstring)."""
     state: State = {}
-    _read(lambda: session.reset().hex().upper(), state, "ATR")
-    for part in (_gp, _jpki, _aram):
+    _read(lambda: session.reset().hex().upper(), state, ITEM_ATR)
+    for name, part in ((PART_GP, _gp), (PART_JPKI, _jpki), (PART_ARAM, _aram)):
         try:
             part(session, profile, state)
         except (KitError, AssertionError) as exc:  # a unit that answers garbage: record it, go on
-            state[f"{part.__name__.strip('_')} (read back)"] = f"unreadable: {exc}"
+            state[ITEM_PART_UNREADABLE.format(part=name)] = f"{UNREADABLE_PREFIX}{exc}"
     session.reset()
     return state
 
@@ -148,7 +213,7 @@ def take(session: CardSession, profile: Profile) -> State:
 def compare(before: State, after: State) -> list[Difference]:
     items = sorted(set(before) | set(after))
     return [
-        Difference(item, before.get(item, "absent"), after.get(item, "absent"))
+        Difference(item, before.get(item, ABSENT), after.get(item, ABSENT))
         for item in items
         if before.get(item) != after.get(item)
     ]

@@ -27,8 +27,14 @@ from typing import Any
 
 from jpkikit.harness.allure_results import (
     CATEGORIES_FILE,
+    CATEGORY_NAMES,
+    CATEGORY_NAMES_JA,
+    LANG_PROPERTY,
     categories,
 )
+from jpkikit.harness.language import LANGS, resolve_lang
+from jpkikit.report.i18n import t
+from jpkikit.report.results import ENVIRONMENT, read_properties
 
 #: The fixed words of the requirements page, per language.
 PAGE_WORDS = {
@@ -75,45 +81,81 @@ def requirements_page(catalogue: Any, lang: str = "en") -> str:
     )
 
 
+def recorded_lang(results: Path) -> str | None:
+    """The language a run's Allure results were written in: the ``report.lang`` line of its
+    ``environment.properties`` (jpkikit certify), else the language its categories are named in (results
+    merged by ``jpkikit merge`` record no language line); None when neither says."""
+    env_file = results / ENVIRONMENT
+    if env_file.is_file():
+        lang = read_properties(env_file).get(LANG_PROPERTY)
+        if lang in LANGS:
+            return lang
+    cats_file = results / CATEGORIES_FILE
+    try:
+        names = {c.get("name") for c in json.loads(cats_file.read_text(encoding="utf-8"))}
+    except (OSError, ValueError, AttributeError):
+        return None
+    for lang, known in (("ja", CATEGORY_NAMES_JA), ("en", CATEGORY_NAMES)):
+        if names and names <= set(known.values()):
+            return lang
+    return None
+
+
+def run_lang(given: str | None, results: Path | None) -> str:
+    """The language of the Allure report of ``results``: ``given`` (checked), else the run's
+    (:func:`recorded_lang`), else the locale's (jpkikit.harness.language)."""
+    if given:
+        return resolve_lang(given)
+    recorded = recorded_lang(results) if results is not None else None
+    return recorded or resolve_lang(None)
+
+
 def allure_config(results: Path, out: Path, history: Path, lang: str | None = None) -> dict[str, Any]:
     """The Allure 3 configuration tools/allure-report.sh generates with: report name from the run's
-    implementation, history kept across runs, and the verdict categories (Allure 3 takes them from the
-    configuration; ``categories.json`` in the results is for Allure 2): those the run wrote, in its
-    language, else the kit's, named in ``lang`` (default: the locale's, jpkikit.harness.language)."""
-    from jpkikit.harness.language import resolve_lang
-    from jpkikit.report.results import read_properties
-
-    env_file = results / "environment.properties"
+    implementation, in ``lang`` (default: the run's language, :func:`run_lang`), Allure's own words in that
+    language too (the awesome report's ``reportLanguage``), history kept across runs, and the verdict
+    categories (Allure 3 takes them from the configuration; ``categories.json`` in the results is for
+    Allure 2): those the run wrote, in its language, else the kit's, named in ``lang``."""
+    lang = run_lang(lang, results)
+    env_file = results / ENVIRONMENT
     env = read_properties(env_file) if env_file.is_file() else {}
-    name = env.get("implementation.name", "unknown implementation")
+    name = env.get("implementation.name")
+    if name is None:
+        name = t("allure_unknown_implementation", lang)
     cats_file = results / CATEGORIES_FILE
     if cats_file.is_file():
         cats = json.loads(cats_file.read_text(encoding="utf-8"))
     else:
-        cats = categories(resolve_lang(lang))
+        cats = categories(lang)
     return {
-        "name": f"jpkikit certification: {name}",
+        "name": t("allure_name", lang, name=name),
         "output": str(out),
         "historyPath": str(history),
         "categories": cats,
+        "plugins": {"awesome": {"options": {"reportLanguage": lang}}},
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     """Helpers of tools/allure-report.sh::
 
-    python -m jpkikit.report.allure requirements OUT.html [ja|en]   (default: the locale's language)
+    python -m jpkikit.report.allure requirements OUT.html [RESULTS_DIR] [ja|en]
     python -m jpkikit.report.allure config RESULTS_DIR OUT_DIR HISTORY_FILE [ja|en]   (JSON on stdout)
+
+    The language, when not given: the run's (RESULTS_DIR's, jpkikit certify --lang), else the locale's.
     """
     import sys
 
     from jpkikit.harness.catalogue import load_catalogue
 
     args = sys.argv[1:] if argv is None else argv
-    if len(args) in (2, 3) and args[0] == "requirements":
-        from jpkikit.harness.language import resolve_lang
-
-        lang = resolve_lang(args[2] if len(args) == 3 else None)
+    if 2 <= len(args) <= 4 and args[0] == "requirements":
+        rest = args[2:]
+        given = rest.pop() if rest and rest[-1] in LANGS else None
+        if len(rest) > 1 or (len(rest) == 1 and not Path(rest[0]).is_dir()):
+            print(main.__doc__, file=sys.stderr)
+            return 2
+        lang = run_lang(given, Path(rest[0]) if rest else None)
         Path(args[1]).write_text(requirements_page(load_catalogue(), lang), encoding="utf-8")
         return 0
     if len(args) in (4, 5) and args[0] == "config":

@@ -27,6 +27,7 @@ from jpkikit.report.i18n import (
     applicability_text,
     certification_name,
     message_text,
+    state_item_text,
     state_value_text,
     t,
     verdict_name,
@@ -581,8 +582,9 @@ def _unit_state_lines(state: dict[str, Any] | None, lang: str = "en") -> list[st
         "|---|---|---|",
     ]
     for d in differences:
+        item, before = state_item_text(d["item"], lang), state_value_text(d["before"], lang)
         after = state_value_text(d["after"], lang)
-        lines.append(f"| {_cell(d['item'])} | {_cell(d['before'])} | {_cell(after)} |")
+        lines.append(f"| {_cell(item)} | {_cell(before)} | {_cell(after)} |")
     return lines
 
 
@@ -595,7 +597,7 @@ def _unit_state_html(state: dict[str, Any] | None, lang: str) -> str:
         return f"<p>{e(t('left_as_found', lang, n=len(state.get('before') or {})))}</p>"
     heads = "".join(f"<th>{e(t(k, lang))}</th>" for k in ("item", "at_start", "at_end"))
     rows = "".join(
-        f"<tr><td>{e(str(d['item']))}</td><td>{e(str(d['before']))}</td>"
+        f"<tr><td>{e(state_item_text(d['item'], lang))}</td><td>{e(state_value_text(d['before'], lang))}</td>"
         f"<td>{e(state_value_text(d['after'], lang))}</td></tr>"
         for d in differences
     )

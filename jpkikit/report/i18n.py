@@ -3,10 +3,12 @@
 The reports' data (requirement IDs, verdict keys, claim names, status words, test messages) stays in the
 kit's own stable English form, in the JSON too; only what a reader reads as prose comes from here. The
 requirement titles and statements come from the catalogue (``Requirement.title_in`` / ``statement_in``).
-Why a requirement applies or not is worded here from its structure (:func:`applicability_text`: the class
+Why a requirement applies or not is worded from its structure (:func:`applicability_text`: the class
 membership and the ICS facts of ``Condition.explain``), never by translating the English sentence; a test's
 message is quoted verbatim, labelled once as the original (原文), inside the kit's own framing in the
-report's language (:func:`message_text`).
+report's language (:func:`message_text`). Those two have their one home in the harness
+(jpkikit.harness.kit_phrases), because the Allure results of a run are worded the same way. The names of
+the unit-state items are worded per pattern of jpkikit.harness.unit_state (:func:`state_item_text`).
 
 Japanese verdict names (docs/certification.md, "Reports and languages")::
 
@@ -22,13 +24,14 @@ Japanese verdict names (docs/certification.md, "Reports and languages")::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from jpkikit.harness.catalogue import Applicability
-from jpkikit.harness.conditions import Fact, reason_text, show
-from jpkikit.harness.language import LANGS
-from jpkikit.harness.safety import DESCRIPTION, Effect
-from jpkikit.harness.verdict import NOT_APPLICABLE_PREFIX, NOT_EXERCISED_PREFIX
+from jpkikit.harness import unit_state
+from jpkikit.harness.kit_phrases import EFFECTS_JA as EFFECTS_JA
+from jpkikit.harness.kit_phrases import NOT_READ_BACK, UNREADABLE_AT_END, check_lang, message_text
+from jpkikit.harness.kit_phrases import ORIGINAL as ORIGINAL
+from jpkikit.harness.kit_phrases import applicability_text as applicability_text
+from jpkikit.harness.kit_phrases import fact_text as fact_text
+from jpkikit.harness.kit_phrases import facts_text as facts_text
+from jpkikit.harness.kit_phrases import refusal_text as refusal_text
 
 VERDICTS: dict[str, dict[str, str]] = {
     "pass": {"en": "pass", "ja": "合格"},
@@ -178,13 +181,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "rules_of": {"en": "Access rules: {claim}", "ja": "アクセス規則：{claim}"},
     "table_of": {"en": "{claim}", "ja": "{claim}"},
     "chart_label": {"en": "{area}: {n} requirements", "ja": "{area}：要件 {n} 件"},
+    # the Allure report (jpkikit.report.allure.allure_config)
+    "allure_name": {"en": "jpkikit certification: {name}", "ja": "jpkikit 適合性試験：{name}"},
+    "allure_unknown_implementation": {"en": "unknown implementation", "ja": "不明な実装"},
 }
-
-
-def check_lang(lang: str) -> str:
-    if lang not in LANGS:
-        raise ValueError(f"unknown report language {lang!r}")
-    return lang
 
 
 def t(key: str, lang: str, **values: object) -> str:
@@ -208,156 +208,77 @@ def yes_no(value: bool, lang: str) -> str:
     return t("yes" if value else "no", lang)
 
 
-# -- applicability reasons, worded from their structure (jpkikit.harness.catalogue.Applicability) ----------
-# English is the harness's own sentence (Applicability.reason, the ICS facts of Condition.explain); Japanese
-# is worded here from the same facts, so no English sentence is translated after the fact.
+# -- applicability reasons, worded from their structure: their one home is in the harness too
+# (jpkikit.harness.kit_phrases: applicability_text, facts_text, fact_text, imported above), because the
+# Allure results of a run word a test's not-applicable message the same way
 
 
-def fact_text(fact: Fact, lang: str) -> str:
-    """One deciding fact of an ``applies_if`` condition (Condition.explain) in ``lang``."""
-    if check_lang(lang) == "en":
-        return fact.text
-    claim = fact.claim
-    if claim.test == "present":
-        return f"{claim.path} は{'申告されています' if fact.given else '申告されていません'}"
-    value = (
-        f"{claim.path} は申告されていません"
-        if fact.actual is None
-        else f"{claim.path} の申告値は {show(fact.actual)}"
-    )
-    if claim.test == "is":
-        return value if fact.actual is None else f"{value} です"
-    return f"{claim.text} は{'成り立ちます' if fact.holds else '成り立ちません'}（{value}）"
+# -- the kit's own words around a test's message: their one home is in the harness
+# (jpkikit.harness.kit_phrases: message_text, refusal_text, EFFECTS_JA, ORIGINAL, imported above), because
+# the Allure results of a run use them too
 
 
-def facts_text(facts: Sequence[Fact], lang: str) -> str:
-    """The reason of an evaluation in ``lang``: English as ``reason_text``; Japanese one sentence a fact."""
-    if check_lang(lang) == "en":
-        return reason_text(facts)
-    return "".join(f"{fact_text(fact, lang)}。" for fact in facts)
+# -- the unit as found and as left (jpkikit.harness.unit_state): the names of the items and the kit's words
+# among the values, worded per pattern of the names unit_state makes; a field keeps its value (hex, EF
+# numbers, IIN/CIN/CPLC) unless the kit wrote it in words; a name unit_state does not make is shown as it is
 
-
-def applicability_text(applies: Applicability, lang: str) -> str:
-    """Why a requirement applies or not (class membership, then the ICS facts) in ``lang``; English is
-    ``Applicability.reason`` unchanged."""
-    if check_lang(lang) == "en" or not applies.implementation_class:
-        return applies.reason  # (an Applicability made without its structure has only the English)
-    cls, classes = applies.implementation_class, ", ".join(applies.classes)
-    membership = f"実装クラス {cls!r} は要件の対象クラス（{classes}）"
-    if not applies.member:
-        return f"{membership}に含まれません。"
-    if applies.applicable and applies.facts is None:
-        return f"{membership}に含まれます。ICS による適用条件はありません。"
-    why = facts_text(applies.facts or (), lang)
-    return f"{membership}に含まれます。{why}" if applies.applicable else why
-
-
-# -- the kit's own words around a test's message ------------------------------------------------------------
-# A test's message is evidence: in a Japanese report it is quoted verbatim, labelled once as the original
-# (原文). What the kit (or pytest's junit report) wrote around it is worded in Japanese: the not-applicable
-# and not-exercised skips, the unreachable unit, the pre-flight that could not check the PINs, a set-up or
-# tear-down that broke, and an item of the unit state not read back at the end. Each is recognised by the
-# exact constant that wrote it, never by guessing.
-
-ORIGINAL = "原文"
-
-#: What a test costs the unit (jpkikit.harness.safety.DESCRIPTION), in Japanese.
-EFFECTS_JA: dict[Effect, str] = {
-    Effect.PIN_TRIES: "PIN の試行回数を消費する（正しい VERIFY で元に戻る）",
-    Effect.PIN_CHANGE: "PIN を変更し、元に戻す",
-    Effect.APPLET_LOCK: "アプリケーションをロックし、ロックを解除する",
-    Effect.CONTENT: "キットの試験用パッケージをロード・インストールし、削除する",
-    Effect.ACCESS_RULES: "ARA-M のアクセス規則を変更し、元に戻す",
-    Effect.PIN_BLOCK: "PIN をブロックする",
-    Effect.CARD_LOCK: "カードをロックする",
-    Effect.TERMINATE: "カード又はアプリケーションを終了状態（TERMINATED）にする",
-    Effect.IDENTITY_WRITE: "IIN、CIN 又はカードデータを書き込む",
-    Effect.KEY_SETS: "SCP03 の鍵セットを置き換える",
-    Effect.SCP_COUNTER: "SCP03 の鍵セットのシーケンスカウンタを使い切る",
-    Effect.CREDENTIALS: "鍵ペアを生成し、証明書を書き込む又は削除する",
+#: Every item name pattern (jpkikit.harness.unit_state.ITEM_PATTERNS) in Japanese.
+STATE_ITEMS_JA: dict[str, str] = {
+    unit_state.ITEM_ATR: "ATR",
+    unit_state.ITEM_GP_DATA: "GP データ {data}（GET DATA {tag}）",
+    unit_state.ITEM_GP_REGISTRY: "GP レジストリ（{scope}）",
+    unit_state.ITEM_JPKI_APPLICATION: "JPKI アプリケーション",
+    unit_state.ITEM_PIN_TRIES: "JPKI {pin} PIN の残り試行回数",
+    unit_state.ITEM_TOKEN_LABEL: "JPKI トークンラベル",
+    unit_state.ITEM_EF: "JPKI EF {fid} の内容",
+    unit_state.ITEM_ARAM_RULES: "ARA-M のアクセス規則",
+    unit_state.ITEM_UNIT_UNREADABLE: "試験体の読み出し",
+    unit_state.ITEM_PART_UNREADABLE: "{part} の読み出し",
 }
-_REFUSED = ": this unit does not allow it; "  # jpkikit.harness.safety.Policy.decide
-_ADD, _TO_ALLOWS = "add ", " to ixit.unit.allows"
-_SACRIFICIAL_HINT = "run it on a sacrificial unit of the same model (ixit.unit.sacrificial: true)"
-_PHASES = {"setup": "準備処理（setup）", "teardown": "後処理（teardown）"}
-_JUNIT_CUT = "; full report in element text]"  # the last line of a message attribute pytest shortened
+#: The fields of the item names the kit writes in words, in Japanese (the others are kept as they are).
+STATE_FIELDS_JA: dict[str, dict[str, str]] = {
+    "data": {unit_state.GP_DATA[0x66]: "カード認識データ"},  # IIN, CIN and CPLC stay
+    "scope": {
+        unit_state.REGISTRY_ISD: "ISD",
+        unit_state.REGISTRY_APPLICATIONS: "アプリケーションとセキュリティドメイン",
+    },
+    "pin": {"auth": "利用者証明用", "sign": "署名用"},  # jpkikit.vocab.jpki.card.PAIRS
+    "part": {unit_state.PART_GP: "GP", unit_state.PART_JPKI: "JPKI", unit_state.PART_ARAM: "ARA-M"},
+}
+#: The kit's words among the values of the unit state, in Japanese.
+STATE_VALUES_JA: dict[str, str] = {
+    unit_state.ABSENT: "（なし）",
+    unit_state.NOT_SELECTABLE: "選択できません",
+    unit_state.UNREADABLE: "読み出せません",
+    unit_state.DIGEST: "{length} バイト、sha256 {sha256}",
+}
 
 
-def _original(text: str) -> str:
-    return f"{ORIGINAL}：{text}"
-
-
-def refusal_text(reason: str, lang: str) -> str:
-    """Why this unit may not suffer a test (jpkikit.harness.safety.Policy.decide, without the "not
-    exercised: " prefix) in ``lang``; a reason not in the policy's wording is quoted as the original."""
-    if check_lang(lang) == "en":
-        return reason
-    what, sep, hint = reason.partition(_REFUSED)
-    by_text = {text: effect for effect, text in DESCRIPTION.items()}
-    effects = [by_text.get(part) for part in what.split("; ")]
-    if not sep or None in effects:
-        return _original(reason)
-    costs = "、".join(EFFECTS_JA[e] for e in effects if e is not None)
-    if hint == _SACRIFICIAL_HINT:
-        advice = "同じモデルの消耗用の試験体（ixit.unit.sacrificial: true）で実施してください。"
-    elif hint.startswith(_ADD) and hint.endswith(_TO_ALLOWS):
-        advice = f"実施するには ixit.unit.allows に {hint[len(_ADD) : -len(_TO_ALLOWS)]} を加えてください。"
-    else:
-        return _original(reason)
-    return f"この試験は試験体に次の影響を与えるため、この試験体では許可されていません：{costs}。{advice}"
-
-
-def message_text(message: str, lang: str) -> str:
-    """A test's message as the report shows it in ``lang``. English: unchanged. Japanese: the kit's own
-    framing in Japanese, and what the test, the implementation or the transport said quoted verbatim once,
-    labelled 原文."""
-    if check_lang(lang) == "en" or not message:
-        return message
-    from jpkikit.harness.plugin import NOT_READ_BACK, PREFLIGHT_PIN_SKIP, UNREADABLE_AT_END
-    from jpkikit.harness.reachability import UNREACHABLE_PREFIX, UnitUnreachable
-
-    body, newline, last = message.rpartition("\n")
-    if newline and last.startswith("[") and last.endswith(_JUNIT_CUT):  # pytest shortened the message
-        return f"{message_text(body, lang)}（以下省略。全文は junit.xml の要素のテキストにあります）"
-    for phase, words in _PHASES.items():  # pytest's junit report: failed on setup with "<message>"
-        opening = f'failed on {phase} with "'
-        if message.startswith(opening):
-            inner = message_text(message[len(opening) :].removesuffix('"'), lang)
-            return f"試験の{words}で中断しました。{inner}"
-    if message.startswith(NOT_APPLICABLE_PREFIX):
-        return f"対象外（ICS による）。理由（{ORIGINAL}）：{message[len(NOT_APPLICABLE_PREFIX) :]}"
-    if message.startswith(NOT_EXERCISED_PREFIX):
-        return refusal_text(message[len(NOT_EXERCISED_PREFIX) :], lang)
-    if message.startswith(PREFLIGHT_PIN_SKIP):
-        rest = message[len(PREFLIGHT_PIN_SKIP) :]
-        return (
-            "事前確認（pre-flight）でプロファイルの PIN を確認できなかったため、PIN の試行回数を消費する"
-            "試験は行いません。"
-            f"{_original(rest)}"
-        )
-    if message.startswith(NOT_READ_BACK):  # an item of the unit state the end of the run could not read
-        return f"読み戻せませんでした。{message_text(message[len(NOT_READ_BACK) :], lang)}"
-    if message.startswith(UNREADABLE_AT_END):
-        error = message_text(message[len(UNREADABLE_AT_END) :], lang)
-        return f"試験終了時に試験体を読み出せませんでした。{error}"
-    unreachable = f"{UnitUnreachable.__name__}: {UNREACHABLE_PREFIX}"
-    for opening in (unreachable, UNREACHABLE_PREFIX):
-        if message.startswith(opening):
-            since, sep, error = message[len(opening) :].partition(": ")
-            last = f"最後のエラー（{ORIGINAL}）：{error}" if sep and error else ""
-            return (
-                f"試験体は {since} 以降応答せず、再接続にも応答しなかったため、試験体に到達できませんでした。"
-                f"{last}"
-            )
-    return _original(message)
+def state_item_text(item: object, lang: str) -> str:
+    """The name of an item of the unit state (jpkikit.harness.unit_state) in ``lang``: English as recorded;
+    Japanese worded from its pattern; a name of no pattern as it is."""
+    text = str(item)
+    found = unit_state.fields_of(text) if check_lang(lang) != "en" else None
+    if found is None:
+        return text
+    pattern, fields = found
+    words = {name: STATE_FIELDS_JA.get(name, {}).get(value, value) for name, value in fields.items()}
+    return STATE_ITEMS_JA[pattern].format(**words)
 
 
 def state_value_text(value: object, lang: str) -> str:
-    """A value of the unit-state table in ``lang``: what the unit read back as it was; the kit's note of an
-    item it could not read back at the end in the language, its error quoted as the original."""
-    from jpkikit.harness.plugin import NOT_READ_BACK, UNREADABLE_AT_END
-
+    """A value of the unit-state table in ``lang``: what the unit read back as it was; the kit's own words
+    (absent, unreadable, a digest, an item not read back at the end) in the language, an error quoted as
+    the original."""
     text = str(value)
-    if check_lang(lang) != "en" and text.startswith((NOT_READ_BACK, UNREADABLE_AT_END)):
+    if check_lang(lang) == "en":
+        return text
+    if text.startswith((NOT_READ_BACK, UNREADABLE_AT_END)):
         return message_text(text, lang)
-    return text
+    if text.startswith(unit_state.UNREADABLE_PREFIX):
+        error = text[len(unit_state.UNREADABLE_PREFIX) :]
+        return f"{STATE_VALUES_JA[unit_state.UNREADABLE]}。{message_text(error, lang)}"
+    found = unit_state.fields_of(text, unit_state.VALUE_PATTERNS)
+    if found is not None:
+        return STATE_VALUES_JA[found[0]].format(**found[1])
+    return STATE_VALUES_JA.get(text, text)
