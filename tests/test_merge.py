@@ -138,6 +138,8 @@ def test_a_japanese_merge_names_the_allure_categories_in_japanese(units_root: Pa
     written = tmp_path / "ja" / "allure-results" / "categories.json"
     names = [c["name"] for c in json.loads(written.read_text(encoding="utf-8"))]
     assert names and all(not name.isascii() for name in names), names
+    environment = (tmp_path / "ja" / "allure-results" / "environment.properties").read_text(encoding="utf-8")
+    assert "report.lang=ja\n" in environment  # tools/allure-report.sh names the report in Japanese
 
 
 # -- what is refused ---------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ import jsonschema
 
 from jpkikit import __version__
 from jpkikit.errors import KitError
-from jpkikit.harness.allure_results import CATEGORIES_FILE, write_categories
+from jpkikit.harness.allure_results import CATEGORIES_FILE, LANG_PROPERTY, write_categories
 from jpkikit.harness.bundled import profile_path
 from jpkikit.harness.catalogue import Catalogue, load_catalogue
 from jpkikit.harness.profile import Profile, load_profile, parse_yaml
@@ -390,6 +390,7 @@ def merge_allure(campaign: Campaign, units: Sequence[UnitRun], out: Path, lang: 
         "implementation.name": f"campaign {campaign.name} ({len(units)} units)",
         "kit.version": __version__,
         "units": ", ".join(u.unit.name for u in units),
+        LANG_PROPERTY: lang,
     }
     for unit_run in units:
         prefix = f"unit.{unit_run.unit.name}"
