@@ -31,6 +31,8 @@ from jpkikit.host.vpcd import (
     wait_for_card,
     wait_for_card_removed,
 )
+from jpkikit.reference.emulator.personalities import get_personality
+from jpkikit.reference.emulator.runtime import Card
 
 from .pcsc_support import READER, require_free_slot, served, start_server
 
@@ -349,9 +351,24 @@ def test_protocol_against_fake_driver(driver: FakeDriver) -> None:
         assert driver.ask(conn, b"\x04") == ATR
         conn.sendall(frame(b"\x01") + frame(b"\x02") + frame(b"\x00"))  # power on, reset, power off
         assert driver.ask(conn, bytes.fromhex("00A40000")) == bytes.fromhex("00A400009000")
-        assert card.events == ["on", "reset", "off"]
+        assert card.events == ["on", "reset", "off", "on"]  # a command to a card powered off powers it on
         big = bytes(4) + b"\x00\xff\xff" + bytes(65535 - 7)  # largest frame
         assert driver.ask(conn, big) == bytes.fromhex("6F00")  # response would not fit a frame
+        conn.close()
+    finally:
+        assert server.join(timeout=2)
+
+
+def test_a_card_pcscd_never_powered_answers_commands(driver: FakeDriver) -> None:
+    """A card swapped in within one of pcscd's polls gets commands without a power on (01): the served
+    emulator powers itself on and answers them, not 6F00 (ISO 7816-4 §5.6) for good."""
+    server = VpcdServer(
+        Card(get_personality("gp-se")), port=driver.port, reconnect_interval=0.05, poll_interval=0.05
+    )
+    server.start()
+    try:
+        conn = driver.accept()
+        assert driver.ask(conn, bytes.fromhex("00A4040005A000000000")) == bytes.fromhex("6A82")
         conn.close()
     finally:
         assert server.join(timeout=2)

@@ -28,6 +28,11 @@ on the kit's CI image:
   card has been powered off, powered on or reset by it.
 * The driver accepts one card per slot (a second one waits in the listen backlog, silently) and has no
   receive timeout: a card that never answers blocks that reader in pcscd until the connection closes.
+* A card that replaces another on a slot within one of pcscd's polls is not seen as a new card: pcscd
+  keeps the old one's state, and sends commands without the power on (01) a new card gets. A command
+  that finds the served card unpowered therefore powers it on first (what the reader would have done
+  for the card pcscd believes is there); a card that answered 6F00 instead was unusable on that slot
+  until pcscd noticed the swap, which it may never do.
 * The driver writes the length and the payload with two send() calls (Nagle on), so the card side must
   ACK the length at once (TCP_QUICKACK) or every exchange costs a ~40 ms delayed ACK. The payload needs no
   ACK of its own when an answer follows (the answer carries it); a message without an answer (power off,
@@ -206,7 +211,14 @@ class VpcdServer:
         return self._command(message)
 
     def _command(self, message: bytes) -> bytes:
-        """The card's answer to a command APDU, of whatever length (the card answers a short one 6700)."""
+        """The card's answer to a command APDU, of whatever length (the card answers a short one 6700).
+
+        A command that finds the card unpowered powers it on first: the driver passes a command only when
+        pcscd believes the card powered, and pcscd can believe so of a card it never powered (see the
+        module docstring: a card swapped within one of its polls)."""
+        if not self._powered:
+            self.log.info("a command reached the card while it was powered off: powering it on first")
+            self._control(Control.POWER_ON)
         try:
             response = self.card.process(message)
         except TransportError as exc:
