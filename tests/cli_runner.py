@@ -11,11 +11,21 @@ from .conformance_runner import REPO
 
 
 def jpkikit(*args: str, cwd: Path = REPO, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHONPATH=str(REPO))
+    return python_module("jpkikit", *args, cwd=cwd, timeout=timeout)
+
+
+def python_module(
+    module: str,
+    *args: str,
+    cwd: Path = REPO,
+    timeout: float = 180,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """``python -m module args`` in a new process (``env``: instead of this one's environment)."""
     return subprocess.run(
-        [sys.executable, "-m", "jpkikit", *args],
+        [sys.executable, "-m", module, *args],
         cwd=cwd,
-        env=env,
+        env=dict(os.environ if env is None else env, PYTHONPATH=str(REPO)),
         capture_output=True,
         text=True,
         timeout=timeout,

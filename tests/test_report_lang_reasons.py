@@ -9,7 +9,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -40,7 +39,7 @@ from jpkikit.report.i18n import (
     refusal_text,
 )
 
-from .cli_runner import jpkikit
+from .cli_runner import jpkikit, python_module
 from .conformance_runner import REPO
 from .test_report_lang import ISO, make_results
 
@@ -384,15 +383,7 @@ def _allure_helper(*args: str, lang_env: str | None = None) -> subprocess.Comple
     env = {k: v for k, v in os.environ.items() if k not in ("LC_ALL", "LC_MESSAGES", "LANG")}
     if lang_env:
         env["LANG"] = lang_env
-    return subprocess.run(
-        [sys.executable, "-m", "jpkikit.report.allure", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO,
-        check=False,
-        timeout=120,
-    )
+    return python_module("jpkikit.report.allure", *args, env=env, timeout=120)
 
 
 def test_the_run_records_its_language_for_the_allure_step(sim_auth_run: Path) -> None:
