@@ -293,7 +293,7 @@ def test_killing_the_tsm_mid_flow_loses_nothing(tmp_path: Path) -> None:
         assert deadline(lambda: api.deletions() != []), "the restarted TSM never pushed the deletion again"
         assert api.deletions() == [{"se_id": old.se_id(), "outcome": "deleted", "why": None}]
         assert old.applet.data["keys"] == {}
-        assert receiver.sessions == 1, f"{receiver.sessions} deletion sessions ran on the old phone"
+        assert receiver.sessions == 1, f"{receiver.sessions} deletion sessions started on the old phone"
     finally:
         receiver.stop()
         for proc in procs:
@@ -338,8 +338,10 @@ class _PushReceiver:
                     self.close_connection = True
                     return
                 with lock:
-                    phone.agent.run(doc["admin_uri"])
+                    # counted before the session starts, so before the TSM can record its outcome: a test
+                    # that has seen the outcome sees the count (counted after, it raced the check)
                     outer.sessions += 1
+                    phone.agent.run(doc["admin_uri"])
                 self.send_response(200)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
