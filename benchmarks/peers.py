@@ -128,34 +128,55 @@ def scp03_rows(repeats: int) -> list[Row]:
 # -- 2. one APDU through pcscd -------------------------------------------------------------------------------
 
 
+def served_and_minimal(
+    rounds: int, state: Path | None = None, pin: list[str] | None = None
+) -> tuple[list[float], list[float]]:
+    """µs per round trip of the served emulator and of the minimal card, raced on the two slots with each
+    side on each slot (no slot bias); ``pin``: a command prefix for both cards (taskset)."""
+    prefix = pin or []
+    kit_samples: list[float] = []
+    floor_samples: list[float] = []
+    slot0, slot1 = sorted(pcsc_roundtrip.SLOTS)
+    n = 100  # round trips per sample: many short samples, paired, resist a shared machine's bursts
+    for kit_slot, floor_slot in ((slot0, slot1), (slot1, slot0)):
+        (kit_cmd, kit_env), (floor_cmd, floor_env) = (
+            pcsc_roundtrip.emulator(kit_slot, state),
+            pcsc_roundtrip.minimal(floor_slot),
+        )
+        half = pcsc_roundtrip.race(
+            {
+                "served": (kit_slot, (prefix + kit_cmd, kit_env)),
+                "minimal": (floor_slot, (prefix + floor_cmd, floor_env)),
+            },
+            {"served": n, "minimal": n},
+            rounds,
+        )
+        kit_samples += half["served"]
+        floor_samples += half["minimal"]
+    return kit_samples, floor_samples
+
+
+def paired_ratio(kit: list[float], floor: list[float]) -> float:
+    """The median of the ratios of samples taken side by side (the i-th of each in one round)."""
+    return statistics.median(a / b for a, b in zip(kit, floor, strict=True))
+
+
 def pcsc_rows(rounds: int, workdir: Path) -> list[Row]:
     slot0, slot1 = sorted(pcsc_roundtrip.SLOTS)
     rows: list[Row] = []
-    n = 100  # round trips per sample: many short samples, paired, resist a shared machine's bursts
     for label, state in (("served", None), ("served --state", workdir / "state.json")):
-        samples: dict[str, list[float]] = {label: [], "minimal": []}
-        for kit_slot, floor_slot in ((slot0, slot1), (slot1, slot0)):  # each side on each slot: no slot bias
-            half = pcsc_roundtrip.race(
-                {
-                    label: (kit_slot, pcsc_roundtrip.emulator(kit_slot, state)),
-                    "minimal": (floor_slot, pcsc_roundtrip.minimal(floor_slot)),
-                },
-                {label: n, "minimal": n},
-                rounds,
-            )
-            for name, values in half.items():
-                samples[name] += values
-        ratios = [a / b for a, b in zip(samples[label], samples["minimal"], strict=True)]
-        kit, floor = statistics.median(samples[label]), statistics.median(samples["minimal"])
+        kit_samples, floor_samples = served_and_minimal(rounds, state)
+        kit, floor = statistics.median(kit_samples), statistics.median(floor_samples)
+        ratio = paired_ratio(kit_samples, floor_samples)
         rows.append(
             Row(
                 f"APDU via pcscd, {label} / minimal card",
                 us(kit),
                 f"minimal {us(floor)}",
-                statistics.median(ratios),
+                ratio,
                 "≤ 1.2",
-                statistics.median(ratios) <= 1.2,
-                spread(samples[label], samples["minimal"]),
+                ratio <= 1.2,
+                spread(kit_samples, floor_samples),
             )
         )
         if state is None:
@@ -213,34 +234,16 @@ def pinned_rows(rounds: int) -> list[Row]:
     if len(cpus) < 2 or shutil.which("taskset") is None:
         figure = "APDU via pcscd, served / minimal, both cards on one CPU"
         return [Row(figure, "—", "needs taskset and 2 CPUs", None, "—", None)]
-    slot0, slot1 = sorted(pcsc_roundtrip.SLOTS)
-    pin = ["taskset", "-c", str(cpus[-1])]
-    samples: dict[str, list[float]] = {"served": [], "minimal": []}
-    for kit_slot, floor_slot in ((slot0, slot1), (slot1, slot0)):
-        (kit_cmd, kit_env), (floor_cmd, floor_env) = (
-            pcsc_roundtrip.emulator(kit_slot),
-            pcsc_roundtrip.minimal(floor_slot),
-        )
-        half = pcsc_roundtrip.race(
-            {
-                "served": (kit_slot, (pin + kit_cmd, kit_env)),
-                "minimal": (floor_slot, (pin + floor_cmd, floor_env)),
-            },
-            {"served": 100, "minimal": 100},
-            max(3, rounds // 2),
-        )
-        for name, values in half.items():
-            samples[name] += values
-    ratios = [a / b for a, b in zip(samples["served"], samples["minimal"], strict=True)]
+    kit_samples, floor_samples = served_and_minimal(max(3, rounds // 2), pin=["taskset", "-c", str(cpus[-1])])
     return [
         Row(
             f"APDU via pcscd, served / minimal, both cards on CPU {cpus[-1]}",
-            us(statistics.median(samples["served"])),
-            f"minimal {us(statistics.median(samples['minimal']))}",
-            statistics.median(ratios),
+            us(statistics.median(kit_samples)),
+            f"minimal {us(statistics.median(floor_samples))}",
+            paired_ratio(kit_samples, floor_samples),
             "— (placement alike)",
             None,
-            spread(samples["served"], samples["minimal"]),
+            spread(kit_samples, floor_samples),
         )
     ]
 
@@ -337,7 +340,7 @@ def certify_rows(rounds: int, workdir: Path, with_pcsc: bool) -> list[Row]:
     ]
     if with_pcsc:
         pcsc = statistics.median(samples["pcsc"])
-        ratio = statistics.median(a / b for a, b in zip(samples["pcsc"], samples["in-process"], strict=True))
+        ratio = paired_ratio(samples["pcsc"], samples["in-process"])
         rows.append(
             Row(
                 "GP-SE certify through pcscd / in-process",
@@ -363,7 +366,7 @@ def certify_rows(rounds: int, workdir: Path, with_pcsc: bool) -> list[Row]:
             )
         )
     seq, par = statistics.median(samples["sequential"]), statistics.median(samples["parallel"])
-    ratio = statistics.median(a / b for a, b in zip(samples["sequential"], samples["parallel"], strict=True))
+    ratio = paired_ratio(samples["sequential"], samples["parallel"])
     how = "certify --profile A --profile B" if use_command else "two processes"
     rows.append(
         Row(
