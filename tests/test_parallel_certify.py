@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -144,24 +145,26 @@ def test_a_bad_profile_stops_before_any_worker_starts(
     assert not (tmp_path / "r").exists()
 
 
-def test_ctrl_c_stops_every_worker(tmp_path: Path) -> None:
-    out = tmp_path / "r"
+def _two_units_running(out: Path, **output: Any) -> tuple[subprocess.Popen[str], list[Path]]:
+    """``jpkikit certify`` of TWO_UNITS into ``out``, once both workers run tests (their logs show progress
+    dots, or 60 s have passed); the runner and the two workers' logs."""
     runner = subprocess.Popen(
         [sys.executable, "-m", "jpkikit", "certify", *TWO_UNITS, "--results", str(out)],
         cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
         text=True,
+        **output,
     )
+    logs = [out / "emulator-gpse.certify.log", out / "emulator-sim.certify.log"]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not all(p.is_file() and DOTS.search(p.read_text()) for p in logs):
+        time.sleep(0.05)
+    return runner, logs
+
+
+def test_ctrl_c_stops_every_worker(tmp_path: Path) -> None:
+    runner, logs = _two_units_running(tmp_path / "r", stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 60
-        logs = [out / "emulator-gpse.certify.log", out / "emulator-sim.certify.log"]
-        # wait until both workers run tests (their logs show progress dots), then press Ctrl-C
-        while time.monotonic() < deadline and not all(
-            p.is_file() and DOTS.search(p.read_text()) for p in logs
-        ):
-            time.sleep(0.05)
-        runner.send_signal(signal.SIGINT)
+        runner.send_signal(signal.SIGINT)  # Ctrl-C while both workers run tests
         text, _ = runner.communicate(timeout=40)
     finally:
         if runner.poll() is None:
@@ -218,17 +221,7 @@ def test_workers_stop_when_the_runner_is_killed(tmp_path: Path) -> None:
     """A runner killed hard (SIGKILL: a CI job cancelled) takes its workers with it (Linux)."""
     if not sys.platform.startswith("linux"):
         pytest.skip("PR_SET_PDEATHSIG is Linux's")
-    out = tmp_path / "r"
-    runner = subprocess.Popen(
-        [sys.executable, "-m", "jpkikit", "certify", *TWO_UNITS, "--results", str(out)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    logs = [out / "emulator-gpse.certify.log", out / "emulator-sim.certify.log"]
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not all(p.is_file() and DOTS.search(p.read_text()) for p in logs):
-        time.sleep(0.05)
+    runner, logs = _two_units_running(tmp_path / "r", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     children = [
         int(pid) for pid in os.listdir("/proc") if pid.isdigit() and _parent_of(int(pid)) == runner.pid
     ]
