@@ -33,7 +33,16 @@ from jpkikit.report.i18n import (
     verdict_name,
 )
 from jpkikit.report.results import ResultsError, RunResults, read_results
-from jpkikit.report.verdicts import UNTESTED, WAIVED, TestOutcome, aggregate, certification
+from jpkikit.report.verdicts import (
+    UNTESTED,
+    WAIVED,
+    Certification,
+    TestOutcome,
+    aggregate,
+    applicable_ids,
+    certification,
+    rule_text,
+)
 
 FORMAT = "jpkikit-certification-report/1"
 PROBE_FILE = "probe.json"
@@ -105,23 +114,8 @@ def _localised_rule(requirements: list[dict[str, Any]], overall: str, rule: str,
     """The rule of :func:`jpkikit.report.verdicts.certification` in ``lang``."""
     if lang == "en":
         return rule
-    ids: dict[str, list[str]] = {}
-    for r in requirements:
-        if r["applicable"]:
-            ids.setdefault(r["verdict"], []).append(r["id"])
-    keyed = {
-        "KIT ERROR": str(Verdict.KIT_ERROR),
-        "FAIL": str(Verdict.FAIL),
-        "INCONCLUSIVE": str(Verdict.INCONCLUSIVE),
-        "INCOMPLETE": UNTESTED,
-    }
-    if overall in keyed:
-        return t(f"rule_{overall}", lang, ids=", ".join(ids.get(keyed[overall], [])))
-    text = t("rule_PASS", lang, passed=len(ids.get(str(Verdict.PASS), [])), waived=len(ids.get(WAIVED, [])))
-    left = ids.get(str(Verdict.NOT_EXERCISED), [])
-    if left:
-        text += t("rule_left", lang, n=len(left), ids=", ".join(left))
-    return text
+    ids = applicable_ids((r["id"], r["verdict"]) for r in requirements if r["applicable"])
+    return rule_text(Certification(overall), ids, lang)
 
 
 def localise(

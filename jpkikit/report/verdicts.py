@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from jpkikit.harness.verdict import Verdict
+from jpkikit.report.i18n import t
 
 #: Worst first.
 REQUIREMENT_ORDER: tuple[Verdict, ...] = (
@@ -111,27 +112,42 @@ def aggregate(
     return out
 
 
+#: The certification verdicts that one verdict of an applicable requirement decides, worst first (a PASS is
+#: what remains).
+_DECIDING: tuple[tuple[str, Certification], ...] = (
+    (str(Verdict.KIT_ERROR), Certification.KIT_ERROR),
+    (str(Verdict.FAIL), Certification.FAIL),
+    (str(Verdict.INCONCLUSIVE), Certification.INCONCLUSIVE),
+    (UNTESTED, Certification.INCOMPLETE),
+)
+
+
 def certification(verdicts: Iterable[RequirementVerdict]) -> tuple[Certification, str]:
-    """The certification verdict of a profile, and the rule that decided it."""
-    counts: dict[str, list[str]] = {}
-    for rv in verdicts:
-        if rv.applicable:
-            counts.setdefault(rv.verdict, []).append(rv.id)
-    rules = (
-        (str(Verdict.KIT_ERROR), Certification.KIT_ERROR, "kit error on"),
-        (str(Verdict.FAIL), Certification.FAIL, "failed:"),
-        (str(Verdict.INCONCLUSIVE), Certification.INCONCLUSIVE, "inconclusive:"),
-        (UNTESTED, Certification.INCOMPLETE, "applicable but untested and not waived:"),
-    )
-    for key, result, words in rules:
-        if counts.get(key):
-            return result, f"{words} {', '.join(counts[key])}"
-    passed, waived = len(counts.get(str(Verdict.PASS), [])), len(counts.get(WAIVED, []))
-    reason = f"{passed} applicable requirements passed, {waived} waived without a test"
-    left = counts.get(str(Verdict.NOT_EXERCISED), [])
+    """The certification verdict of a profile, and the rule that decided it (in English)."""
+    ids = applicable_ids((rv.id, rv.verdict) for rv in verdicts if rv.applicable)
+    result = next((cert for key, cert in _DECIDING if ids.get(key)), Certification.PASS)
+    return result, rule_text(result, ids, "en")
+
+
+def applicable_ids(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    """Requirement IDs by verdict, in order, from (ID, verdict) pairs of the applicable requirements."""
+    ids: dict[str, list[str]] = {}
+    for rid, verdict in pairs:
+        ids.setdefault(verdict, []).append(rid)
+    return ids
+
+
+def rule_text(result: Certification, ids: dict[str, list[str]], lang: str) -> str:
+    """The rule that gave ``result``, in ``lang``: the requirements that decided it, or for PASS the counts
+    and the requirements left for another unit."""
+    key = next((key for key, cert in _DECIDING if cert is result), None)
+    if key is not None:
+        return t(f"rule_{result}", lang, ids=", ".join(ids.get(key, [])))
+    text = t("rule_PASS", lang, passed=len(ids.get(str(Verdict.PASS), [])), waived=len(ids.get(WAIVED, [])))
+    left = ids.get(str(Verdict.NOT_EXERCISED), [])
     if left:
-        reason += f"; {len(left)} left for another unit (not exercised here): {', '.join(left)}"
-    return Certification.PASS, reason
+        text += t("rule_left", lang, n=len(left), ids=", ".join(left))
+    return text
 
 
 def combine(runs: Iterable[Iterable[TestOutcome]]) -> list[TestOutcome]:
