@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from jpkikit.harness.conditions import Fact, reason_text, show
 from jpkikit.harness.language import LANGS
-from jpkikit.harness.safety import DESCRIPTION, Effect
+from jpkikit.harness.safety import ALLOW_HINT, DESCRIPTION, REFUSED, SACRIFICIAL_HINT, Effect
 from jpkikit.harness.verdict import NOT_APPLICABLE_PREFIX, NOT_EXERCISED_PREFIX
 
 if TYPE_CHECKING:
@@ -110,9 +110,6 @@ EFFECTS_JA: dict[Effect, str] = {
     Effect.SCP_COUNTER: "SCP03 の鍵セットのシーケンスカウンタを使い切る",
     Effect.CREDENTIALS: "鍵ペアを生成し、証明書を書き込む又は削除する",
 }
-_REFUSED = ": this unit does not allow it; "  # jpkikit.harness.safety.Policy.decide
-_ADD, _TO_ALLOWS = "add ", " to ixit.unit.allows"
-_SACRIFICIAL_HINT = "run it on a sacrificial unit of the same model (ixit.unit.sacrificial: true)"
 _PHASES = {"setup": "準備処理（setup）", "teardown": "後処理（teardown）"}
 _JUNIT_CUT = "; full report in element text]"  # the last line of a message attribute pytest shortened
 
@@ -126,16 +123,17 @@ def refusal_text(reason: str, lang: str) -> str:
     exercised: " prefix) in ``lang``; a reason not in the policy's wording is quoted as the original."""
     if check_lang(lang) == "en":
         return reason
-    what, sep, hint = reason.partition(_REFUSED)
+    what, sep, hint = reason.partition(REFUSED)
     by_text = {text: effect for effect, text in DESCRIPTION.items()}
     effects = [by_text.get(part) for part in what.split("; ")]
     if not sep or None in effects:
         return _original(reason)
     costs = "、".join(EFFECTS_JA[e] for e in effects if e is not None)
-    if hint == _SACRIFICIAL_HINT:
+    add, to_allows = ALLOW_HINT
+    if hint == SACRIFICIAL_HINT:
         advice = "同じモデルの消耗用の試験体（ixit.unit.sacrificial: true）で実施してください。"
-    elif hint.startswith(_ADD) and hint.endswith(_TO_ALLOWS):
-        advice = f"実施するには ixit.unit.allows に {hint[len(_ADD) : -len(_TO_ALLOWS)]} を加えてください。"
+    elif hint.startswith(add) and hint.endswith(to_allows):
+        advice = f"実施するには ixit.unit.allows に {hint[len(add) : -len(to_allows)]} を加えてください。"
     else:
         return _original(reason)
     return f"この試験は試験体に次の影響を与えるため、この試験体では許可されていません：{costs}。{advice}"

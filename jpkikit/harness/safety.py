@@ -107,6 +107,14 @@ def cost_of(args: tuple[object, ...], renewable: bool = False) -> Cost:
     return Cost(frozenset(effects), renewable)
 
 
+#: The wording of a refusal (Policy.decide), which the reports recognise (jpkikit.harness.kit_phrases):
+#: "<what>: this unit does not allow it; <hint>", the hint either a sacrificial unit or "add <effects> to
+#: ixit.unit.allows".
+REFUSED = ": this unit does not allow it; "
+SACRIFICIAL_HINT = "run it on a sacrificial unit of the same model (ixit.unit.sacrificial: true)"
+ALLOW_HINT = ("add ", " to ixit.unit.allows")
+
+
 @dataclass(frozen=True)
 class Policy:
     """What the unit under test may suffer: from ``ixit.unit``, and whether the kit can renew it."""
@@ -124,10 +132,11 @@ class Policy:
             return None
         what = "; ".join(DESCRIPTION[e] for e in refused)
         if self.sacrificial:
-            hint = f"add {', '.join(e.value for e in refused)} to ixit.unit.allows"
+            add, to_allows = ALLOW_HINT
+            hint = f"{add}{', '.join(e.value for e in refused)}{to_allows}"
         else:
-            hint = "run it on a sacrificial unit of the same model (ixit.unit.sacrificial: true)"
-        return f"{what}: this unit does not allow it; {hint}"
+            hint = SACRIFICIAL_HINT
+        return f"{what}{REFUSED}{hint}"
 
 
 def policy(unit: object | None, renewable: bool) -> Policy:
