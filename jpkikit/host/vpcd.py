@@ -321,7 +321,7 @@ class VpcdServer:
     @staticmethod
     def _send(sock: socket.socket, answer: bytes) -> None:
         try:
-            sock.sendall(len(answer).to_bytes(2, "big") + answer)  # frame(), inlined: answers fit 2 bytes
+            sock.sendall(frame(answer))
         except OSError as exc:  # including BlockingIOError: SO_SNDTIMEO expired
             raise _Dropped(f"socket error while answering: {exc}") from exc
 
