@@ -449,6 +449,8 @@ class Campaign:
             )
             return result
         if self.in_process:
+            from jpkikit.harness.seam import in_process_timeout
+
             stats = out / "proxy-stats.jsonl"
             stats.unlink(missing_ok=True)
             out.mkdir(parents=True, exist_ok=True)
@@ -458,7 +460,7 @@ class Campaign:
                         "id": spec.id,
                         "params": self.params.get(spec.id, {}),
                         "factory": self.profile.ixit.transport.factory,
-                        "timeout": getattr(self.profile.ixit.transport, "timeout", None),
+                        "timeout": in_process_timeout(self.profile),
                         "stats": str(stats),
                     }
                 )
@@ -744,8 +746,10 @@ def write_derived_profile(profile: Any, directory: Path, reader: str | None, tim
         )
         if personality:
             transport["personality"] = personality
-        bound = getattr(profile.ixit.transport, "timeout", None)
-        if profile.ixit.transport.kind == "emulator" and bound is not None:
+        from jpkikit.harness.seam import in_process_timeout
+
+        bound = in_process_timeout(profile)
+        if bound is not None:
             transport["timeout"] = bound
     ixit: dict[str, Any] = {"transport": transport, "unit": {"ledger": str(directory / "ledger")}}
     if secrets:

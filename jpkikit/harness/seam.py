@@ -122,7 +122,7 @@ def open_link(profile: Any, timeout: float | None = None) -> Link:
     if t.kind == "emulator":
         card = emulator_card(t.personality, _path(profile, t.state), t.factory)
         name = t.factory or t.personality
-        bound = timeout or getattr(t, "timeout", None)
+        bound = timeout or t.timeout
         return Link(InProcessTransport(card, f"in-process emulator ({name})", timeout=bound))
     from jpkikit.host.pcsc import PcscTransport
     from jpkikit.host.pcscd import ensure_daemon
